@@ -1,0 +1,128 @@
+"""Core records shared by every sample source: stream description, chunks, the Device protocol.
+
+Time in bruxwatch is the device clock: a sample's time in seconds is its index divided by the
+sample rate. Host wall-clock time is recorded once per session, never per sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+SignalKind = Literal["raw", "envelope"]
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What a stream carries.
+
+    fs: sample rate in Hz.
+    channels: channel names, e.g. ("left_masseter", "right_masseter").
+    units: physical units of the samples, "uV" for microvolts or "counts" for raw ADC counts.
+    kind: "raw" for surface EMG, "envelope" for boards that already rectify and smooth
+        (the MyoWare 2.0 ENV pin); envelope streams skip band-pass and RMS.
+    device: a human-readable description of the source.
+    rails: (low, high) ADC limits in `units`, when known, for clipping detection.
+    """
+
+    fs: float
+    channels: tuple[str, ...]
+    units: str = "uV"
+    kind: SignalKind = "raw"
+    device: str = "unknown"
+    rails: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.fs > 0 and np.isfinite(self.fs)):
+            raise ValueError(f"sample rate must be a positive number of Hz, got {self.fs!r}")
+        if not self.channels:
+            raise ValueError("a stream needs at least one channel")
+        if self.kind not in ("raw", "envelope"):
+            raise ValueError(f"stream kind must be 'raw' or 'envelope', got {self.kind!r}")
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.channels)
+
+
+@dataclass
+class Chunk:
+    """A block of consecutive samples from one stream.
+
+    first_index: index of the first sample since the start of the session (device clock).
+    samples: float32 array of shape (channels, n) in the stream's units.
+    missing_before: samples known to be lost immediately before this chunk (dropped packets,
+        a reconnect); first_index already accounts for them.
+    """
+
+    first_index: int
+    samples: np.ndarray
+    missing_before: int = 0
+
+    @property
+    def n(self) -> int:
+        return int(self.samples.shape[-1])
+
+    @property
+    def end_index(self) -> int:
+        """Index one past the last sample."""
+        return self.first_index + self.n
+
+
+@runtime_checkable
+class Device(Protocol):
+    """Anything that yields chunks: a board, the simulator, a replayed recording."""
+
+    info: StreamInfo
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Yield chunks in order until the source ends or `close()` is called."""
+        ...
+
+    def close(self) -> None:
+        """Stop streaming and release the source."""
+        ...
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """A parsed device spec such as ``sim:scenario=night,seed=3`` or ``cyton:/dev/ttyUSB0``."""
+
+    scheme: str
+    target: str = ""
+    options: dict[str, str] = field(default_factory=dict)
+
+
+def parse_device_spec(spec: str) -> DeviceSpec:
+    """Split ``scheme:target?key=value&key=value`` (or ``scheme:key=value,key=value``).
+
+    >>> parse_device_spec("sim:scenario=night,seed=3").options
+    {'scenario': 'night', 'seed': '3'}
+    >>> parse_device_spec("arduino:/dev/ttyACM0?baud=115200")
+    DeviceSpec(scheme='arduino', target='/dev/ttyACM0', options={'baud': '115200'})
+    """
+    spec = spec.strip()
+    if not spec:
+        raise ValueError("empty device spec")
+    scheme, _, rest = spec.partition(":")
+    scheme = scheme.lower()
+    target, options = rest, {}
+    if "?" in rest:
+        target, _, query = rest.partition("?")
+        options = _parse_options(query, "&")
+    elif "=" in rest and "/" not in rest.split("=", 1)[0]:
+        target, options = "", _parse_options(rest, ",")
+    return DeviceSpec(scheme=scheme, target=target, options=options)
+
+
+def _parse_options(text: str, separator: str) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(separator))):
+        key, eq, value = part.partition("=")
+        if not eq or not key:
+            raise ValueError(f"device option {part!r} is not key=value")
+        options[key.strip()] = value.strip()
+    return options

@@ -1,0 +1,151 @@
+"""Whole-recording analysis: the streaming Pipeline fed a night at once.
+
+`analyze` hands the recording to the same `Pipeline` a live session uses, in long blocks (for
+cache locality and bounded memory; the result is the same for any blocking) and with both
+channels filtered in parallel threads, then scores the night.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bruxwatch.devices.base import Chunk, SignalKind, StreamInfo
+from bruxwatch.signal.calibration import Calibration
+from bruxwatch.signal.config import SignalConfig
+from bruxwatch.signal.events import Burst, BurstEnd, Episode, EpisodeEnd, Event
+from bruxwatch.signal.pipeline import Pipeline
+from bruxwatch.signal.scoring import Summary, summarize
+
+DEFAULT_BLOCK = 1 << 17
+"""Samples per channel handed to the pipeline at a time by `analyze` (about 2 min at 1 kHz)."""
+
+
+@dataclass
+class Analysis:
+    """A scored recording: episodes, bursts, the night summary and every event."""
+
+    fs: float
+    n_samples: int
+    episodes: list[Episode]
+    bursts: list[Burst]
+    summary: Summary
+    events: list[Event] = field(repr=False)
+    calibration: Calibration | None
+    bad_intervals: list[tuple[int, int]]
+    level_units: str
+
+    def to_dict(self) -> dict:
+        """The JSON form: summary plus one record per episode."""
+        return {
+            "summary": self.summary.to_dict(),
+            "episodes": [
+                {
+                    "start_s": round(e.start_s, 4),
+                    "end_s": round(e.end_s, 4),
+                    "kind": e.kind,
+                    "bursts": e.bursts,
+                    "peak_pct_mvc": None if e.peak_pct_mvc is None else round(e.peak_pct_mvc, 2),
+                    "artifact": e.artifact,
+                }
+                for e in self.episodes
+            ],
+        }
+
+
+def analyze(
+    samples: np.ndarray,
+    fs: float,
+    *,
+    calibration: Calibration | None = None,
+    config: SignalConfig | None = None,
+    units: str = "uV",
+    kind: SignalKind = "raw",
+    rails: tuple[float, float] | None = None,
+    channels: tuple[str, ...] | None = None,
+    block: int | None = DEFAULT_BLOCK,
+    progress: Callable[[int, int], None] | None = None,
+) -> Analysis:
+    """Score a whole recording `samples` (channels, n) or (n,), sampled at `fs` Hz.
+
+    calibration: rest/MVC per scored channel; None uses the adaptive background.
+    block: samples per pipeline call (None: the whole recording in one call).
+    progress: called with (samples done, total) after each block.
+    """
+    x = np.atleast_2d(np.asarray(samples))
+    n_channels, n = x.shape
+    info = StreamInfo(
+        fs=fs,
+        channels=channels or tuple(f"ch{i + 1}" for i in range(n_channels)),
+        units=units,
+        kind=kind,
+        device="analysis",
+        rails=rails,
+    )
+    config = config or SignalConfig()
+    step = n if not block else int(block)
+    events: list[Event] = []
+    workers = min(n_channels, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) if workers > 1 else _NoPool() as pool:
+        pipeline = Pipeline(info, config, calibration, executor=pool)
+        for start in range(0, n, max(1, step)):
+            chunk = Chunk(first_index=start, samples=x[:, start : start + step])
+            events += pipeline.process(chunk).events
+            if progress is not None:
+                progress(min(n, start + step), n)
+        events += pipeline.finish()
+    return scored(events, pipeline, n)
+
+
+def scored(events: list[Event], pipeline: Pipeline, n_samples: int) -> Analysis:
+    """Collect a finished pipeline's events into an Analysis."""
+    episodes = [e.episode for e in events if isinstance(e, EpisodeEnd)]
+    bursts = [e.burst for e in events if isinstance(e, BurstEnd)]
+    quality = pipeline.quality
+    threshold = _threshold_text(pipeline)
+    summary = summarize(
+        episodes,
+        bursts,
+        duration_s=n_samples / pipeline.fs,
+        bad_seconds=quality.bad_seconds(),
+        calibrated=pipeline.calibrated,
+        threshold=threshold,
+        burst_is_artifact=lambda b: quality.overlaps_bad(b.start_index, b.end_index),
+    )
+    return Analysis(
+        fs=pipeline.fs,
+        n_samples=n_samples,
+        episodes=episodes,
+        bursts=bursts,
+        summary=summary,
+        events=events,
+        calibration=pipeline.calibration,
+        bad_intervals=[(lo, hi) for lo, hi in quality.bad],
+        level_units=pipeline.level_units,
+    )
+
+
+def _threshold_text(pipeline: Pipeline) -> str:
+    t = pipeline.config.threshold
+    if pipeline.calibrated:
+        return (
+            f"rest + {t.mvc_fraction:.0%} of (MVC - rest), at least {t.min_rest_multiple:g}x rest"
+        )
+    return (
+        f"{t.adaptive_factor:g}x adaptive background ({t.background_percentile:g}th percentile "
+        f"over {t.background_window_s:g} s); not calibrated"
+    )
+
+
+class _NoPool:
+    """Stands in for a thread pool on one core: no executor."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

@@ -1,0 +1,137 @@
+"""From the wearer's rest and maximal voluntary clench (MVC) to detection thresholds.
+
+Calibrated: per channel, rest = median envelope at rest, MVC = 95th percentile of the envelope
+during maximal clenches; threshold = rest + 10 % of (MVC − rest), never below 2 × rest, and the
+detection level is % MVC = 100 × (envelope − rest) / (MVC − rest).
+
+Uncalibrated: `AdaptiveBackground` tracks a slow running low percentile of the envelope and the
+threshold is a multiple of it; the level is then "× background", not % MVC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from bruxwatch.signal.config import ThresholdConfig
+
+MIN_MVC_TO_REST = 3.0
+"""A plausible MVC is at least this many times the rest level; less means bad electrodes."""
+
+
+class CalibrationError(ValueError):
+    """The calibration data cannot give usable thresholds."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Per-channel rest and MVC envelope levels, in the envelope's units (µV or ADC counts)."""
+
+    rest: tuple[float, ...]
+    mvc: tuple[float, ...]
+    units: str = "uV"
+
+    def __post_init__(self) -> None:
+        if len(self.rest) != len(self.mvc) or not self.rest:
+            raise CalibrationError("rest and MVC need one value per channel")
+
+    def thresholds(self, config: ThresholdConfig) -> np.ndarray:
+        """Envelope threshold per channel (units of the envelope)."""
+        rest, mvc = np.asarray(self.rest), np.asarray(self.mvc)
+        return np.maximum(rest + config.mvc_fraction * (mvc - rest), config.min_rest_multiple * rest)
+
+    def threshold_pct_mvc(self, config: ThresholdConfig) -> np.ndarray:
+        """The thresholds expressed in % MVC per channel."""
+        return self.pct_mvc(self.thresholds(config)[:, None])[:, 0]
+
+    def pct_mvc(self, envelope: np.ndarray) -> np.ndarray:
+        """% MVC of an envelope (channels, n): 0 at rest, 100 at MVC."""
+        rest = np.asarray(self.rest)[:, None]
+        span = (np.asarray(self.mvc) - np.asarray(self.rest))[:, None]
+        return (envelope - rest) * (100.0 / span)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Calibration:
+        return cls(rest=tuple(data["rest"]), mvc=tuple(data["mvc"]), units=data.get("units", "uV"))
+
+
+def calibrate(
+    rest_envelope: np.ndarray,
+    mvc_envelope: np.ndarray,
+    config: ThresholdConfig | None = None,
+    units: str = "uV",
+) -> Calibration:
+    """Calibration from envelopes (channels, n) recorded at rest and during maximal clenches.
+
+    Raises CalibrationError when a segment is empty or the MVC is not clearly above rest.
+    """
+    config = config or ThresholdConfig()
+    rest_envelope, mvc_envelope = np.atleast_2d(rest_envelope), np.atleast_2d(mvc_envelope)
+    if rest_envelope.shape[-1] == 0 or mvc_envelope.shape[-1] == 0:
+        raise CalibrationError("the rest and MVC segments must not be empty")
+    rest = np.percentile(rest_envelope, config.rest_percentile, axis=-1)
+    mvc = np.percentile(mvc_envelope, config.mvc_percentile, axis=-1)
+    for channel, (r, m) in enumerate(zip(rest, mvc, strict=True)):
+        if not m >= MIN_MVC_TO_REST * r or not m > 0:
+            raise CalibrationError(
+                f"channel {channel}: clench level {m:.3g} is not clearly above rest {r:.3g} "
+                f"{units} (needs {MIN_MVC_TO_REST:g}x); check the electrodes and clench harder"
+            )
+    return Calibration(rest=tuple(map(float, rest)), mvc=tuple(map(float, mvc)), units=units)
+
+
+class AdaptiveBackground:
+    """Slow running low percentile of the envelope, per channel, standing in for rest.
+
+    The envelope is sampled at global indices that are multiples of `decimate_s`; at every
+    multiple of `update_s` the background becomes the chosen percentile of the samples of the
+    last `background_window_s` seconds strictly before that point. Everything is aligned to
+    the stream's sample indices, so the result does not depend on the chunking.
+    """
+
+    def __init__(self, fs: float, n_channels: int, config: ThresholdConfig) -> None:
+        self.config = config
+        self.decimation = max(1, round(config.decimate_s * fs))
+        self.update_every = self.decimation * max(1, round(config.update_s / config.decimate_s))
+        self.window = max(1, round(config.background_window_s / config.decimate_s))
+        self.min_values = max(1, round(config.warmup_s / config.decimate_s))
+        self._values = np.zeros((n_channels, 0))
+        self.background = np.full(n_channels, np.nan)
+
+    def process(self, envelope: np.ndarray, first_index: int) -> np.ndarray:
+        """Background per sample (channels, n); NaN until the warm-up has been seen."""
+        n_channels, n = envelope.shape
+        out = np.empty((n_channels, n))
+        dec, upd = self.decimation, self.update_every
+        # Update points inside this chunk, each splitting it into constant-background segments.
+        first_update = -(-first_index // upd) * upd
+        updates = range(first_update, first_index + n, upd)
+        start = 0
+        for point in updates:
+            local = point - first_index
+            out[:, start:local] = self.background[:, None]
+            self._take(envelope, first_index, start, local)
+            self._update()
+            start = local
+        out[:, start:] = self.background[:, None]
+        self._take(envelope, first_index, start, n)
+        return out
+
+    def _take(self, envelope: np.ndarray, first_index: int, lo: int, hi: int) -> None:
+        """Append the decimated samples with local index in [lo, hi)."""
+        dec = self.decimation
+        first = -(-(first_index + lo) // dec) * dec - first_index
+        if first < hi:
+            picked = envelope[:, first:hi:dec]
+            self._values = np.concatenate((self._values, picked), axis=-1)[:, -self.window :]
+
+    def _update(self) -> None:
+        count = self._values.shape[-1]
+        if count < self.min_values:
+            return
+        k = int(np.floor(self.config.background_percentile / 100.0 * (count - 1)))
+        self.background = np.partition(self._values, k, axis=-1)[:, k].copy()

@@ -1,0 +1,122 @@
+"""Records the detector and pipeline emit. Times are seconds from session start (device clock).
+
+Every record also keeps its sample indices, so streaming and offline runs can be compared exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+EpisodeKind = Literal["phasic", "tonic", "mixed"]
+BurstKind = Literal["phasic", "tonic"]
+
+
+@dataclass(frozen=True)
+class Burst:
+    """One clench burst: envelope above threshold for at least the minimum burst length.
+
+    start_index/end_index: first sample and one past the last sample above threshold.
+    peak: highest detection level in the burst (% MVC when calibrated, × background otherwise).
+    """
+
+    start_index: int
+    end_index: int
+    fs: float
+    kind: BurstKind
+    peak: float
+
+    @property
+    def start_s(self) -> float:
+        return self.start_index / self.fs
+
+    @property
+    def end_s(self) -> float:
+        return self.end_index / self.fs
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end_index - self.start_index) / self.fs
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A scored episode: bursts less than the joining gap apart, phasic / tonic / mixed.
+
+    peak_pct_mvc: highest % MVC reached (None when the recording is not calibrated).
+    peak_level: highest detection level in the level units of the analysis.
+    artifact: the episode overlaps a stretch of bad signal quality and is not counted.
+    """
+
+    start_index: int
+    end_index: int
+    fs: float
+    kind: EpisodeKind
+    bursts: int
+    phasic_bursts: int
+    tonic_bursts: int
+    peak_level: float
+    peak_pct_mvc: float | None
+    artifact: bool = False
+
+    @property
+    def start_s(self) -> float:
+        return self.start_index / self.fs
+
+    @property
+    def end_s(self) -> float:
+        return self.end_index / self.fs
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end_index - self.start_index) / self.fs
+
+
+@dataclass(frozen=True)
+class BurstStart:
+    """A burst has lasted the minimum burst length. at_s: when that became known."""
+
+    start_s: float
+    at_s: float
+
+
+@dataclass(frozen=True)
+class BurstEnd:
+    burst: Burst
+
+
+@dataclass(frozen=True)
+class EpisodeStart:
+    """A group of bursts has met an episode rule (a tonic burst, or enough phasic bursts).
+
+    kind: the rule met first ("tonic" or "phasic"); the final kind is in EpisodeEnd.
+    """
+
+    start_s: float
+    at_s: float
+    kind: EpisodeKind
+
+
+@dataclass(frozen=True)
+class EpisodeEnd:
+    episode: Episode
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Samples lost in transmission (dropped packets, a reconnect) before `at_s`."""
+
+    at_s: float
+    missing_s: float
+
+
+@dataclass(frozen=True)
+class QualityChanged:
+    """A channel's quality flags changed at the start of a quality block."""
+
+    at_s: float
+    channel: int
+    flags: tuple[str, ...]
+
+
+Event = BurstStart | BurstEnd | EpisodeStart | EpisodeEnd | Gap | QualityChanged

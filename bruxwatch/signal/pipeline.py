@@ -1,0 +1,210 @@
+"""Pipeline = filter → envelope → threshold → detector, with quality gates, one chunk at a time.
+
+The same object scores a live stream chunk by chunk and a whole night in one call
+(`bruxwatch.signal.analyze` feeds it): every stage carries its state and takes its decisions at
+exact sample indices, so any chunking yields the same events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bruxwatch.devices.base import Chunk, StreamInfo
+from bruxwatch.signal.calibration import AdaptiveBackground, Calibration
+from bruxwatch.signal.config import SignalConfig
+from bruxwatch.signal.detector import EpisodeDetector
+from bruxwatch.signal.envelope import MovingAverage, MovingRms, window_samples
+from bruxwatch.signal.events import EpisodeEnd, Event, Gap
+from bruxwatch.signal.filters import StreamingFilter, design_sos
+from bruxwatch.signal.quality import QualityMonitor
+
+PARALLEL_MIN_SAMPLES = 32768
+"""Chunks at least this long are filtered one channel per worker when an executor is given."""
+
+
+@dataclass
+class ProcessedChunk:
+    """What the pipeline made of one chunk.
+
+    filtered: band-passed, notched EMG (channels, n) in the stream's units (raw input as-is
+        for envelope streams).
+    envelope: RMS envelope (channels, n), same units.
+    level: detection level (n,): max over scored channels of % MVC (calibrated) or of
+        envelope / background (adaptive); 0 while the adaptive background warms up.
+    above: (n,) bool, True where any scored channel is above its threshold.
+    thresholds: envelope threshold per scored channel at the end of the chunk (NaN while
+        warming up).
+    events: detector, quality and gap events completed by this chunk, in time order.
+    """
+
+    first_index: int
+    filtered: np.ndarray
+    envelope: np.ndarray
+    level: np.ndarray
+    above: np.ndarray
+    thresholds: np.ndarray
+    events: list[Event] = field(default_factory=list)
+
+
+class Pipeline:
+    """Streaming scorer for one stream. Feed `process(chunk)` in order; call `finish()` at the end.
+
+    calibration: per scored channel rest/MVC; None → adaptive background ("× background").
+    executor: optional pool used to filter channels in parallel on long chunks (offline use).
+    """
+
+    def __init__(
+        self,
+        info: StreamInfo,
+        config: SignalConfig | None = None,
+        calibration: Calibration | None = None,
+        executor: Executor | None = None,
+    ) -> None:
+        self.info = info
+        self.config = config = config or SignalConfig()
+        self.fs = fs = info.fs
+        n_channels = info.n_channels
+        scored = config.masseter_channels or tuple(range(n_channels))
+        if any(not 0 <= c < n_channels for c in scored):
+            raise ValueError(f"masseter channels {scored} outside the {n_channels} channels")
+        self.scored = list(scored)
+        self.calibration = calibration
+        if calibration is not None and len(calibration.rest) != len(self.scored):
+            raise ValueError(
+                f"calibration has {len(calibration.rest)} channels, "
+                f"{len(self.scored)} are scored"
+            )
+        if info.kind == "raw":
+            self.sos = design_sos(fs, config.filter)
+            self._filter: StreamingFilter | None = StreamingFilter(self.sos, n_channels)
+            self._envelope: MovingRms | MovingAverage = MovingRms(
+                window_samples(config.envelope.rms_window_s, fs), n_channels
+            )
+        else:
+            self.sos = np.zeros((0, 6))
+            self._filter = None
+            self._envelope = MovingAverage(
+                window_samples(config.envelope.envelope_smoothing_s, fs), n_channels
+            )
+        if calibration is not None:
+            self._fixed_thresholds = calibration.thresholds(config.threshold)
+            self._background = None
+        else:
+            self._background = AdaptiveBackground(fs, len(self.scored), config.threshold)
+        self.detector = EpisodeDetector(fs, config.detector, pct_mvc=calibration is not None)
+        self.quality = QualityMonitor(
+            fs,
+            n_channels,
+            config.quality,
+            rails=info.rails,
+            mains_hz=config.filter.mains_hz if info.kind == "raw" else None,
+            scored=tuple(self.scored),
+        )
+        self._executor = executor
+        self._next_index: int | None = None
+        self._thresholds = np.full(len(self.scored), np.nan)
+
+    @property
+    def calibrated(self) -> bool:
+        return self.calibration is not None
+
+    @property
+    def level_units(self) -> str:
+        return "% MVC" if self.calibrated else "x background"
+
+    @property
+    def next_index(self) -> int:
+        """Index of the next sample expected (0 before the first chunk)."""
+        return self._next_index or 0
+
+    def process(self, chunk: Chunk) -> ProcessedChunk:
+        """Score one chunk. A chunk that starts after the expected index records a gap."""
+        first = chunk.first_index
+        events: list[Event] = []
+        if self._next_index is None:
+            self._next_index = first
+        elif first < self._next_index:
+            raise ValueError(f"chunk at sample {first} overlaps samples already processed")
+        elif first > self._next_index:
+            events += self._break(self._next_index, first)
+        x = np.asarray(chunk.samples, dtype=np.float64)
+        if x.ndim != 2 or x.shape[0] != self.info.n_channels:
+            raise ValueError(f"chunk must be (channels={self.info.n_channels}, n), got {x.shape}")
+        filtered, envelope = self._front_end(x)
+        events += self.quality.process(x, filtered, first)
+        level, above = self._detection_level(envelope[self.scored], first)
+        events += self._mark_artifacts(self.detector.process(above, level, first))
+        self._next_index = first + x.shape[-1]
+        return ProcessedChunk(
+            first_index=first,
+            filtered=filtered,
+            envelope=envelope,
+            level=level,
+            above=above,
+            thresholds=self._thresholds.copy(),
+            events=events,
+        )
+
+    def finish(self) -> list[Event]:
+        """End of stream: judge the last quality block and close open bursts and episodes."""
+        events: list[Event] = list(self.quality.finish())
+        events += self._mark_artifacts(self.detector.finish(self.next_index))
+        return events
+
+    # ---------------------------------------------------------------------------- private
+    def _break(self, end: int, resume: int) -> list[Event]:
+        """Samples [end, resume) were lost: close what was open, restart the filters."""
+        events = self.finish()
+        events.append(Gap(at_s=end / self.fs, missing_s=(resume - end) / self.fs))
+        if self._filter is not None:
+            self._filter.reset()
+        self._envelope.reset()
+        return events
+
+    def _front_end(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n_channels, n = x.shape
+        if self._executor is None or n_channels < 2 or n < PARALLEL_MIN_SAMPLES:
+            return self._front_rows(x, slice(None))
+        filtered = np.empty_like(x)
+        envelope = np.empty_like(x)
+
+        def run(channel: int) -> None:
+            rows = slice(channel, channel + 1)
+            filtered[rows], envelope[rows] = self._front_rows(x[rows], rows)
+
+        list(self._executor.map(run, range(n_channels)))
+        return filtered, envelope
+
+    def _front_rows(self, x: np.ndarray, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        filtered = self._filter.process(x, rows) if self._filter is not None else x
+        return filtered, self._envelope.process(filtered, rows)
+
+    def _detection_level(self, envelope: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.calibration is not None:
+            thresholds = self._fixed_thresholds
+            self._thresholds = thresholds
+            above = (envelope >= thresholds[:, None]).any(axis=0)
+            level = self.calibration.pct_mvc(envelope).max(axis=0)
+            return level, above
+        assert self._background is not None
+        background = self._background.process(envelope, first)
+        factor = self.config.threshold.adaptive_factor
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = envelope / background
+        ratio[~np.isfinite(ratio)] = 0.0  # warming up (NaN background) or a zero background
+        self._thresholds = factor * self._background.background
+        return ratio.max(axis=0), (ratio >= factor).any(axis=0)
+
+    def _mark_artifacts(self, events: list[Event]) -> list[Event]:
+        out: list[Event] = []
+        for event in events:
+            if isinstance(event, EpisodeEnd):
+                ep = event.episode
+                artifact = self.quality.overlaps_bad(ep.start_index, ep.end_index)
+                event = EpisodeEnd(dataclasses.replace(ep, artifact=artifact))
+            out.append(event)
+        return out

@@ -1,0 +1,163 @@
+"""Signal-quality gates on fixed blocks: flat line / lead-off, clipping at the rails, mains pick-up.
+
+Blocks are aligned to the stream's sample indices (block b covers [b·L, (b+1)·L)), so the flags
+do not depend on chunking. A block is judged once it is complete (or when the stream breaks).
+Stretches where any scored channel is flagged are kept as merged [start, end) index intervals;
+episodes overlapping them are artifacts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bruxwatch.signal.config import QualityConfig
+from bruxwatch.signal.events import QualityChanged
+
+FLAT, CLIPPED, MAINS = "flat", "clipped", "mains"
+
+
+class QualityMonitor:
+    """Per-channel quality flags per block, and the bad stretches of the scored channels."""
+
+    def __init__(
+        self,
+        fs: float,
+        n_channels: int,
+        config: QualityConfig | None = None,
+        *,
+        rails: tuple[float, float] | None = None,
+        mains_hz: float | None = None,
+        scored: tuple[int, ...] | None = None,
+    ) -> None:
+        self.fs = float(fs)
+        self.config = config = config or QualityConfig()
+        self.block = max(1, round(config.block_s * fs))
+        self.rails = rails
+        self.mains_hz = mains_hz if mains_hz and mains_hz < fs / 2 else None
+        self.scored = list(scored) if scored is not None else list(range(n_channels))
+        self.flags: list[tuple[str, ...]] = [() for _ in range(n_channels)]
+        self.bad: list[list[int]] = []  # merged [start, end) sample intervals
+        self.known_until = 0
+        self._pending_start: int | None = None
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        if self.mains_hz:
+            phase = 2 * np.pi * self.mains_hz / self.fs * np.arange(self.block)
+            self._basis = np.stack((np.cos(phase), np.sin(phase)), axis=-1)  # (L, 2)
+
+    # ----------------------------------------------------------------------------- public
+    def process(self, raw: np.ndarray, filtered: np.ndarray, first_index: int) -> list:
+        """Feed raw and filtered samples (channels, n); returns QualityChanged events."""
+        events: list[QualityChanged] = []
+        n = raw.shape[-1]
+        pos = 0
+        L = self.block
+        if self._pending_start is not None:
+            block_start = self._pending_start - self._pending_start % L
+            if first_index >= block_start + L:  # the stream jumped past the open block
+                events += self._flush()
+            else:
+                take = min(n, block_start + L - first_index)
+                self._pending.append((raw[:, :take], filtered[:, :take]))
+                pos = take
+                if first_index + take == block_start + L:
+                    events += self._flush()
+        if pos < n and (first_index + pos) % L:  # starts mid-block (after a gap)
+            take = min(n - pos, L - (first_index + pos) % L)
+            self._pending_start = first_index + pos
+            self._pending = [(raw[:, pos : pos + take], filtered[:, pos : pos + take])]
+            pos += take
+            if (first_index + pos) % L == 0:
+                events += self._flush()
+        whole = (n - pos) // L
+        if whole:
+            end = pos + whole * L
+            blocks = raw[:, pos:end].reshape(raw.shape[0], whole, L)
+            fblocks = filtered[:, pos:end].reshape(raw.shape[0], whole, L)
+            events += self._judge(first_index + pos, blocks, fblocks)
+            pos = end
+        if pos < n:
+            self._pending_start = first_index + pos
+            self._pending = [(raw[:, pos:], filtered[:, pos:])]
+        return events
+
+    def finish(self) -> list:
+        """Judge the incomplete last block (end of stream or before a gap)."""
+        return self._flush()
+
+    def overlaps_bad(self, start: int, end: int) -> bool:
+        """Does [start, end) touch a bad-quality stretch?"""
+        for lo, hi in reversed(self.bad):
+            if hi <= start:
+                return False
+            if lo < end:
+                return True
+        return False
+
+    def bad_seconds(self) -> float:
+        return sum(hi - lo for lo, hi in self.bad) / self.fs
+
+    # ---------------------------------------------------------------------------- private
+    def _flush(self) -> list:
+        if self._pending_start is None:
+            return []
+        raw = np.concatenate([r for r, _ in self._pending], axis=-1)
+        filtered = np.concatenate([f for _, f in self._pending], axis=-1)
+        start = self._pending_start
+        self._pending_start, self._pending = None, []
+        return self._judge(start, raw[:, None, :], filtered[:, None, :])
+
+    def _judge(self, start: int, raw: np.ndarray, filtered: np.ndarray) -> list:
+        """Flag blocks raw/filtered (channels, k, length) beginning at sample `start`."""
+        cfg = self.config
+        length = raw.shape[-1]
+        centered = raw - raw.mean(axis=-1, keepdims=True)
+        std = np.sqrt(np.einsum("ckl,ckl->ck", centered, centered) / length)
+        flat = std < cfg.flat_std
+        clipped = np.zeros_like(flat)
+        if self.rails is not None:
+            lo, hi = self.rails
+            clipped = ((raw <= lo) | (raw >= hi)).mean(axis=-1) >= cfg.clip_fraction
+        mains = np.zeros_like(flat)
+        if self.mains_hz:
+            proj = centered @ self._basis[:length]  # (channels, k, 2)
+            mains_rms = np.sqrt(2.0) * np.hypot(proj[..., 0], proj[..., 1]) / length
+            emg_rms = np.sqrt(np.einsum("ckl,ckl->ck", filtered, filtered) / length)
+            mains = mains_rms > cfg.mains_ratio * np.maximum(emg_rms, 1e-12)
+        codes = flat * 1 + clipped * 2 + mains * 4  # (channels, k)
+        events = self._changes(start, length, codes)
+        bad_blocks = np.flatnonzero(codes[self.scored].any(axis=0))
+        for b in bad_blocks.tolist():
+            self._mark_bad(start + b * length, start + (b + 1) * length)
+        self.known_until = start + raw.shape[1] * length
+        return events
+
+    def _changes(self, start: int, length: int, codes: np.ndarray) -> list:
+        """QualityChanged events where a channel's flag code differs from the block before."""
+        previous = np.array([_code(f) for f in self.flags])[:, None]
+        stacked = np.concatenate((previous, codes), axis=1)
+        channels, blocks = np.nonzero(stacked[:, 1:] != stacked[:, :-1])
+        order = np.lexsort((channels, blocks))
+        events = []
+        for ch, b in zip(channels[order].tolist(), blocks[order].tolist(), strict=True):
+            flags = _flags(int(codes[ch, b]))
+            events.append(QualityChanged(at_s=(start + b * length) / self.fs, channel=ch, flags=flags))
+        for ch in range(codes.shape[0]):
+            self.flags[ch] = _flags(int(codes[ch, -1]))
+        return events
+
+    def _mark_bad(self, start: int, end: int) -> None:
+        if self.bad and self.bad[-1][1] >= start:
+            self.bad[-1][1] = max(self.bad[-1][1], end)
+        else:
+            self.bad.append([start, end])
+
+
+_NAMES = (FLAT, CLIPPED, MAINS)
+
+
+def _flags(code: int) -> tuple[str, ...]:
+    return tuple(name for bit, name in enumerate(_NAMES) if code >> bit & 1)
+
+
+def _code(flags: tuple[str, ...]) -> int:
+    return sum(1 << _NAMES.index(name) for name in flags)
