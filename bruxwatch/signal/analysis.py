@@ -8,7 +8,7 @@ channels filtered in parallel threads, then scores the night.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -69,12 +69,15 @@ def analyze(
     channels: tuple[str, ...] | None = None,
     block: int | None = DEFAULT_BLOCK,
     progress: Callable[[int, int], None] | None = None,
+    exclude_s: Sequence[tuple[float, float]] = (),
 ) -> Analysis:
     """Score a whole recording `samples` (channels, n) or (n,), sampled at `fs` Hz.
 
     calibration: rest/MVC per scored channel; None uses the adaptive background.
     block: samples per pipeline call (None: the whole recording in one call).
     progress: called with (samples done, total) after each block.
+    exclude_s: stretches (s) left out of the scoring, e.g. the calibration; the episodes
+        and bursts there stay in `events` but not in `episodes`, `bursts` or the summary.
     """
     x = np.atleast_2d(np.asarray(samples))
     n_channels, n = x.shape
@@ -98,13 +101,23 @@ def analyze(
             if progress is not None:
                 progress(min(n, start + step), n)
         events += pipeline.finish()
-    return scored(events, pipeline, n)
+    return scored(events, pipeline, n, exclude_s)
 
 
-def scored(events: list[Event], pipeline: Pipeline, n_samples: int) -> Analysis:
+def scored(
+    events: list[Event],
+    pipeline: Pipeline,
+    n_samples: int,
+    exclude_s: Sequence[tuple[float, float]] = (),
+) -> Analysis:
     """Collect a finished pipeline's events into an Analysis."""
+
+    def kept(start: float, end: float) -> bool:
+        return not any(start < b and a < end for a, b in exclude_s)
+
     episodes = [e.episode for e in events if isinstance(e, EpisodeEnd)]
-    bursts = [e.burst for e in events if isinstance(e, BurstEnd)]
+    episodes = [e for e in episodes if kept(e.start_s, e.end_s)]
+    bursts = [e.burst for e in events if isinstance(e, BurstEnd) and kept(e.burst.start_s, e.burst.end_s)]
     quality = pipeline.quality
     threshold = _threshold_text(pipeline)
     summary = summarize(
@@ -115,6 +128,7 @@ def scored(events: list[Event], pipeline: Pipeline, n_samples: int) -> Analysis:
         calibrated=pipeline.calibrated,
         threshold=threshold,
         burst_is_artifact=lambda b: quality.overlaps_bad(b.start_index, b.end_index),
+        excluded_s=exclude_s,
     )
     return Analysis(
         fs=pipeline.fs,

@@ -49,12 +49,20 @@ def summarize(
     calibrated: bool,
     threshold: str,
     burst_is_artifact: Callable[[Burst], bool] = lambda burst: False,
+    excluded_s: Sequence[tuple[float, float]] = (),
 ) -> Summary:
-    """Per-hour indices over the good-signal hours of a recording `duration_s` long."""
+    """Per-hour indices over the good-signal hours of a recording `duration_s` long.
+
+    excluded_s: stretches (s) not scored at all, such as the calibration at the start: their
+    episodes and bursts are dropped and their time is not counted.
+    """
+    episodes = [e for e in episodes if not _touches(e.start_s, e.end_s, excluded_s)]
+    bursts = [b for b in bursts if not _touches(b.start_s, b.end_s, excluded_s)]
     counted = [e for e in episodes if not e.artifact]
     good_bursts = [b for b in bursts if not burst_is_artifact(b)]
-    hours = duration_s / 3600.0
-    good_hours = max(0.0, duration_s - bad_seconds) / 3600.0
+    excluded = sum(min(b, duration_s) - max(a, 0.0) for a, b in excluded_s if b > a)
+    hours = max(0.0, duration_s - excluded) / 3600.0
+    good_hours = max(0.0, duration_s - excluded - bad_seconds) / 3600.0
 
     def per_hour(count: int) -> float:
         return count / good_hours if good_hours > 0 else 0.0
@@ -80,3 +88,7 @@ def summarize(
         calibrated=calibrated,
         threshold=threshold,
     )
+
+
+def _touches(start: float, end: float, intervals: Sequence[tuple[float, float]]) -> bool:
+    return any(start < b and a < end for a, b in intervals)

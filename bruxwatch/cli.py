@@ -1,0 +1,355 @@
+"""The `bruxwatch` command.
+
+Every user error (missing file, bad option, impossible range) prints one line on stderr and
+exits with status 2; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from bruxwatch import __version__
+from bruxwatch.signal import Analysis, CalibrationError, SignalConfig, analyze, calibrate
+from bruxwatch.signal.config import FilterConfig
+from bruxwatch.store.importers import Recording, RecordingError, read_csv, write_csv
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage + message
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+# ------------------------------------------------------------------------------ simulate
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+
+    duration = args.hours * 3600 if args.hours is not None else args.minutes * 60 if args.minutes else None
+    try:
+        config = SimulatorConfig(
+            scenario=args.scenario,
+            duration_s=duration,
+            fs=args.fs,
+            channels=args.channels,
+            seed=args.seed,
+            calibrate=args.calibrate,
+            mains_hz=args.mains,
+            episodes_per_hour=args.episodes_per_hour,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    sim = Simulator(config)
+    out = Path(args.out)
+    _check_writable(out)
+    samples = sim.generate()
+    write_csv(out, samples, sim.info.channels)
+    if args.truth:
+        truth_path = Path(args.truth)
+        _check_writable(truth_path)
+        sim.truth.save(truth_path)
+    truth = sim.truth
+    print(
+        f"wrote {out} ({sim.info.n_channels} channels, {samples.shape[1]} samples at "
+        f"{sim.fs:g} Hz, {truth.duration_s / 3600:.2f} h, {len(truth.episodes)} episodes)"
+    )
+    if truth.rest_s and truth.mvc_s:
+        print(
+            f"calibration: --fs {sim.fs:g} --rest {truth.rest_s[0]:g}:{truth.rest_s[1]:g} "
+            f"--mvc {truth.mvc_s[0]:g}:{truth.mvc_s[1]:g}"
+        )
+    return 0
+
+
+# ------------------------------------------------------------------------------- analyze
+def cmd_analyze(args: argparse.Namespace) -> int:
+    recording = _read_recording(Path(args.input), args.fs)
+    config = SignalConfig(filter=FilterConfig(mains_hz=args.mains))
+    calibration = _calibration_from_ranges(recording, args.rest, args.mvc, config)
+    with _progress("scoring", enabled=not args.quiet) as tick:
+        analysis = analyze(
+            recording.samples,
+            recording.fs,
+            calibration=calibration,
+            config=config,
+            channels=recording.channels,
+            units=recording.units,
+            progress=tick,
+            exclude_s=[args.rest, args.mvc] if calibration is not None else (),
+        )
+    if args.json:
+        json.dump(analysis.to_dict(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(format_summary(analysis, title=str(args.input)))
+    return 0
+
+
+def _read_recording(path: Path, fs: float | None) -> Recording:
+    try:
+        with _progress(f"reading {path.name}", enabled=True) as tick:
+            return read_csv(path, fs=fs, progress=tick)
+    except RecordingError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _calibration_from_ranges(recording: Recording, rest, mvc, config: SignalConfig):
+    if rest is None and mvc is None:
+        return None
+    if rest is None or mvc is None:
+        raise CliError("calibration needs both --rest A:B and --mvc A:B")
+    duration = recording.duration_s
+    for name, (a, b) in (("--rest", rest), ("--mvc", mvc)):
+        if not 0 <= a < b <= duration + 1e-9:
+            raise CliError(
+                f"{name} {a:g}:{b:g} is outside the recording (0 to {duration:.3f} s)"
+            )
+    envelope = _envelope_of(recording, config, min(rest[1], mvc[1]), max(rest[1], mvc[1]))
+    fs = recording.fs
+    try:
+        return calibrate(
+            envelope[:, int(rest[0] * fs) : int(rest[1] * fs)],
+            envelope[:, int(mvc[0] * fs) : int(mvc[1] * fs)],
+            config.threshold,
+            units=recording.units,
+        )
+    except CalibrationError as exc:
+        raise CliError(f"calibration failed: {exc}") from None
+
+
+def _envelope_of(recording: Recording, config: SignalConfig, _lo: float, hi: float) -> np.ndarray:
+    """The pipeline's own envelope of the recording's first `hi` seconds."""
+    from bruxwatch.devices.base import Chunk, StreamInfo
+    from bruxwatch.signal import Pipeline
+
+    info = StreamInfo(fs=recording.fs, channels=recording.channels, units=recording.units)
+    end = int(np.ceil(hi * recording.fs))
+    pipeline = Pipeline(info, config)
+    return pipeline.process(Chunk(0, recording.samples[:, :end])).envelope
+
+
+def format_summary(analysis: Analysis, title: str = "") -> str:
+    """A readable table of the night's figures and its episodes."""
+    s = analysis.summary
+    lines = []
+    if title:
+        lines.append(title)
+    rows = [
+        ("recorded", f"{s.hours:.2f} h ({s.good_hours:.2f} h with good signal)"),
+        ("scoring", "calibrated (% MVC)" if s.calibrated else "NOT calibrated: adaptive background"),
+        ("threshold", s.threshold),
+        ("episodes", f"{s.episodes}  ({s.episodes_per_hour:.1f} per hour)"),
+        *[
+            (f"  {kind}", f"{s.by_kind[kind]}  ({s.per_hour_by_kind[kind]:.1f} per hour)")
+            for kind in ("phasic", "tonic", "mixed")
+        ],
+        ("set aside (bad signal)", f"{s.artifact_episodes}"),
+        ("bursts", f"{s.bursts}  ({s.bursts_per_hour:.1f} per hour, "
+                   f"{s.bursts_per_episode:.1f} per episode)"),
+        ("clench time", f"{s.clench_seconds:.1f} s (mean episode {s.mean_episode_s:.1f} s)"),
+        ("episodes by hour", " ".join(str(n) for n in s.hourly_episodes)),
+    ]
+    width = max(len(k) for k, _ in rows)
+    lines += [f"  {k:<{width}}  {v}" for k, v in rows]
+    if analysis.episodes:
+        peak_units = "% MVC" if s.calibrated else "x bg"
+        lines.append("")
+        lines.append(f"  {'start':>10}  {'duration':>8}  {'kind':<6}  {'bursts':>6}  "
+                     f"{'peak ' + peak_units:>10}")
+        for e in analysis.episodes:
+            peak = e.peak_pct_mvc if e.peak_pct_mvc is not None else e.peak_level
+            note = "  artifact" if e.artifact else ""
+            lines.append(
+                f"  {_clock(e.start_s):>10}  {e.duration_s:7.1f}s  {e.kind:<6}  {e.bursts:>6}  "
+                f"{peak:10.1f}{note}"
+            )
+    lines.append("")
+    lines.append("bruxwatch measures jaw-muscle activity; it does not diagnose anything.")
+    return "\n".join(lines)
+
+
+def _clock(seconds: float) -> str:
+    h, rem = divmod(int(seconds), 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}"
+
+
+# ---------------------------------------------------------------------------------- demo
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+    from bruxwatch.signal.evaluation import match_onsets
+
+    sim = Simulator(
+        SimulatorConfig(
+            scenario="night",
+            duration_s=args.hours * 3600,
+            seed=args.seed,
+            calibrate=True,
+            episodes_per_hour=8.0,
+        )
+    )
+    print(f"Simulating {args.hours:g} h of masseter EMG (2 channels, 1 kHz, seed {args.seed}) ...")
+    samples = sim.generate()
+    recording = Recording(samples=samples, fs=sim.fs, channels=sim.info.channels)
+    config = SignalConfig()
+    truth = sim.truth
+    assert truth.rest_s and truth.mvc_s
+    calibration = _calibration_from_ranges(recording, truth.rest_s, truth.mvc_s, config)
+    assert calibration is not None
+    print(
+        "Calibrated: rest "
+        + ", ".join(f"{r:.1f}" for r in calibration.rest)
+        + " uV, MVC "
+        + ", ".join(f"{m:.0f}" for m in calibration.mvc)
+        + " uV"
+    )
+    analysis = analyze(
+        samples,
+        sim.fs,
+        calibration=calibration,
+        channels=sim.info.channels,
+        exclude_s=[(0.0, truth.mvc_s[1])],
+    )
+    print(format_summary(analysis, title="Simulated night"))
+    found = [(e.start_s, e.kind) for e in analysis.episodes if not e.artifact]
+    m = match_onsets(found, [(a.start_s, a.kind) for a in truth.episodes])
+    ignored = sum(a.kind in ("swallow", "twitch") for a in truth.activations)
+    print(
+        f"\nAgainst the simulator's ground truth: {m.true_positives} of "
+        f"{m.true_positives + m.false_negatives} episodes found, {m.false_positives} false, "
+        f"F1 {m.f1:.2f}; {ignored} swallows and twitches correctly not counted as episodes."
+    )
+    return 0
+
+
+# --------------------------------------------------------------------------------- shell
+def _range(text: str) -> tuple[float, float]:
+    try:
+        a, b = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected START:END in seconds, got {text!r}") from None
+    if not b > a:
+        raise argparse.ArgumentTypeError(f"range {text!r} must end after it starts")
+    return a, b
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and np.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def _mains(text: str) -> float | None:
+    if text.lower() in ("off", "none", "0"):
+        return None
+    if text not in ("50", "60"):
+        raise argparse.ArgumentTypeError(f"mains must be 50, 60 or off, got {text!r}")
+    return float(text)
+
+
+def _check_writable(path: Path) -> None:
+    if path.is_dir():
+        raise CliError(f"{path}: is a folder; give a file name")
+    if not path.parent.exists():
+        raise CliError(f"{path.parent}: no such folder")
+
+
+class _progress:
+    """A rich progress bar on stderr when stderr is a terminal; silent otherwise."""
+
+    def __init__(self, label: str, enabled: bool = True) -> None:
+        self.label = label
+        self.enabled = enabled and sys.stderr.isatty()
+        self._bar = None
+
+    def __enter__(self) -> Callable[[int, int], None]:
+        if not self.enabled:
+            return lambda done, total: None
+        try:
+            from rich.progress import Progress
+        except ImportError:
+            return lambda done, total: None
+        self._bar = Progress(transient=True, console=None)
+        self._bar.start()
+        task = self._bar.add_task(self.label, total=1.0)
+        return lambda done, total: self._bar.update(task, completed=done / max(total, 1))
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="bruxwatch",
+        description="Measure jaw clenching (bruxism) from masseter EMG: record, score, feed back.",
+    )
+    parser.add_argument("--version", action="version", version=f"bruxwatch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("simulate", help="write a simulated recording (CSV) and its ground truth")
+    p.add_argument("--scenario", choices=("night", "awake", "calibration"), default="night")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--hours", type=_positive, help="length in hours")
+    group.add_argument("--minutes", type=_positive, help="length in minutes")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fs", type=_positive, default=1000.0, help="sample rate, Hz (default 1000)")
+    p.add_argument("--channels", type=int, default=2, help="masseter channels (default 2)")
+    p.add_argument("--mains", type=float, choices=(50.0, 60.0), default=50.0)
+    p.add_argument("--episodes-per-hour", type=_positive, default=None)
+    p.add_argument("--calibrate", action="store_true", help="start with rest + 3 maximal clenches")
+    p.add_argument("--out", required=True, help="CSV file to write")
+    p.add_argument("--truth", help="JSON file for the ground truth")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("analyze", help="score a recording: episodes, bursts, per-hour indices")
+    p.add_argument("input", help="recording file (CSV: header row of channel names)")
+    p.add_argument("--fs", type=_positive, help="sample rate in Hz (unless the CSV has a time column)")
+    p.add_argument("--rest", type=_range, metavar="A:B", help="seconds of the file at rest")
+    p.add_argument("--mvc", type=_range, metavar="A:B", help="seconds with maximal clenches")
+    p.add_argument("--mains", type=_mains, default=50.0, help="mains frequency: 50, 60 or off")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("demo", help="simulate a short night, calibrate, score it, compare to truth")
+    p.add_argument("--hours", type=_positive, default=1.0)
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        print(f"bruxwatch {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"bruxwatch {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

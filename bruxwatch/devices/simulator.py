@@ -1,0 +1,403 @@
+"""Simulated masseter surface EMG with scripted clench episodes and their ground truth.
+
+The signal, in µV, per channel (left/right masseter):
+- a band-limited noise carrier with a masseter-like spectrum (2nd-order band-pass 30–300 Hz),
+  amplitude-modulated by an activation envelope: a rest floor plus scripted activations with
+  raised-cosine ramps (phasic, tonic and mixed episodes, swallows, twitches, maximal clenches);
+- mains hum at 50 or 60 Hz with 2nd and 3rd harmonics, an ECG-like QRS train, baseline wander
+  with a DC electrode offset, and electrode pops (a step decaying exponentially).
+
+Everything is drawn from one seeded generator in fixed 1-s blocks, so the samples do not depend
+on the chunk size asked for. Ground truth lists every activation; only episodes should score.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from scipy import signal as sps
+
+from bruxwatch.devices.base import Chunk, StreamInfo
+
+Scenario = Literal["night", "awake", "calibration"]
+SCENARIOS: tuple[str, ...] = ("night", "awake", "calibration")
+ActivationKind = Literal["phasic", "tonic", "mixed", "swallow", "twitch", "mvc"]
+
+CALIBRATION_REST_S = 12.0
+CALIBRATION_CLENCH_S = 3.0
+CALIBRATION_PAUSE_S = 5.0
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """What to simulate.
+
+    duration_s: length in seconds (None: 8 h for `night`, 10 min for `awake`; `calibration`
+        is always just the calibration sequence). Rates are per hour of recording.
+    calibrate: put the calibration sequence (rest, then three maximal clenches) first.
+    rest_uv / mvc_uv: RMS amplitude of the EMG at rest and at maximal voluntary clench (µV).
+    chunk_s: length of the chunks `chunks()` yields; realtime: pace them to the wall clock.
+    """
+
+    scenario: Scenario = "night"
+    duration_s: float | None = None
+    fs: float = 1000.0
+    channels: int = 2
+    seed: int = 0
+    calibrate: bool = False
+    episodes_per_hour: float | None = None
+    swallows_per_hour: float | None = None
+    twitches_per_hour: float | None = None
+    pops_per_hour: float | None = None
+    mains_hz: float = 50.0
+    mains_uv: float = 4.0
+    rest_uv: float = 2.5
+    mvc_uv: float = 250.0
+    ecg_uv: float = 12.0
+    chunk_s: float = 0.01
+    realtime: bool = False
+
+    def __post_init__(self) -> None:
+        if self.scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario {self.scenario!r}; choose {', '.join(SCENARIOS)}")
+        if not self.fs >= 100:
+            raise ValueError(f"simulated sample rate must be at least 100 Hz, got {self.fs:g}")
+        if not 1 <= self.channels <= 16:
+            raise ValueError(f"simulated channels must be 1-16, got {self.channels}")
+        if self.duration_s is not None and not self.duration_s > 0:
+            raise ValueError("simulated duration must be positive")
+
+
+_DEFAULT_RATES = {  # per hour: episodes, swallows, twitches, pops
+    "night": (5.0, 6.0, 30.0, 2.0),
+    "awake": (30.0, 40.0, 60.0, 4.0),
+    "calibration": (0.0, 0.0, 0.0, 0.0),
+}
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One scripted muscle activation: bursts (start_s, end_s) at `amplitude` × MVC per channel."""
+
+    kind: ActivationKind
+    bursts: tuple[tuple[float, float], ...]
+    amplitude: tuple[float, ...]
+
+    @property
+    def start_s(self) -> float:
+        return self.bursts[0][0]
+
+    @property
+    def end_s(self) -> float:
+        return self.bursts[-1][1]
+
+
+@dataclass
+class GroundTruth:
+    """What the simulator put in: the episodes to find and everything that must not count."""
+
+    fs: float
+    duration_s: float
+    activations: list[Activation] = field(default_factory=list)
+    pops: list[tuple[float, int]] = field(default_factory=list)  # (time s, channel)
+    rest_s: tuple[float, float] | None = None
+    mvc_s: tuple[float, float] | None = None
+
+    @property
+    def episodes(self) -> list[Activation]:
+        return [a for a in self.activations if a.kind in ("phasic", "tonic", "mixed")]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GroundTruth:
+        acts = [
+            Activation(
+                kind=a["kind"],
+                bursts=tuple(tuple(b) for b in a["bursts"]),
+                amplitude=tuple(a["amplitude"]),
+            )
+            for a in data["activations"]
+        ]
+        return cls(
+            fs=data["fs"],
+            duration_s=data["duration_s"],
+            activations=acts,
+            pops=[tuple(p) for p in data["pops"]],
+            rest_s=tuple(data["rest_s"]) if data.get("rest_s") else None,
+            mvc_s=tuple(data["mvc_s"]) if data.get("mvc_s") else None,
+        )
+
+
+class Simulator:
+    """A Device that streams simulated masseter EMG (µV) and knows its ground truth."""
+
+    BLOCK_S = 1.0
+
+    def __init__(self, config: SimulatorConfig | None = None) -> None:
+        self.config = config = config or SimulatorConfig()
+        self.fs = config.fs
+        names = ("left_masseter", "right_masseter")
+        channels = tuple(
+            names[i] if config.channels <= 2 else f"ch{i + 1}" for i in range(config.channels)
+        )
+        self.info = StreamInfo(
+            fs=config.fs,
+            channels=channels,
+            units="uV",
+            kind="raw",
+            device=f"simulator ({config.scenario}, seed {config.seed})",
+        )
+        script_rng = np.random.default_rng([config.seed, 1])
+        self.truth = _script(config, script_rng)
+        self.n_samples = int(round(self.truth.duration_s * config.fs))
+        self._closed = False
+
+    # ------------------------------------------------------------------------ Device API
+    def chunks(self) -> Iterator[Chunk]:
+        """Chunks of `chunk_s` seconds, paced to the wall clock when `realtime`."""
+        size = max(1, round(self.config.chunk_s * self.fs))
+        started = time.monotonic()
+        buffer = np.zeros((self.info.n_channels, 0), dtype=np.float32)
+        index = 0
+        for block in self._blocks():
+            buffer = np.concatenate((buffer, block), axis=1) if buffer.shape[1] else block
+            while buffer.shape[1] >= size or (buffer.shape[1] and index + buffer.shape[1] >= self.n_samples):
+                take = min(size, buffer.shape[1])
+                chunk = Chunk(first_index=index, samples=buffer[:, :take])
+                buffer = buffer[:, take:]
+                index += take
+                if self.config.realtime:
+                    delay = started + index / self.fs - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                if self._closed:
+                    return
+                yield chunk
+
+    def close(self) -> None:
+        self._closed = True
+
+    def generate(self) -> np.ndarray:
+        """The whole recording at once: float32 (channels, n) in µV."""
+        out = np.empty((self.info.n_channels, self.n_samples), dtype=np.float32)
+        pos = 0
+        for block in self._blocks():
+            out[:, pos : pos + block.shape[1]] = block
+            pos += block.shape[1]
+        return out
+
+    # ------------------------------------------------------------------------- synthesis
+    def _blocks(self) -> Iterator[np.ndarray]:
+        cfg, fs = self.config, self.fs
+        rng = np.random.default_rng([cfg.seed, 2])
+        n_ch = self.info.n_channels
+        block = int(round(self.BLOCK_S * fs))
+        carrier_sos = sps.butter(2, [30.0, min(300.0, 0.4 * fs)], btype="bandpass", fs=fs, output="sos")
+        gain = np.sqrt(np.sum(sps.sosfilt(carrier_sos, _impulse(4 * int(fs))) ** 2))
+        zi = np.zeros((carrier_sos.shape[0], n_ch, 2))
+        beats = _heartbeats(self.truth.duration_s, rng)
+        wander_f = rng.uniform(0.05, 0.3, size=(n_ch, 2))
+        wander_phase = rng.uniform(0, 2 * np.pi, size=(n_ch, 2))
+        offsets = rng.uniform(-300, 300, size=(n_ch, 1))
+        mains_phase = rng.uniform(0, 2 * np.pi)
+        side = rng.uniform(0.7, 1.0, size=n_ch)
+        activations = sorted(self.truth.activations, key=lambda a: a.start_s)
+        starts = np.array([a.start_s for a in activations])
+        for first in range(0, self.n_samples, block):
+            n = min(block, self.n_samples - first)
+            t = (first + np.arange(n)) / fs
+            noise = rng.standard_normal((n_ch, n))
+            carrier, zi = sps.sosfilt(carrier_sos, noise, axis=-1, zi=zi)
+            carrier /= gain
+            envelope = np.full((n_ch, n), cfg.rest_uv)
+            hi = np.searchsorted(starts, t[-1] + 1e-9)
+            for act in activations[max(0, hi - 8) : hi]:  # activations are short and sparse
+                if act.end_s + 0.2 < t[0]:
+                    continue
+                amp = np.asarray(act.amplitude)[:n_ch] * side[: len(act.amplitude)] * cfg.mvc_uv
+                for b0, b1 in act.bursts:
+                    envelope += amp[:, None] * _ramped(t, b0, b1)[None, :]
+            x = carrier * envelope
+            x += offsets + 50.0 * np.sin(2 * np.pi * wander_f[:, :1] * t + wander_phase[:, :1])
+            x += 25.0 * np.sin(2 * np.pi * wander_f[:, 1:] * t + wander_phase[:, 1:])
+            mains = 2 * np.pi * cfg.mains_hz * t + mains_phase
+            hum = np.sin(mains) + 0.3 * np.sin(2 * mains + 1.0) + 0.2 * np.sin(3 * mains + 2.0)
+            x += cfg.mains_uv * np.sqrt(2) * hum
+            x += cfg.ecg_uv * _qrs_train(t, beats)
+            for when, channel in self.truth.pops:
+                if channel < n_ch and when <= t[-1] and when + 2.0 >= t[0]:
+                    x[channel] += _pop(t, when, amplitude_uv=400.0)
+            yield x.astype(np.float32)
+
+
+# ------------------------------------------------------------------------------ scripting
+def _script(cfg: SimulatorConfig, rng: np.random.Generator) -> GroundTruth:
+    """Place every activation of the recording, with the spacing rules that keep truth clear."""
+    defaults = _DEFAULT_RATES[cfg.scenario]
+    rates = [
+        d if v is None else v
+        for v, d in zip(
+            (cfg.episodes_per_hour, cfg.swallows_per_hour, cfg.twitches_per_hour, cfg.pops_per_hour),
+            defaults,
+            strict=True,
+        )
+    ]
+    n_ch = cfg.channels
+    truth = GroundTruth(fs=cfg.fs, duration_s=0.0)
+    t = 1.0
+    if cfg.calibrate or cfg.scenario == "calibration":
+        truth.rest_s = (t, t + CALIBRATION_REST_S - 2.0)
+        t += CALIBRATION_REST_S
+        mvc_start = t
+        for i in range(3):
+            amp = tuple(rng.uniform(0.95, 1.05, n_ch))
+            truth.activations.append(Activation("mvc", ((t, t + CALIBRATION_CLENCH_S),), amp))
+            t += CALIBRATION_CLENCH_S + (CALIBRATION_PAUSE_S if i < 2 else 0.0)
+        truth.mvc_s = (mvc_start, t)
+        t += CALIBRATION_PAUSE_S
+    if cfg.scenario == "calibration":
+        truth.duration_s = t
+        return truth
+    duration = cfg.duration_s or (8 * 3600.0 if cfg.scenario == "night" else 600.0)
+    duration = max(duration, t + 1.0)
+    truth.duration_s = duration
+    episode_rate, swallow_rate, twitch_rate, pop_rate = (r / 3600.0 for r in rates)
+    total = episode_rate + swallow_rate + twitch_rate
+    separation = 8.0  # s of quiet between activations: keeps each one a separate truth item
+    t += 5.0
+    while total > 0:
+        t += separation + rng.exponential(1.0 / total)
+        r = rng.uniform(0, total)
+        if r < episode_rate:
+            act = _episode(t, rng, n_ch)
+        elif r < episode_rate + swallow_rate:
+            act = _single("swallow", t, rng.uniform(0.5, 1.2), rng.uniform(0.15, 0.35), rng, n_ch)
+        else:
+            act = _single("twitch", t, rng.uniform(0.04, 0.15), rng.uniform(0.2, 0.6), rng, n_ch)
+        if act.end_s + separation > duration:
+            break
+        truth.activations.append(act)
+        t = act.end_s
+    if pop_rate > 0:
+        n_pops = rng.poisson(pop_rate * duration)
+        for when in np.sort(rng.uniform(5.0, duration - 5.0, n_pops)):
+            if all(abs(when - a.start_s) > 6 and abs(when - a.end_s) > 6 for a in truth.activations):
+                truth.pops.append((float(when), int(rng.integers(n_ch))))
+    return truth
+
+
+def _episode(t: float, rng: np.random.Generator, n_ch: int) -> Activation:
+    kind = rng.choice(["phasic", "tonic", "mixed"], p=[0.45, 0.35, 0.2])
+    amp = rng.uniform(0.2, 0.6)
+    bursts: list[tuple[float, float]] = []
+
+    def phasic(count: int) -> None:
+        nonlocal t
+        for _ in range(count):
+            d = rng.uniform(0.4, 1.6)
+            bursts.append((t, t + d))
+            t += d + rng.uniform(0.5, 1.5)
+
+    def tonic(low: float, high: float) -> None:
+        nonlocal t
+        d = rng.uniform(low, high)
+        bursts.append((t, t + d))
+        t += d + rng.uniform(0.5, 1.5)
+
+    if kind == "phasic":
+        phasic(int(rng.integers(3, 8)))
+    elif kind == "tonic":
+        tonic(3.0, 15.0)
+    else:
+        if rng.uniform() < 0.5:
+            phasic(int(rng.integers(3, 6)))
+            tonic(3.0, 8.0)
+        else:
+            tonic(3.0, 8.0)
+            phasic(int(rng.integers(3, 6)))
+    return Activation(str(kind), tuple(bursts), _sides(amp, rng, n_ch))
+
+
+def _single(kind: ActivationKind, t: float, d: float, amp: float, rng, n_ch: int) -> Activation:
+    return Activation(kind, ((t, t + d),), _sides(amp, rng, n_ch))
+
+
+def _sides(amp: float, rng: np.random.Generator, n_ch: int) -> tuple[float, ...]:
+    """Per-channel amplitude; about one activation in five is one-sided."""
+    amps = amp * rng.uniform(0.8, 1.0, n_ch)
+    if n_ch > 1 and rng.uniform() < 0.2:
+        amps[int(rng.integers(n_ch))] *= 0.05
+    return tuple(float(a) for a in amps)
+
+
+# ---------------------------------------------------------------------------- waveforms
+def _ramped(t: np.ndarray, start: float, end: float, ramp: float = 0.08) -> np.ndarray:
+    """1 inside [start, end], raised-cosine ramps of `ramp` s centred on the edges, 0 outside."""
+    ramp = min(ramp, (end - start) / 2)
+    up = np.clip((t - (start - ramp / 2)) / ramp, 0.0, 1.0)
+    down = np.clip(((end + ramp / 2) - t) / ramp, 0.0, 1.0)
+    return 0.5 - 0.5 * np.cos(np.pi * np.minimum(up, down))
+
+
+def _heartbeats(duration: float, rng: np.random.Generator) -> np.ndarray:
+    rr = rng.normal(1.0, 0.05, size=int(duration / 0.7) + 2).clip(0.6, 1.6)
+    return np.cumsum(rr)
+
+
+def _qrs_train(t: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """Sum of Mexican-hat QRS complexes (peak 1) at the beat times."""
+    out = np.zeros_like(t)
+    lo, hi = np.searchsorted(beats, [t[0] - 0.1, t[-1] + 0.1])
+    width = 0.012
+    for beat in beats[lo:hi]:
+        u = (t - beat) / width
+        near = np.abs(u) < 6
+        out[near] += (1 - u[near] ** 2) * np.exp(-0.5 * u[near] ** 2)
+    return out
+
+
+def _pop(t: np.ndarray, when: float, amplitude_uv: float) -> np.ndarray:
+    """An electrode pop: a step that decays with a 0.3-s time constant."""
+    dt = t - when
+    return np.where(dt >= 0, amplitude_uv * np.exp(-np.clip(dt, 0, None) / 0.3), 0.0)
+
+
+def _impulse(n: int) -> np.ndarray:
+    x = np.zeros(n)
+    x[0] = 1.0
+    return x
+
+
+def simulator_from_options(options: dict[str, str]) -> Simulator:
+    """Build a Simulator from device-spec options (``sim:scenario=night,seed=3,hours=1``)."""
+    fields = {f.name: f.type for f in SimulatorConfig.__dataclass_fields__.values()}
+    kwargs: dict[str, object] = {}
+    for key, value in options.items():
+        if key == "hours":
+            kwargs["duration_s"] = float(value) * 3600
+        elif key == "minutes":
+            kwargs["duration_s"] = float(value) * 60
+        elif key in fields:
+            kind = str(fields[key])
+            if "bool" in kind:
+                kwargs[key] = value.lower() in ("1", "true", "yes", "on")
+            elif "int" in kind and "float" not in kind:
+                kwargs[key] = int(value)
+            elif "float" in kind:
+                kwargs[key] = float(value)
+            else:
+                kwargs[key] = value
+        else:
+            raise ValueError(f"unknown simulator option {key!r}")
+    return Simulator(SimulatorConfig(**kwargs))  # type: ignore[arg-type]
