@@ -1,0 +1,28 @@
+"""Shared fixtures: simulated recordings generated once per test session."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from bruxwatch.devices.base import Chunk, StreamInfo  # noqa: E402
+from bruxwatch.devices.simulator import Simulator, SimulatorConfig  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def awake_recording() -> tuple[Simulator, np.ndarray]:
+    """Five busy minutes: episodes, swallows, twitches and a pop."""
+    sim = Simulator(
+        SimulatorConfig(scenario="awake", duration_s=300, seed=11, episodes_per_hour=150, pops_per_hour=20)
+    )
+    return sim, sim.generate()
+
+
+def envelope_stream(levels: np.ndarray, fs: float = 100.0) -> tuple[StreamInfo, Chunk]:
+    """An already-rectified one-channel stream (no filtering), for exact rule tests."""
+    info = StreamInfo(fs=fs, channels=("env",), units="counts", kind="envelope")
+    return info, Chunk(0, np.asarray(levels, dtype=np.float32)[None, :])

@@ -1,0 +1,70 @@
+"""Any chunking of a recording gives exactly the events of one call (and of `analyze`)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bruxwatch.devices.base import Chunk
+from bruxwatch.signal import Calibration, Pipeline, analyze
+from bruxwatch.signal.events import EpisodeEnd
+
+CALIBRATION = Calibration(rest=(2.4, 2.4), mvc=(220.0, 220.0))
+
+
+def run_chunked(info, x, cuts, calibration=None):
+    pipeline = Pipeline(info, calibration=calibration)
+    events, bounds = [], [0, *sorted(set(cuts)), x.shape[1]]
+    envelopes = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        if b > a:
+            out = pipeline.process(Chunk(a, x[:, a:b]))
+            events += out.events
+            envelopes.append(out.envelope)
+    return events + pipeline.finish(), np.concatenate(envelopes, axis=1)
+
+
+def test_recording_has_enough_to_compare(awake_recording):
+    sim, x = awake_recording
+    events, _ = run_chunked(sim.info, x, [])
+    assert sum(isinstance(e, EpisodeEnd) for e in events) >= 3
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_chunkings_give_identical_events(awake_recording, data):
+    sim, x = awake_recording
+    n = x.shape[1]
+    cuts = data.draw(st.lists(st.integers(1, n - 1), min_size=1, max_size=80))
+    calibrated = data.draw(st.booleans())
+    cal = CALIBRATION if calibrated else None
+    reference, env_ref = run_chunked(sim.info, x, [], cal)
+    chunked, env = run_chunked(sim.info, x, cuts, cal)
+    assert chunked == reference
+    np.testing.assert_array_equal(env, env_ref)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(st.integers(1, 40), min_size=5, max_size=30))
+def test_tiny_chunks_around_an_episode(awake_recording, sizes):
+    sim, x = awake_recording
+    first = sim.truth.episodes[0]
+    lo = max(0, int((first.start_s - 10) * sim.fs))
+    segment = x[:, lo : lo + int(30 * sim.fs)]
+    reference, _ = run_chunked(sim.info, segment, [], CALIBRATION)
+    cuts = np.cumsum(sizes * (segment.shape[1] // sum(sizes) + 1))
+    cuts = [int(c) for c in cuts if c < segment.shape[1]]
+    chunked, _ = run_chunked(sim.info, segment, cuts, CALIBRATION)
+    assert chunked == reference
+    assert any(isinstance(e, EpisodeEnd) for e in reference)
+
+
+def test_analyze_with_threads_and_blocks_equals_one_unthreaded_call(awake_recording):
+    sim, x = awake_recording
+    whole = analyze(x, sim.fs, calibration=CALIBRATION, block=None)
+    blocked = analyze(x, sim.fs, calibration=CALIBRATION, block=40_000)
+    reference, _ = run_chunked(sim.info, x, [], CALIBRATION)
+    assert blocked.events == whole.events
+    assert [e for e in reference] == whole.events
+    assert blocked.episodes == whole.episodes and whole.episodes
