@@ -1,0 +1,75 @@
+"""Band-pass + notch design, streaming state, and the moving RMS."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import signal as sps
+
+from bruxwatch.signal.config import FilterConfig
+from bruxwatch.signal.envelope import MovingRms
+from bruxwatch.signal.filters import StreamingFilter, band_edges, design_sos, notch_frequencies
+
+
+def gain_at(sos: np.ndarray, f: float, fs: float) -> float:
+    _, h = sps.sosfreqz(sos, worN=[f], fs=fs)
+    return float(abs(h[0]))
+
+
+def test_band_pass_and_notch_response_at_1khz():
+    sos = design_sos(1000.0, FilterConfig(mains_hz=50.0))
+    assert gain_at(sos, 5, 1000) < 0.01  # movement / baseline wander
+    assert gain_at(sos, 50, 1000) < 0.01 and gain_at(sos, 150, 1000) < 0.01  # mains + harmonic
+    assert 0.9 < gain_at(sos, 80, 1000) < 1.1 and 0.9 < gain_at(sos, 175, 1000) < 1.1
+
+
+def test_upper_edge_clipped_and_notches_below_nyquist_at_cyton_rate():
+    assert band_edges(250.0, FilterConfig()) == (20.0, 112.5)
+    assert notch_frequencies(250.0, FilterConfig(mains_hz=60.0)) == [60.0, 120.0]
+    assert notch_frequencies(1000.0, FilterConfig(mains_hz=None)) == []
+    assert max(notch_frequencies(1000.0, FilterConfig(mains_hz=60.0))) < 500
+
+
+def test_empty_band_is_an_error():
+    with pytest.raises(ValueError, match="empty"):
+        design_sos(30.0, FilterConfig(band_hz=(20.0, 450.0)))
+
+
+def test_dc_offset_starts_without_a_step_transient():
+    fs = 500.0
+    x = np.full((2, 1000), 300.0) + np.random.default_rng(0).normal(0, 1, (2, 1000))
+    y = StreamingFilter(design_sos(fs), 2).process(x)
+    assert np.abs(y[:, :50]).max() < 10  # a zero-state filter would ring at ~300 µV
+
+
+@pytest.mark.parametrize("cut", [1, 7, 333, 999])
+def test_filter_and_rms_chunked_are_bit_identical(cut):
+    fs = 1000.0
+    x = np.random.default_rng(1).normal(0, 5, (2, 1000)) + 40
+    f1, f2 = StreamingFilter(design_sos(fs), 2), StreamingFilter(design_sos(fs), 2)
+    whole = f1.process(x)
+    parts = np.concatenate([f2.process(x[:, :cut]), f2.process(x[:, cut:])], axis=1)
+    np.testing.assert_array_equal(parts, whole)
+    r1, r2 = MovingRms(125, 2), MovingRms(125, 2)
+    np.testing.assert_array_equal(
+        np.concatenate([r2.process(whole[:, :cut]), r2.process(whole[:, cut:])], axis=1),
+        r1.process(whole),
+    )
+
+
+def test_rms_of_a_sine_is_amplitude_over_root_two():
+    fs = 1000.0
+    t = np.arange(5000) / fs
+    x = 10.0 * np.sin(2 * np.pi * 80 * t)[None, :]
+    env = MovingRms(125, 1).process(x)
+    assert env[0, 1000:].mean() == pytest.approx(10 / np.sqrt(2), rel=0.01)
+    assert env[0, :125].max() < env[0, 1000]  # ramps up over the first window
+
+
+def test_rows_processed_separately_equal_all_at_once():
+    fs = 1000.0
+    x = np.random.default_rng(2).normal(0, 5, (2, 600))
+    a, b = StreamingFilter(design_sos(fs), 2), StreamingFilter(design_sos(fs), 2)
+    together = a.process(x)
+    separately = np.concatenate([b.process(x[0:1], slice(0, 1)), b.process(x[1:2], slice(1, 2))])
+    np.testing.assert_array_equal(separately, together)
