@@ -35,7 +35,9 @@ class _Parser(argparse.ArgumentParser):
 def cmd_simulate(args: argparse.Namespace) -> int:
     from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 
-    duration = args.hours * 3600 if args.hours is not None else args.minutes * 60 if args.minutes else None
+    duration = (
+        args.hours * 3600 if args.hours is not None else args.minutes * 60 if args.minutes else None
+    )
     try:
         config = SimulatorConfig(
             scenario=args.scenario,
@@ -111,9 +113,7 @@ def _calibration_from_ranges(recording: Recording, rest, mvc, config: SignalConf
     duration = recording.duration_s
     for name, (a, b) in (("--rest", rest), ("--mvc", mvc)):
         if not 0 <= a < b <= duration + 1e-9:
-            raise CliError(
-                f"{name} {a:g}:{b:g} is outside the recording (0 to {duration:.3f} s)"
-            )
+            raise CliError(f"{name} {a:g}:{b:g} is outside the recording (0 to {duration:.3f} s)")
     envelope = _envelope_of(recording, config, min(rest[1], mvc[1]), max(rest[1], mvc[1]))
     fs = recording.fs
     try:
@@ -146,7 +146,10 @@ def format_summary(analysis: Analysis, title: str = "") -> str:
         lines.append(title)
     rows = [
         ("recorded", f"{s.hours:.2f} h ({s.good_hours:.2f} h with good signal)"),
-        ("scoring", "calibrated (% MVC)" if s.calibrated else "NOT calibrated: adaptive background"),
+        (
+            "scoring",
+            "calibrated (% MVC)" if s.calibrated else "NOT calibrated: adaptive background",
+        ),
         ("threshold", s.threshold),
         ("episodes", f"{s.episodes}  ({s.episodes_per_hour:.1f} per hour)"),
         *[
@@ -154,8 +157,11 @@ def format_summary(analysis: Analysis, title: str = "") -> str:
             for kind in ("phasic", "tonic", "mixed")
         ],
         ("set aside (bad signal)", f"{s.artifact_episodes}"),
-        ("bursts", f"{s.bursts}  ({s.bursts_per_hour:.1f} per hour, "
-                   f"{s.bursts_per_episode:.1f} per episode)"),
+        (
+            "bursts",
+            f"{s.bursts}  ({s.bursts_per_hour:.1f} per hour, "
+            f"{s.bursts_per_episode:.1f} per episode)",
+        ),
         ("clench time", f"{s.clench_seconds:.1f} s (mean episode {s.mean_episode_s:.1f} s)"),
         ("episodes by hour", " ".join(str(n) for n in s.hourly_episodes)),
     ]
@@ -164,8 +170,10 @@ def format_summary(analysis: Analysis, title: str = "") -> str:
     if analysis.episodes:
         peak_units = "% MVC" if s.calibrated else "x bg"
         lines.append("")
-        lines.append(f"  {'start':>10}  {'duration':>8}  {'kind':<6}  {'bursts':>6}  "
-                     f"{'peak ' + peak_units:>10}")
+        lines.append(
+            f"  {'start':>10}  {'duration':>8}  {'kind':<6}  {'bursts':>6}  "
+            f"{'peak ' + peak_units:>10}"
+        )
         for e in analysis.episodes:
             peak = e.peak_pct_mvc if e.peak_pct_mvc is not None else e.peak_level
             note = "  artifact" if e.artifact else ""
@@ -318,7 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="score a recording: episodes, bursts, per-hour indices")
     p.add_argument("input", help="recording file (CSV: header row of channel names)")
-    p.add_argument("--fs", type=_positive, help="sample rate in Hz (unless the CSV has a time column)")
+    p.add_argument(
+        "--fs", type=_positive, help="sample rate in Hz (unless the CSV has a time column)"
+    )
     p.add_argument("--rest", type=_range, metavar="A:B", help="seconds of the file at rest")
     p.add_argument("--mvc", type=_range, metavar="A:B", help="seconds with maximal clenches")
     p.add_argument("--mains", type=_mains, default=50.0, help="mains frequency: 50, 60 or off")
@@ -335,7 +345,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed its one line (or --help / --version)
+        return int(exc.code or 0)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE

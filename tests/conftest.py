@@ -17,7 +17,9 @@ from bruxwatch.devices.simulator import Simulator, SimulatorConfig  # noqa: E402
 def awake_recording() -> tuple[Simulator, np.ndarray]:
     """Five busy minutes: episodes, swallows, twitches and a pop."""
     sim = Simulator(
-        SimulatorConfig(scenario="awake", duration_s=300, seed=11, episodes_per_hour=150, pops_per_hour=20)
+        SimulatorConfig(
+            scenario="awake", duration_s=300, seed=11, episodes_per_hour=150, pops_per_hour=20
+        )
     )
     return sim, sim.generate()
 

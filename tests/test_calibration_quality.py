@@ -32,7 +32,9 @@ def test_threshold_is_ten_percent_above_rest_but_never_below_twice_rest():
     cal = Calibration(rest=(2.0, 10.0), mvc=(202.0, 30.0))
     np.testing.assert_allclose(cal.thresholds(cfg), [22.0, 20.0])  # 2 + 20; floor 2 x 10
     np.testing.assert_allclose(cal.threshold_pct_mvc(cfg), [10.0, 50.0])
-    np.testing.assert_allclose(cal.pct_mvc(np.array([[2.0, 102.0], [10.0, 30.0]])), [[0, 50], [0, 100]])
+    np.testing.assert_allclose(
+        cal.pct_mvc(np.array([[2.0, 102.0], [10.0, 30.0]])), [[0, 50], [0, 100]]
+    )
 
 
 def test_implausible_calibration_is_refused():
@@ -66,7 +68,9 @@ def flagged(events, flag):
 
 
 def test_flat_channel_is_flagged_and_its_episodes_are_artifacts():
-    sim = Simulator(SimulatorConfig(scenario="awake", duration_s=120, seed=2, episodes_per_hour=200))
+    sim = Simulator(
+        SimulatorConfig(scenario="awake", duration_s=120, seed=2, episodes_per_hour=200)
+    )
     x = sim.generate()
     x[1, 20_000:] = x[1, 20_000]  # right electrode lead goes dead, stuck at one value
     result = analyze(x, sim.fs)

@@ -28,7 +28,9 @@ def calibration_of(sim: Simulator, x: np.ndarray):
     envelope = Pipeline(sim.info).process(Chunk(0, x[:, :end])).envelope
     (r0, r1), (m0, m1) = truth.rest_s, truth.mvc_s
     fs = sim.fs
-    return calibrate(envelope[:, int(r0 * fs) : int(r1 * fs)], envelope[:, int(m0 * fs) : int(m1 * fs)])
+    return calibrate(
+        envelope[:, int(r0 * fs) : int(r1 * fs)], envelope[:, int(m0 * fs) : int(m1 * fs)]
+    )
 
 
 @pytest.mark.parametrize("calibrated", [True, False], ids=["calibrated", "adaptive"])

@@ -40,7 +40,9 @@ def test_burst_of_1_99_s_is_phasic_and_2_01_s_is_tonic():
     _, episodes, bursts = run(trace([(5, 2.01)]))
     assert [b.kind for b in bursts] == ["tonic"]
     assert [(e.kind, e.bursts) for e in episodes] == [("tonic", 1)]
-    assert episodes[0].start_s == pytest.approx(5.0) and episodes[0].duration_s == pytest.approx(2.01)
+    assert episodes[0].start_s == pytest.approx(5.0) and episodes[0].duration_s == pytest.approx(
+        2.01
+    )
 
 
 def test_two_phasic_bursts_are_no_episode_three_are():

@@ -31,7 +31,9 @@ def test_recording_has_enough_to_compare(awake_recording):
     assert sum(isinstance(e, EpisodeEnd) for e in events) >= 3
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_random_chunkings_give_identical_events(awake_recording, data):
     sim, x = awake_recording
@@ -45,7 +47,9 @@ def test_random_chunkings_give_identical_events(awake_recording, data):
     np.testing.assert_array_equal(env, env_ref)
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(sizes=st.lists(st.integers(1, 40), min_size=5, max_size=30))
 def test_tiny_chunks_around_an_episode(awake_recording, sizes):
     sim, x = awake_recording

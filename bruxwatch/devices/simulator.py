@@ -172,7 +172,9 @@ class Simulator:
         index = 0
         for block in self._blocks():
             buffer = np.concatenate((buffer, block), axis=1) if buffer.shape[1] else block
-            while buffer.shape[1] >= size or (buffer.shape[1] and index + buffer.shape[1] >= self.n_samples):
+            while buffer.shape[1] >= size or (
+                buffer.shape[1] and index + buffer.shape[1] >= self.n_samples
+            ):
                 take = min(size, buffer.shape[1])
                 chunk = Chunk(first_index=index, samples=buffer[:, :take])
                 buffer = buffer[:, take:]
@@ -203,7 +205,9 @@ class Simulator:
         rng = np.random.default_rng([cfg.seed, 2])
         n_ch = self.info.n_channels
         block = int(round(self.BLOCK_S * fs))
-        carrier_sos = sps.butter(2, [30.0, min(300.0, 0.4 * fs)], btype="bandpass", fs=fs, output="sos")
+        carrier_sos = sps.butter(
+            2, [30.0, min(300.0, 0.4 * fs)], btype="bandpass", fs=fs, output="sos"
+        )
         gain = np.sqrt(np.sum(sps.sosfilt(carrier_sos, _impulse(4 * int(fs))) ** 2))
         zi = np.zeros((carrier_sos.shape[0], n_ch, 2))
         beats = _heartbeats(self.truth.duration_s, rng)
@@ -248,7 +252,12 @@ def _script(cfg: SimulatorConfig, rng: np.random.Generator) -> GroundTruth:
     rates = [
         d if v is None else v
         for v, d in zip(
-            (cfg.episodes_per_hour, cfg.swallows_per_hour, cfg.twitches_per_hour, cfg.pops_per_hour),
+            (
+                cfg.episodes_per_hour,
+                cfg.swallows_per_hour,
+                cfg.twitches_per_hour,
+                cfg.pops_per_hour,
+            ),
             defaults,
             strict=True,
         )
@@ -289,10 +298,12 @@ def _script(cfg: SimulatorConfig, rng: np.random.Generator) -> GroundTruth:
             break
         truth.activations.append(act)
         t = act.end_s
-    if pop_rate > 0:
+    if pop_rate > 0 and duration > 20.0:
         n_pops = rng.poisson(pop_rate * duration)
         for when in np.sort(rng.uniform(5.0, duration - 5.0, n_pops)):
-            if all(abs(when - a.start_s) > 6 and abs(when - a.end_s) > 6 for a in truth.activations):
+            if all(
+                abs(when - a.start_s) > 6 and abs(when - a.end_s) > 6 for a in truth.activations
+            ):
                 truth.pops.append((float(when), int(rng.integers(n_ch))))
     return truth
 

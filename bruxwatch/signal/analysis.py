@@ -117,7 +117,9 @@ def scored(
 
     episodes = [e.episode for e in events if isinstance(e, EpisodeEnd)]
     episodes = [e for e in episodes if kept(e.start_s, e.end_s)]
-    bursts = [e.burst for e in events if isinstance(e, BurstEnd) and kept(e.burst.start_s, e.burst.end_s)]
+    bursts = [
+        e.burst for e in events if isinstance(e, BurstEnd) and kept(e.burst.start_s, e.burst.end_s)
+    ]
     quality = pipeline.quality
     threshold = _threshold_text(pipeline)
     summary = summarize(

@@ -39,7 +39,9 @@ class Calibration:
     def thresholds(self, config: ThresholdConfig) -> np.ndarray:
         """Envelope threshold per channel (units of the envelope)."""
         rest, mvc = np.asarray(self.rest), np.asarray(self.mvc)
-        return np.maximum(rest + config.mvc_fraction * (mvc - rest), config.min_rest_multiple * rest)
+        return np.maximum(
+            rest + config.mvc_fraction * (mvc - rest), config.min_rest_multiple * rest
+        )
 
     def threshold_pct_mvc(self, config: ThresholdConfig) -> np.ndarray:
         """The thresholds expressed in % MVC per channel."""
@@ -106,7 +108,7 @@ class AdaptiveBackground:
         """Background per sample (channels, n); NaN until the warm-up has been seen."""
         n_channels, n = envelope.shape
         out = np.empty((n_channels, n))
-        dec, upd = self.decimation, self.update_every
+        upd = self.update_every
         # Update points inside this chunk, each splitting it into constant-background segments.
         first_update = -(-first_index // upd) * upd
         updates = range(first_update, first_index + n, upd)

@@ -174,7 +174,9 @@ class EpisodeDetector:
         if not group.announced:
             group.announced = True
             self._events.append(
-                EpisodeStart(start_s=group.first_start / self.fs, at_s=at_index / self.fs, kind=kind)
+                EpisodeStart(
+                    start_s=group.first_start / self.fs, at_s=at_index / self.fs, kind=kind
+                )
             )
 
     def _close_group(self) -> None:

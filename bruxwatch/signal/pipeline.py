@@ -75,8 +75,7 @@ class Pipeline:
         self.calibration = calibration
         if calibration is not None and len(calibration.rest) != len(self.scored):
             raise ValueError(
-                f"calibration has {len(calibration.rest)} channels, "
-                f"{len(self.scored)} are scored"
+                f"calibration has {len(calibration.rest)} channels, {len(self.scored)} are scored"
             )
         if info.kind == "raw":
             self.sos = design_sos(fs, config.filter)

@@ -140,7 +140,9 @@ class QualityMonitor:
         events = []
         for ch, b in zip(channels[order].tolist(), blocks[order].tolist(), strict=True):
             flags = _flags(int(codes[ch, b]))
-            events.append(QualityChanged(at_s=(start + b * length) / self.fs, channel=ch, flags=flags))
+            events.append(
+                QualityChanged(at_s=(start + b * length) / self.fs, channel=ch, flags=flags)
+            )
         for ch in range(codes.shape[0]):
             self.flags[ch] = _flags(int(codes[ch, -1]))
         return events

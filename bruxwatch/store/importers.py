@@ -82,7 +82,9 @@ def read_csv(
                         handle, delimiter=",", dtype=np.float64, max_rows=READ_ROWS, ndmin=2
                     )
             except ValueError as exc:
-                raise RecordingError(f"{path}: bad value near line {line}: {_first_line(exc)}") from None
+                raise RecordingError(
+                    f"{path}: bad value near line {line}: {_first_line(exc)}"
+                ) from None
             except UnicodeDecodeError:
                 raise RecordingError(f"{path}: not a text CSV file") from None
             if block.shape[0] == 0:
