@@ -1,62 +1,104 @@
 """Moving RMS (or moving mean) over (channels, samples) with state carried between chunks.
 
-The running sum is updated as S[n] = S[n-1] + (v[n] - v[n-W]) with one sequential cumulative
-sum per chunk, the carried S seeded into the first element. The floating-point additions are
-therefore the same whatever the chunking, so streaming and offline results are bit-identical.
+The running window sum is kept in exact integer arithmetic: each value (a square for the RMS)
+is quantized to a fixed grid (`quantum`, far below any sEMG resolution), and the sum is updated
+as S[n] = S[n-1] + q[n] − q[n−W] with int64 cumulative sums. Integer addition is exact and
+associative, so the envelope never drifts over a night and is bit-identical whatever the
+chunking; int64 prefix sums are also several times faster than float ones.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+SQUARE_QUANTUM = 2.0**-12
+"""Grid of squared values (units², e.g. µV²): 0.00024 µV², negligible against a 1 µV² floor."""
+
+MEAN_QUANTUM = 2.0**-12
+"""Grid of values averaged directly (envelope streams, in ADC counts or µV)."""
+
+_MAX_STEPS = 2.0**62
+"""Largest quantized value accepted; larger inputs saturate instead of overflowing int64."""
+
+
+class ExactMovingSum:
+    """Causal sum of the last `window` quantized values per channel, exact across chunks."""
+
+    def __init__(self, window: int, n_channels: int, quantum: float) -> None:
+        if window < 1:
+            raise ValueError("moving window must be at least one sample")
+        self.window = int(window)
+        self.quantum = float(quantum)
+        self._limit = _MAX_STEPS / self.window
+        self._history = np.zeros((n_channels, self.window), dtype=np.int64)
+        self._sum = np.zeros(n_channels, dtype=np.int64)
+
+    def reset(self) -> None:
+        self._history[:] = 0
+        self._sum[:] = 0
+
+    def process(self, values: np.ndarray, rows: slice = slice(None), *, square: bool = False):
+        """Window sums (rows, n) as float64 in the input's units (squared when `square`)."""
+        n = values.shape[-1]
+        w = self.window
+        n_rows = self._history[rows].shape[0]
+        if n == 0:
+            return np.zeros((n_rows, 0))
+        scaled = np.multiply(values, values) if square else np.array(values, dtype=np.float64)
+        scaled *= 1.0 / self.quantum
+        np.clip(scaled, -self._limit, self._limit, out=scaled)
+        if not square:
+            np.rint(scaled, out=scaled)  # squares are >= 0: the cast below floors them
+        quantized = np.empty((n_rows, w + n), dtype=np.int64)
+        quantized[:, :w] = self._history[rows]
+        np.copyto(quantized[:, w:], scaled, casting="unsafe")
+        steps = np.subtract(quantized[:, w:], quantized[:, :n])
+        steps[:, 0] += self._sum[rows]
+        np.cumsum(steps, axis=-1, out=steps)
+        self._sum[rows] = steps[:, -1]
+        self._history[rows] = quantized[:, -w:]
+        out = steps.astype(np.float64)
+        out *= self.quantum
+        return out
+
 
 class MovingAverage:
     """Causal mean of the last `window` samples; the first samples average against zeros."""
 
     def __init__(self, window: int, n_channels: int) -> None:
-        if window < 1:
-            raise ValueError("moving-average window must be at least one sample")
-        self.window = int(window)
-        self._history = np.zeros((n_channels, self.window))
-        self._sum = np.zeros(n_channels)
+        self._sum = ExactMovingSum(window, n_channels, MEAN_QUANTUM)
+
+    @property
+    def window(self) -> int:
+        return self._sum.window
 
     def reset(self) -> None:
-        self._history[:] = 0.0
-        self._sum[:] = 0.0
+        self._sum.reset()
 
     def process(self, v: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
         """Mean of the last `window` values of v (channels, n), float64."""
-        n = v.shape[-1]
-        if n == 0:
-            return np.zeros(v.shape, dtype=np.float64)
-        w = self.window
-        extended = np.concatenate((self._history[rows], v), axis=-1)
-        steps = extended[:, w:] - extended[:, :n]
-        steps[:, 0] += self._sum[rows]
-        running = np.cumsum(steps, axis=-1)
-        self._sum[rows] = running[:, -1]
-        self._history[rows] = extended[:, -w:]
-        np.maximum(running, 0.0, out=running)  # rounding can dip a hair below zero
-        running *= 1.0 / w
-        return running
+        out = self._sum.process(v, rows)
+        out *= 1.0 / self.window
+        return out
 
 
 class MovingRms:
     """Root of the moving mean of squares: the sEMG amplitude envelope in the input's units."""
 
     def __init__(self, window: int, n_channels: int) -> None:
-        self._mean = MovingAverage(window, n_channels)
+        self._sum = ExactMovingSum(window, n_channels, SQUARE_QUANTUM)
 
     @property
     def window(self) -> int:
-        return self._mean.window
+        return self._sum.window
 
     def reset(self) -> None:
-        self._mean.reset()
+        self._sum.reset()
 
     def process(self, x: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
-        mean_square = self._mean.process(x * x, rows)
-        return np.sqrt(mean_square, out=mean_square)
+        out = self._sum.process(x, rows, square=True)
+        out *= 1.0 / self.window
+        return np.sqrt(out, out=out)
 
 
 def window_samples(seconds: float, fs: float) -> int:

@@ -22,7 +22,7 @@ from bruxwatch.signal.events import EpisodeEnd, Event, Gap
 from bruxwatch.signal.filters import StreamingFilter, design_sos
 from bruxwatch.signal.quality import QualityMonitor
 
-PARALLEL_MIN_SAMPLES = 32768
+PARALLEL_MIN_SAMPLES = 8192
 """Chunks at least this long are filtered one channel per worker when an executor is given."""
 
 
