@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.bruxwatch-installed
-export QT_QPA_PLATFORM ?= offscreen
 
 .PHONY: demo test bench lint clean
 
@@ -17,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/bruxwatch demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[all,bench]'

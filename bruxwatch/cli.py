@@ -288,10 +288,11 @@ class _progress:
         if not self.enabled:
             return lambda done, total: None
         try:
+            from rich.console import Console
             from rich.progress import Progress
         except ImportError:
             return lambda done, total: None
-        self._bar = Progress(transient=True, console=None)
+        self._bar = Progress(transient=True, console=Console(stderr=True))
         self._bar.start()
         task = self._bar.add_task(self.label, total=1.0)
         return lambda done, total: self._bar.update(task, completed=done / max(total, 1))
