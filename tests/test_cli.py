@@ -108,41 +108,22 @@ def test_folder_instead_of_file(capsys, tmp_path):
     assert "folder" in error_of(["analyze", str(tmp_path), "--fs", "1000"], capsys)
 
 
-def test_empty_csv(capsys, tmp_path):
-    path = tmp_path / "empty.csv"
-    path.write_text("")
-    assert "empty" in error_of(["analyze", str(path), "--fs", "1000"], capsys)
-
-
-def test_header_only(capsys, tmp_path):
-    path = tmp_path / "header.csv"
-    path.write_text("left,right\n")
-    assert "no samples" in error_of(["analyze", str(path), "--fs", "1000"], capsys)
-
-
-def test_unreadable_values(capsys, tmp_path):
-    path = tmp_path / "bad.csv"
-    path.write_text("left,right\n1,2\n3,abc\n")
-    assert "bad value" in error_of(["analyze", str(path), "--fs", "1000"], capsys)
-
-
-def test_ragged_rows(capsys, tmp_path):
-    path = tmp_path / "ragged.csv"
-    path.write_text("left,right\n1,2,3\n")
-    assert "header names 2" in error_of(["analyze", str(path), "--fs", "1000"], capsys)
-
-
-def test_binary_file(capsys, tmp_path):
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "empty"),
+        (b"left,right\n", "no samples"),
+        (b"left,right\n1,2\n3,abc\n", "bad value"),
+        (b"left,right\n1,2,3\n", "header names 2"),
+        (b"1,2\n3,4\n", "name the channels"),
+        (bytes(range(256)) * 4, "night.csv"),
+    ],
+    ids=["empty", "header-only", "bad-value", "ragged", "no-header", "binary"],
+)
+def test_unusable_csv(capsys, tmp_path, content, expected):
     path = tmp_path / "night.csv"
-    path.write_bytes(bytes(range(256)) * 4)
-    line = error_of(["analyze", str(path), "--fs", "1000"], capsys)
-    assert "night.csv" in line
-
-
-def test_no_header(capsys, tmp_path):
-    path = tmp_path / "noheader.csv"
-    path.write_text("1,2\n3,4\n")
-    assert "name the channels" in error_of(["analyze", str(path), "--fs", "1000"], capsys)
+    path.write_bytes(content)
+    assert expected in error_of(["analyze", str(path), "--fs", "1000"], capsys)
 
 
 def test_fs_needed_without_time_column(night, capsys):
