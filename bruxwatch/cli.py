@@ -114,7 +114,7 @@ def _calibration_from_ranges(recording: Recording, rest, mvc, config: SignalConf
     for name, (a, b) in (("--rest", rest), ("--mvc", mvc)):
         if not 0 <= a < b <= duration + 1e-9:
             raise CliError(f"{name} {a:g}:{b:g} is outside the recording (0 to {duration:.3f} s)")
-    envelope = _envelope_of(recording, config, min(rest[1], mvc[1]), max(rest[1], mvc[1]))
+    envelope = _envelope_of(recording, config, max(rest[1], mvc[1]))
     fs = recording.fs
     try:
         return calibrate(
@@ -127,7 +127,7 @@ def _calibration_from_ranges(recording: Recording, rest, mvc, config: SignalConf
         raise CliError(f"calibration failed: {exc}") from None
 
 
-def _envelope_of(recording: Recording, config: SignalConfig, _lo: float, hi: float) -> np.ndarray:
+def _envelope_of(recording: Recording, config: SignalConfig, hi: float) -> np.ndarray:
     """The pipeline's own envelope of the recording's first `hi` seconds."""
     from bruxwatch.devices.base import Chunk, StreamInfo
     from bruxwatch.signal import Pipeline

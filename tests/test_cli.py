@@ -45,22 +45,15 @@ def test_simulate_writes_channels_header_and_truth(night):
     assert truth["fs"] == 1000.0 and truth["activations"]
 
 
+def ranges(rest, mvc) -> list[str]:
+    """--rest/--mvc options for second ranges [start, end]."""
+    return ["--rest", f"{rest[0]}:{rest[1]}", "--mvc", f"{mvc[0]}:{mvc[1]}"]
+
+
 def test_analyze_json_matches_the_truth(night, capsys):
     csv, truth = night
     rest, mvc = truth["rest_s"], truth["mvc_s"]
-    code = main(
-        [
-            "analyze",
-            str(csv),
-            "--fs",
-            "1000",
-            "--rest",
-            f"{rest[0]}:{rest[1]}",
-            "--mvc",
-            f"{mvc[0]}:{mvc[1]}",
-            "--json",
-        ]
-    )
+    code = main(["analyze", str(csv), "--fs", "1000", *ranges(rest, mvc), "--json"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     episodes = out["episodes"]
@@ -167,19 +160,7 @@ def test_rest_without_mvc(night, capsys):
 def test_calibration_on_a_quiet_stretch_fails_clearly(night, capsys):
     csv, truth = night
     rest = truth["rest_s"]
-    line = error_of(
-        [
-            "analyze",
-            str(csv),
-            "--fs",
-            "1000",
-            "--rest",
-            f"{rest[0]}:{rest[1]}",
-            "--mvc",
-            f"{rest[0]}:{rest[1]}",
-        ],
-        capsys,
-    )
+    line = error_of(["analyze", str(csv), "--fs", "1000", *ranges(rest, rest)], capsys)
     assert "calibration failed" in line and "electrodes" in line
 
 
