@@ -24,6 +24,7 @@ from scipy import signal as sps
 
 from bruxwatch.devices.base import Chunk
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.memory import keep_freed_memory
 from bruxwatch.signal import Calibration, Pipeline, analyze
 from bruxwatch.signal.config import FilterConfig
 from bruxwatch.signal.filters import design_sos
@@ -77,7 +78,12 @@ def main() -> int:
     parser.add_argument("--hours", type=float, default=8.0)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--fs", type=float, default=1000.0)
+    parser.add_argument(
+        "--default-malloc", action="store_true", help="leave glibc's trim threshold as it is"
+    )
     args = parser.parse_args()
+    tuned = False if args.default_malloc else keep_freed_memory()
+    print(f"glibc keeps freed memory for reuse, as the bruxwatch command does: {tuned}")
 
     sim = Simulator(
         SimulatorConfig(scenario="night", duration_s=args.hours * 3600, fs=args.fs, seed=1)

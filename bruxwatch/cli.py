@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bruxwatch import __version__
+from bruxwatch.memory import keep_freed_memory
 from bruxwatch.signal import Analysis, CalibrationError, SignalConfig, analyze, calibrate
 from bruxwatch.signal.config import FilterConfig
 from bruxwatch.store.importers import Recording, RecordingError, read_csv, write_csv
@@ -345,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    keep_freed_memory()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

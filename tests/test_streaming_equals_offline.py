@@ -64,7 +64,7 @@ def test_tiny_chunks_around_an_episode(awake_recording, sizes):
     assert any(isinstance(e, EpisodeEnd) for e in reference)
 
 
-def test_analyze_with_threads_and_blocks_equals_one_unthreaded_call(awake_recording):
+def test_analyze_two_stage_blocks_equal_one_call_and_plain_process(awake_recording):
     sim, x = awake_recording
     whole = analyze(x, sim.fs, calibration=CALIBRATION, block=None)
     blocked = analyze(x, sim.fs, calibration=CALIBRATION, block=40_000)

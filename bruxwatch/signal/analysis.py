@@ -1,13 +1,12 @@
 """Whole-recording analysis: the streaming Pipeline fed a night at once.
 
-`analyze` hands the recording to the same `Pipeline` a live session uses, in long blocks (for
-cache locality and bounded memory; the result is the same for any blocking) and with both
-channels filtered in parallel threads, then scores the night.
+`analyze` hands the recording to the same `Pipeline` a live session uses, in blocks of about
+half a minute (cache-sized; the result is the same for any blocking), with its two stages
+overlapped: a worker thread band-passes the next block while this one scores the current one.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,8 +20,8 @@ from bruxwatch.signal.events import Burst, BurstEnd, Episode, EpisodeEnd, Event
 from bruxwatch.signal.pipeline import Pipeline
 from bruxwatch.signal.scoring import Summary, summarize
 
-DEFAULT_BLOCK = 1 << 15
-"""Samples per channel handed to the pipeline at a time by `analyze` (33 s at 1 kHz: in cache)."""
+DEFAULT_BLOCK = 1 << 17
+"""Samples per channel handed to the pipeline at a time by `analyze` (about 2 min at 1 kHz)."""
 
 
 @dataclass
@@ -76,6 +75,8 @@ def analyze(
     calibration: rest/MVC per scored channel; None uses the adaptive background.
     block: samples per pipeline call (None: the whole recording in one call).
     progress: called with (samples done, total) after each block.
+    For full speed on Linux call `bruxwatch.memory.keep_freed_memory()` once first, as the
+    bruxwatch command does (without it glibc page-faults every block's arrays back in).
     exclude_s: stretches (s) left out of the scoring, e.g. the calibration; the episodes
         and bursts there stay in `events` but not in `episodes`, `bursts` or the summary.
     """
@@ -90,18 +91,30 @@ def analyze(
         rails=rails,
     )
     config = config or SignalConfig()
-    step = n if not block else int(block)
     events: list[Event] = []
-    workers = min(n_channels, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) if workers > 1 else _NoPool() as pool:
-        pipeline = Pipeline(info, config, calibration, executor=pool)
-        for start in range(0, n, max(1, step)):
-            chunk = Chunk(first_index=start, samples=x[:, start : start + step])
-            events += pipeline.process(chunk).events
+    pipeline = Pipeline(info, config, calibration)
+    step = n if not block else _aligned(int(block), pipeline.quality.block)
+    chunks = [
+        Chunk(first_index=start, samples=x[:, start : start + step]) for start in range(0, n, step)
+    ]
+    # Two-stage software pipeline: a worker filters chunk k+1 while this thread scores chunk k.
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        upcoming = worker.submit(pipeline.filter, chunks[0]) if chunks else None
+        for k, chunk in enumerate(chunks):
+            assert upcoming is not None
+            stage = upcoming.result()
+            if k + 1 < len(chunks):
+                upcoming = worker.submit(pipeline.filter, chunks[k + 1])
+            events += pipeline.score(chunk, stage).events
             if progress is not None:
-                progress(min(n, start + step), n)
-        events += pipeline.finish()
+                progress(chunk.end_index, n)
+    events += pipeline.finish()
     return scored(events, pipeline, n, exclude_s)
+
+
+def _aligned(block: int, quality_block: int) -> int:
+    """A whole number of quality blocks near `block`, so no quality block straddles two calls."""
+    return max(1, round(block / quality_block)) * quality_block
 
 
 def scored(
@@ -155,13 +168,3 @@ def _threshold_text(pipeline: Pipeline) -> str:
         f"{t.adaptive_factor:g}x adaptive background ({t.background_percentile:g}th percentile "
         f"over {t.background_window_s:g} s); not calibrated"
     )
-
-
-class _NoPool:
-    """Stands in for a thread pool on one core: no executor."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

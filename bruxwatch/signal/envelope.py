@@ -37,28 +37,32 @@ class ExactMovingSum:
         self._history[:] = 0
         self._sum[:] = 0
 
-    def process(self, values: np.ndarray, rows: slice = slice(None), *, square: bool = False):
-        """Window sums (rows, n) as float64 in the input's units (squared when `square`)."""
+    def process(self, values: np.ndarray, *, square: bool = False, scale: float = 1.0):
+        """Window sums (channels, n) × `scale` as float32 (7 significant digits, plenty for an
+        envelope), in the input's units (squared when `square`)."""
         n = values.shape[-1]
         w = self.window
-        n_rows = self._history[rows].shape[0]
+        n_rows = self._history.shape[0]
         if n == 0:
-            return np.zeros((n_rows, 0))
-        scaled = np.multiply(values, values) if square else np.array(values, dtype=np.float64)
-        scaled *= 1.0 / self.quantum
-        np.clip(scaled, -self._limit, self._limit, out=scaled)
-        if not square:
-            np.rint(scaled, out=scaled)  # squares are >= 0: the cast below floors them
+            return np.zeros((n_rows, 0), dtype=np.float32)
+        if square:  # squares are >= 0: the cast to int64 below floors them
+            scaled = np.multiply(values, values)
+            scaled *= 1.0 / self.quantum
+            np.minimum(scaled, self._limit, out=scaled)
+        else:
+            scaled = np.multiply(values, 1.0 / self.quantum, dtype=np.float64)
+            np.clip(scaled, -self._limit, self._limit, out=scaled)
+            np.rint(scaled, out=scaled)
         quantized = np.empty((n_rows, w + n), dtype=np.int64)
-        quantized[:, :w] = self._history[rows]
+        quantized[:, :w] = self._history
         np.copyto(quantized[:, w:], scaled, casting="unsafe")
         steps = np.subtract(quantized[:, w:], quantized[:, :n])
-        steps[:, 0] += self._sum[rows]
+        steps[:, 0] += self._sum
         np.cumsum(steps, axis=-1, out=steps)
-        self._sum[rows] = steps[:, -1]
-        self._history[rows] = quantized[:, -w:]
-        out = steps.astype(np.float64)
-        out *= self.quantum
+        self._sum = steps[:, -1].copy()
+        self._history = quantized[:, -w:].copy()
+        out = steps.astype(np.float32)
+        out *= np.float32(self.quantum * scale)
         return out
 
 
@@ -75,11 +79,9 @@ class MovingAverage:
     def reset(self) -> None:
         self._sum.reset()
 
-    def process(self, v: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
+    def process(self, v: np.ndarray) -> np.ndarray:
         """Mean of the last `window` values of v (channels, n), float64."""
-        out = self._sum.process(v, rows)
-        out *= 1.0 / self.window
-        return out
+        return self._sum.process(v, scale=1.0 / self.window)
 
 
 class MovingRms:
@@ -95,9 +97,8 @@ class MovingRms:
     def reset(self) -> None:
         self._sum.reset()
 
-    def process(self, x: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
-        out = self._sum.process(x, rows, square=True)
-        out *= 1.0 / self.window
+    def process(self, x: np.ndarray) -> np.ndarray:
+        out = self._sum.process(x, square=True, scale=1.0 / self.window)
         return np.sqrt(out, out=out)
 
 

@@ -42,8 +42,7 @@ class StreamingFilter:
     """Causal SOS filter over (channels, samples) arrays with its state carried between calls.
 
     The state is seeded from the first sample of each channel (`sosfilt_zi` × x[0]), so a stream
-    with a DC offset starts without a step transient. Rows can be processed separately
-    (`rows=`) with exactly the same arithmetic as all at once.
+    with a DC offset starts without a step transient.
     """
 
     def __init__(self, sos: np.ndarray, n_channels: int) -> None:
@@ -56,14 +55,13 @@ class StreamingFilter:
         """Forget the state (after a gap in the stream); the next sample re-seeds it."""
         self._seeded[:] = False
 
-    def process(self, x: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
-        """Filter x (channels, n) for the channels in `rows`; returns float64 (channels, n)."""
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Filter x (channels, n); returns float64 (channels, n)."""
         if x.shape[-1] == 0:
             return np.zeros(x.shape, dtype=np.float64)
-        zi = self._zi[:, rows, :]
-        fresh = ~self._seeded[rows]
+        fresh = ~self._seeded
         if fresh.any():
-            zi[:, fresh, :] = self._zi_unit[:, None, :] * x[fresh, 0][None, :, None]
-            self._seeded[rows] = True
-        y, self._zi[:, rows, :] = sps.sosfilt(self.sos, x, axis=-1, zi=zi)
+            self._zi[:, fresh, :] = self._zi_unit[:, None, :] * x[fresh, 0][None, :, None]
+            self._seeded[:] = True
+        y, self._zi = sps.sosfilt(self.sos, x, axis=-1, zi=self._zi)
         return y

@@ -8,7 +8,6 @@ exact sample indices, so any chunking yields the same events.
 from __future__ import annotations
 
 import dataclasses
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,8 +21,13 @@ from bruxwatch.signal.events import EpisodeEnd, Event, Gap
 from bruxwatch.signal.filters import StreamingFilter, design_sos
 from bruxwatch.signal.quality import QualityMonitor
 
-PARALLEL_MIN_SAMPLES = 8192
-"""Chunks at least this long are filtered one channel per worker when an executor is given."""
+
+@dataclass
+class Filtered:
+    """Stage 1's result: the chunk as float64 (channels, n) and its band-passed version."""
+
+    raw: np.ndarray
+    filtered: np.ndarray
 
 
 @dataclass
@@ -32,7 +36,7 @@ class ProcessedChunk:
 
     filtered: band-passed, notched EMG (channels, n) in the stream's units (raw input as-is
         for envelope streams).
-    envelope: RMS envelope (channels, n), same units.
+    envelope: RMS envelope (channels, n), same units, float32.
     level: detection level (n,): max over scored channels of % MVC (calibrated) or of
         envelope / background (adaptive); 0 while the adaptive background warms up.
     above: (n,) bool, True where any scored channel is above its threshold.
@@ -54,7 +58,6 @@ class Pipeline:
     """Streaming scorer for one stream. Feed `process(chunk)` in order; call `finish()` at the end.
 
     calibration: per scored channel rest/MVC; None → adaptive background ("× background").
-    executor: optional pool used to filter channels in parallel on long chunks (offline use).
     """
 
     def __init__(
@@ -62,7 +65,6 @@ class Pipeline:
         info: StreamInfo,
         config: SignalConfig | None = None,
         calibration: Calibration | None = None,
-        executor: Executor | None = None,
     ) -> None:
         self.info = info
         self.config = config = config or SignalConfig()
@@ -103,7 +105,8 @@ class Pipeline:
             mains_hz=config.filter.mains_hz if info.kind == "raw" else None,
             scored=tuple(self.scored),
         )
-        self._executor = executor
+        self._all_scored = self.scored == list(range(n_channels))
+        self._filter_next: int | None = None
         self._next_index: int | None = None
         self._thresholds = np.full(len(self.scored), np.nan)
 
@@ -122,6 +125,32 @@ class Pipeline:
 
     def process(self, chunk: Chunk) -> ProcessedChunk:
         """Score one chunk. A chunk that starts after the expected index records a gap."""
+        return self.score(chunk, self.filter(chunk))
+
+    def filter(self, chunk: Chunk) -> Filtered:
+        """Stage 1 of `process`: the band-pass/notch filter, restarted after a gap.
+
+        It touches only the filter's state, so a caller may run it for the next chunk in
+        another thread while `score` handles this one (`analyze` does); calls to each stage
+        must stay in stream order.
+        """
+        x = np.asarray(chunk.samples, dtype=np.float64)
+        if x.ndim != 2 or x.shape[0] != self.info.n_channels:
+            raise ValueError(f"chunk must be (channels={self.info.n_channels}, n), got {x.shape}")
+        first = chunk.first_index
+        if self._filter_next is not None and first < self._filter_next:
+            raise ValueError(f"chunk at sample {first} overlaps samples already processed")
+        if self._filter is None:
+            filtered = x
+        else:
+            if self._filter_next is not None and first > self._filter_next:
+                self._filter.reset()
+            filtered = self._filter.process(x)
+        self._filter_next = first + x.shape[-1]
+        return Filtered(raw=x, filtered=filtered)
+
+    def score(self, chunk: Chunk, stage: Filtered) -> ProcessedChunk:
+        """Stage 2 of `process`: envelope, quality, threshold and detection."""
         first = chunk.first_index
         events: list[Event] = []
         if self._next_index is None:
@@ -130,14 +159,13 @@ class Pipeline:
             raise ValueError(f"chunk at sample {first} overlaps samples already processed")
         elif first > self._next_index:
             events += self._break(self._next_index, first)
-        x = np.asarray(chunk.samples, dtype=np.float64)
-        if x.ndim != 2 or x.shape[0] != self.info.n_channels:
-            raise ValueError(f"chunk must be (channels={self.info.n_channels}, n), got {x.shape}")
-        filtered, envelope = self._front_end(x)
-        events += self.quality.process(x, filtered, first)
-        level, above = self._detection_level(envelope[self.scored], first)
+        filtered = stage.filtered
+        envelope = self._envelope.process(filtered)
+        events += self.quality.process(stage.raw, filtered, first)
+        scored = envelope if self._all_scored else envelope[self.scored]
+        level, above = self._detection_level(scored, first)
         events += self._mark_artifacts(self.detector.process(above, level, first))
-        self._next_index = first + x.shape[-1]
+        self._next_index = first + filtered.shape[-1]
         return ProcessedChunk(
             first_index=first,
             filtered=filtered,
@@ -156,31 +184,11 @@ class Pipeline:
 
     # ---------------------------------------------------------------------------- private
     def _break(self, end: int, resume: int) -> list[Event]:
-        """Samples [end, resume) were lost: close what was open, restart the filters."""
+        """Samples [end, resume) were lost: close what was open, restart the envelope."""
         events = self.finish()
         events.append(Gap(at_s=end / self.fs, missing_s=(resume - end) / self.fs))
-        if self._filter is not None:
-            self._filter.reset()
         self._envelope.reset()
         return events
-
-    def _front_end(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        n_channels, n = x.shape
-        if self._executor is None or n_channels < 2 or n < PARALLEL_MIN_SAMPLES:
-            return self._front_rows(x, slice(None))
-        filtered = np.empty_like(x)
-        envelope = np.empty_like(x)
-
-        def run(channel: int) -> None:
-            rows = slice(channel, channel + 1)
-            filtered[rows], envelope[rows] = self._front_rows(x[rows], rows)
-
-        list(self._executor.map(run, range(n_channels)))
-        return filtered, envelope
-
-    def _front_rows(self, x: np.ndarray, rows: slice) -> tuple[np.ndarray, np.ndarray]:
-        filtered = self._filter.process(x, rows) if self._filter is not None else x
-        return filtered, self._envelope.process(filtered, rows)
 
     def _detection_level(self, envelope: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray]:
         if self.calibration is not None:

@@ -39,45 +39,51 @@ class QualityMonitor:
         self.bad: list[list[int]] = []  # merged [start, end) sample intervals
         self.known_until = 0
         self._pending_start: int | None = None
+        self._pending_end = 0
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        # One matrix product per block gives its sum and its mains projections: columns are
+        # [1, cos, sin] at the mains frequency (just [1] without mains).
+        columns = [np.ones(self.block)]
         if self.mains_hz:
             phase = 2 * np.pi * self.mains_hz / self.fs * np.arange(self.block)
-            self._basis = np.stack((np.cos(phase), np.sin(phase)), axis=-1)  # (L, 2)
+            columns += [np.cos(phase), np.sin(phase)]
+        self._basis = np.stack(columns, axis=-1)  # (L, 1 or 3)
 
     # ----------------------------------------------------------------------------- public
     def process(self, raw: np.ndarray, filtered: np.ndarray, first_index: int) -> list:
         """Feed raw and filtered samples (channels, n); returns QualityChanged events."""
         events: list[QualityChanged] = []
-        n = raw.shape[-1]
-        pos = 0
+        if self._pending_start is not None and first_index != self._pending_end:
+            events += self._flush()  # the stream jumped: judge the partial block on its own
+        start = first_index if self._pending_start is None else self._pending_start
+        end = first_index + raw.shape[-1]
         L = self.block
-        if self._pending_start is not None:
-            block_start = self._pending_start - self._pending_start % L
-            if first_index >= block_start + L:  # the stream jumped past the open block
-                events += self._flush()
-            else:
-                take = min(n, block_start + L - first_index)
-                self._pending.append((raw[:, :take], filtered[:, :take]))
-                pos = take
-                if first_index + take == block_start + L:
-                    events += self._flush()
-        if pos < n and (first_index + pos) % L:  # starts mid-block (after a gap)
-            take = min(n - pos, L - (first_index + pos) % L)
-            self._pending_start = first_index + pos
-            self._pending = [(raw[:, pos : pos + take], filtered[:, pos : pos + take])]
-            pos += take
-            if (first_index + pos) % L == 0:
-                events += self._flush()
-        whole = (n - pos) // L
+        boundary = (start // L + 1) * L  # end of the block that holds `start`
+        self._pending.append((raw, filtered))
+        self._pending_start, self._pending_end = start, end
+        if end < boundary:  # that block is still incomplete
+            return events
+        if len(self._pending) > 1:
+            raw = np.concatenate([r for r, _ in self._pending], axis=-1)
+            filtered = np.concatenate([f for _, f in self._pending], axis=-1)
+        pos = 0
+        if boundary - start < L:  # the stream started mid-block (after a gap): a short block
+            pos = boundary - start
+            events += self._judge(start, raw[:, None, :pos], filtered[:, None, :pos])
+        whole = (end - start - pos) // L
         if whole:
-            end = pos + whole * L
-            blocks = raw[:, pos:end].reshape(raw.shape[0], whole, L)
-            fblocks = filtered[:, pos:end].reshape(raw.shape[0], whole, L)
-            events += self._judge(first_index + pos, blocks, fblocks)
-            pos = end
-        if pos < n:
-            self._pending_start = first_index + pos
+            stop = pos + whole * L
+            n_channels = raw.shape[0]
+            events += self._judge(
+                start + pos,
+                raw[:, pos:stop].reshape(n_channels, whole, L),
+                filtered[:, pos:stop].reshape(n_channels, whole, L),
+            )
+            pos = stop
+        self._pending, self._pending_start = [], None
+        if start + pos < end:
             self._pending = [(raw[:, pos:], filtered[:, pos:])]
+            self._pending_start = start + pos
         return events
 
     def finish(self) -> list:
@@ -110,8 +116,11 @@ class QualityMonitor:
         """Flag blocks raw/filtered (channels, k, length) beginning at sample `start`."""
         cfg = self.config
         length = raw.shape[-1]
-        centered = raw - raw.mean(axis=-1, keepdims=True)
-        std = np.sqrt(np.einsum("ckl,ckl->ck", centered, centered) / length)
+        basis = self._basis[:length]
+        proj = raw @ basis  # (channels, k, 1 or 3)
+        mean = proj[..., 0] / length
+        mean_square = np.einsum("ckl,ckl->ck", raw, raw) / length
+        std = np.sqrt(np.maximum(mean_square - mean * mean, 0.0))
         flat = std < cfg.flat_std
         clipped = np.zeros_like(flat)
         if self.rails is not None:
@@ -119,8 +128,10 @@ class QualityMonitor:
             clipped = ((raw <= lo) | (raw >= hi)).mean(axis=-1) >= cfg.clip_fraction
         mains = np.zeros_like(flat)
         if self.mains_hz:
-            proj = centered @ self._basis[:length]  # (channels, k, 2)
-            mains_rms = np.sqrt(2.0) * np.hypot(proj[..., 0], proj[..., 1]) / length
+            offsets = basis.sum(axis=0)  # the block mean's share of each projection
+            cos = proj[..., 1] - mean * offsets[1]
+            sin = proj[..., 2] - mean * offsets[2]
+            mains_rms = np.sqrt(2.0) * np.hypot(cos, sin) / length
             emg_rms = np.sqrt(np.einsum("ckl,ckl->ck", filtered, filtered) / length)
             mains = mains_rms > cfg.mains_ratio * np.maximum(emg_rms, 1e-12)
         codes = flat * 1 + clipped * 2 + mains * 4  # (channels, k)
