@@ -72,3 +72,9 @@ def test_analyze_two_stage_blocks_equal_one_call_and_plain_process(awake_recordi
     assert blocked.events == whole.events
     assert [e for e in reference] == whole.events
     assert blocked.episodes == whole.episodes and whole.episodes
+
+
+def test_empty_recording_scores_to_nothing():
+    for block in (None, 1000):
+        result = analyze(np.zeros((2, 0), dtype=np.float32), 1000.0, block=block)
+        assert result.episodes == [] and result.summary.hours == 0.0

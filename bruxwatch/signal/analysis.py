@@ -93,7 +93,7 @@ def analyze(
     config = config or SignalConfig()
     events: list[Event] = []
     pipeline = Pipeline(info, config, calibration)
-    step = n if not block else _aligned(int(block), pipeline.quality.block)
+    step = max(1, n) if not block else _aligned(int(block), pipeline.quality.block)
     chunks = [
         Chunk(first_index=start, samples=x[:, start : start + step]) for start in range(0, n, step)
     ]
