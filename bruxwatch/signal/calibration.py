@@ -106,22 +106,32 @@ class AdaptiveBackground:
 
     def process(self, envelope: np.ndarray, first_index: int) -> np.ndarray:
         """Background per sample (channels, n); NaN until the warm-up has been seen."""
-        n_channels, n = envelope.shape
-        out = np.empty((n_channels, n))
+        out = np.empty(envelope.shape)
+        for lo, hi, background in self.segments(envelope, first_index):
+            out[:, lo:hi] = background[:, None]
+        return out
+
+    def segments(
+        self, envelope: np.ndarray, first_index: int
+    ) -> list[tuple[int, int, np.ndarray]]:
+        """Feed a chunk; returns (lo, hi, background per channel) for the local sample ranges
+        [lo, hi) of constant background (split at the update points inside the chunk)."""
+        n = envelope.shape[-1]
         upd = self.update_every
-        # Update points inside this chunk, each splitting it into constant-background segments.
         first_update = -(-first_index // upd) * upd
-        updates = range(first_update, first_index + n, upd)
+        segments = []
         start = 0
-        for point in updates:
+        for point in range(first_update, first_index + n, upd):
             local = point - first_index
-            out[:, start:local] = self.background[:, None]
+            if local > start:
+                segments.append((start, local, self.background))
             self._take(envelope, first_index, start, local)
             self._update()
             start = local
-        out[:, start:] = self.background[:, None]
+        if n > start:
+            segments.append((start, n, self.background))
         self._take(envelope, first_index, start, n)
-        return out
+        return segments
 
     def _take(self, envelope: np.ndarray, first_index: int, lo: int, hi: int) -> None:
         """Append the decimated samples with local index in [lo, hi)."""

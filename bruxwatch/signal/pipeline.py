@@ -198,13 +198,16 @@ class Pipeline:
             level = self.calibration.pct_mvc(envelope).max(axis=0)
             return level, above
         assert self._background is not None
-        background = self._background.process(envelope, first)
         factor = self.config.threshold.adaptive_factor
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = envelope / background
-        ratio[~np.isfinite(ratio)] = 0.0  # warming up (NaN background) or a zero background
+        ratio = np.empty(envelope.shape, dtype=envelope.dtype)
+        for lo, hi, background in self._background.segments(envelope, first):
+            # 1 / background; 0 while warming up (NaN) or for a dead, all-zero channel
+            with np.errstate(divide="ignore", invalid="ignore"):
+                inverse = np.where(background > 0, 1.0 / background, 0.0).astype(ratio.dtype)
+            np.multiply(envelope[:, lo:hi], inverse[:, None], out=ratio[:, lo:hi])
         self._thresholds = factor * self._background.background
-        return ratio.max(axis=0), (ratio >= factor).any(axis=0)
+        level = ratio.max(axis=0)
+        return level, level >= factor
 
     def _mark_artifacts(self, events: list[Event]) -> list[Event]:
         out: list[Event] = []
