@@ -76,7 +76,7 @@ def per_chunk(sim: Simulator, x: np.ndarray, chunk: int, seconds: float) -> tupl
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=8.0)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--fs", type=float, default=1000.0)
     parser.add_argument(
         "--default-malloc", action="store_true", help="leave glibc's trim threshold as it is"
