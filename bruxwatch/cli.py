@@ -241,6 +241,94 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------- devices
+def cmd_devices(args: argparse.Namespace) -> int:
+    from bruxwatch.devices.discovery import serial_ports
+
+    ports = serial_ports()
+    if not ports:
+        print("no serial ports found. Without a board: `bruxwatch emulate cyton` in one terminal,")
+        print("then `bruxwatch stream cyton:PATH` with the path it prints, or use device `sim`.")
+        return 0
+    width = max(len(p.device) for p in ports)
+    for p in ports:
+        ids = f"{p.vid:04x}:{p.pid:04x}" if p.vid is not None and p.pid is not None else "-"
+        print(f"{p.device:<{width}}  {ids:<9}  {p.guess}  ->  {p.spec}")
+    return 0
+
+
+def cmd_emulate(args: argparse.Namespace) -> int:
+    import time
+
+    from bruxwatch.devices.emulators import ArduinoEmulator, CytonEmulator, Faults
+
+    try:
+        faults = Faults.parse(args.faults or "")
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    common = dict(scenario=args.scenario, seed=args.seed, speed=args.speed, faults=faults)
+    if args.board == "cyton":
+        emulator = CytonEmulator(**common)
+        spec = "cyton:{path}"
+    else:
+        emulator = ArduinoEmulator(text=args.text, **common)
+        spec = "arduino-text:{path}?fs=1000" if args.text else "arduino:{path}"
+    with emulator:
+        print(f"{args.board} emulator on {emulator.path}", flush=True)
+        print(f"try: bruxwatch stream {spec.format(path=emulator.path)} --seconds 10", flush=True)
+        deadline = time.monotonic() + args.seconds if args.seconds else None
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(0.2)
+    return 0
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    from bruxwatch.devices.registry import open_device
+    from bruxwatch.devices.serial_link import DeviceError
+    from bruxwatch.signal import Pipeline
+
+    try:
+        device = open_device(args.device)
+    except DeviceError as exc:
+        raise CliError(str(exc)) from None
+    config = SignalConfig(filter=FilterConfig(mains_hz=args.mains))
+    pipeline = None
+    second, samples, gaps, episodes = 0, 0, 0, 0
+    peak: np.ndarray | None = None
+    try:
+        for chunk in device.chunks():
+            if pipeline is None:
+                pipeline = Pipeline(device.info, config)
+                print(
+                    f"{device.info.device}: {device.info.n_channels} channels at "
+                    f"{device.info.fs:g} Hz ({device.info.units})",
+                    flush=True,
+                )
+            out = pipeline.process(chunk)
+            gaps += chunk.missing_before
+            samples += chunk.n
+            episodes += sum(type(e).__name__ == "EpisodeEnd" for e in out.events)
+            level = out.envelope.max(axis=1) if out.envelope.size else None
+            if level is not None:
+                peak = level if peak is None else np.maximum(peak, level)
+            now = int(chunk.end_index / device.info.fs)
+            if now > second:
+                envelope = " ".join(f"{v:.1f}" for v in (peak if peak is not None else []))
+                print(
+                    f"t={now:4d}s  samples {samples:5d}  lost {gaps:4d}  "
+                    f"envelope peak {envelope} {device.info.units}  episodes {episodes}",
+                    flush=True,
+                )
+                second, samples, gaps, peak = now, 0, 0, None
+                if now >= args.seconds:
+                    break
+    except DeviceError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        device.close()
+    return 0
+
+
 # --------------------------------------------------------------------------------- shell
 def _range(text: str) -> tuple[float, float]:
     try:
@@ -337,6 +425,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("devices", help="list serial ports and what they probably are")
+    p.set_defaults(func=cmd_devices)
+
+    p = sub.add_parser("emulate", help="emulate a board on a pseudo-terminal (no hardware needed)")
+    p.add_argument("board", choices=("cyton", "arduino"))
+    p.add_argument("--scenario", choices=("awake", "night", "calibration"), default="awake")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--speed", type=_positive, default=1.0, help="stream speed, x real time")
+    p.add_argument("--faults", help="e.g. corrupt=0.01,drop=0.005,garbage=0.01,vanish=10:2")
+    p.add_argument("--text", action="store_true", help="arduino: print text lines, no firmware")
+    p.add_argument("--seconds", type=_positive, help="stop after this long (default: Ctrl-C)")
+    p.set_defaults(func=cmd_emulate)
+
+    p = sub.add_parser("stream", help="read a device and print per-second counts and levels")
+    p.add_argument("device", help="sim, cyton:PORT, arduino:PORT, arduino-text:PORT?fs=HZ")
+    p.add_argument("--seconds", type=_positive, default=10.0)
+    p.add_argument("--mains", type=_mains, default=50.0, help="mains frequency: 50, 60 or off")
+    p.set_defaults(func=cmd_stream)
 
     p = sub.add_parser("demo", help="simulate a short night, calibrate, score it, compare to truth")
     p.add_argument("--hours", type=_positive, default=1.0)

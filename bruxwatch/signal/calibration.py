@@ -111,9 +111,7 @@ class AdaptiveBackground:
             out[:, lo:hi] = background[:, None]
         return out
 
-    def segments(
-        self, envelope: np.ndarray, first_index: int
-    ) -> list[tuple[int, int, np.ndarray]]:
+    def segments(self, envelope: np.ndarray, first_index: int) -> list[tuple[int, int, np.ndarray]]:
         """Feed a chunk; returns (lo, hi, background per channel) for the local sample ranges
         [lo, hi) of constant background (split at the update points inside the chunk)."""
         n = envelope.shape[-1]

@@ -1,0 +1,217 @@
+"""The bruxwatch serial protocol between an Arduino (or ESP32/nRF52) running
+hardware/firmware/bruxwatch_emg and the host, plus plain text lines from any sketch.
+The reference is hardware/README.md ("Serial protocol"); this module and the firmware follow it.
+
+Board → host, binary sample frame (little-endian):
+    0-1   sync word 0xA5 0x5A
+    2     protocol version (1)
+    3     frame type (1 = samples)
+    4-7   index of the frame's first sample since `start` (uint32)
+    8     channels C (1-8)
+    9     samples per channel N (1-64)
+    10-   N × C uint16 ADC counts, sample-major (s0c0, s0c1, s1c0, ...)
+    last  CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) of bytes 2 .. end of samples, uint16
+Board → host, text: lines starting with '#', e.g. "#info fw=1.0.0 fs=1000 bits=10
+channels=2 kind=raw", "#ok vibrate 200 180", "#error ...".
+Host → board, text lines: "start", "stop", "info", "vibrate <ms 1-5000> <strength 0-255>".
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SYNC = b"\xa5\x5a"
+VERSION = 1
+TYPE_SAMPLES = 1
+HEADER_SIZE = 10
+CRC_SIZE = 2
+MAX_CHANNELS = 8
+MAX_SAMPLES = 64
+MAX_TEXT_LINE = 160
+
+
+def crc16_ccitt(data: bytes) -> int:
+    """CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, no reflection, no final xor."""
+    return binascii.crc_hqx(data, 0xFFFF)
+
+
+def encode_frame(first_index: int, counts: np.ndarray) -> bytes:
+    """One sample frame from counts (channels, n) — what the firmware sends."""
+    counts = np.asarray(counts)
+    channels, n = counts.shape
+    if not (1 <= channels <= MAX_CHANNELS and 1 <= n <= MAX_SAMPLES):
+        raise ValueError(f"frame must hold 1-{MAX_CHANNELS} channels and 1-{MAX_SAMPLES} samples")
+    body = struct.pack("<BBIBB", VERSION, TYPE_SAMPLES, first_index & 0xFFFFFFFF, channels, n)
+    body += np.clip(counts, 0, 0xFFFF).astype("<u2").T.tobytes()
+    return SYNC + body + struct.pack("<H", crc16_ccitt(body))
+
+
+@dataclass
+class Frames:
+    """Decoded frames: (first index, counts (channels, n) uint16) and text messages, in order."""
+
+    frames: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+
+class FrameParser:
+    """Incremental decoder for the binary protocol; resyncs on the sync word.
+
+    Frames failing the CRC are dropped and counted in `crc_errors`; bytes that belong to
+    neither a frame nor a '#' text line are counted in `skipped_bytes`.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self.crc_errors = 0
+        self.skipped_bytes = 0
+        self.frames = 0
+
+    def feed(self, data: bytes) -> Frames:
+        buf = self._buffer
+        buf += data
+        out = Frames()
+        i, n = 0, len(buf)
+        while i < n:
+            byte = buf[i]
+            if byte == SYNC[0]:
+                if n - i < HEADER_SIZE:
+                    if n - i >= 2 and buf[i + 1] != SYNC[1]:
+                        self._skip(1)
+                        i += 1
+                        continue
+                    break
+                if buf[i + 1] != SYNC[1] or not self._plausible(buf, i):
+                    self._skip(1)
+                    i += 1
+                    continue
+                channels, samples = buf[i + 8], buf[i + 9]
+                size = HEADER_SIZE + 2 * channels * samples + CRC_SIZE
+                if n - i < size:
+                    break
+                body = bytes(buf[i + 2 : i + size - CRC_SIZE])
+                (crc,) = struct.unpack_from("<H", buf, i + size - CRC_SIZE)
+                if crc != crc16_ccitt(body):
+                    self.crc_errors += 1
+                    self._skip(1)
+                    i += 1
+                    continue
+                (first,) = struct.unpack_from("<I", body, 2)
+                counts = np.frombuffer(body, dtype="<u2", offset=8).reshape(samples, channels).T
+                out.frames.append((first, counts.copy()))
+                self.frames += 1
+                i += size
+            elif byte == ord("#"):
+                j = i + 1  # a message is printable ASCII up to a newline
+                while j < n and j - i < MAX_TEXT_LINE and (0x20 <= buf[j] < 0x7F or buf[j] == 0x0D):
+                    j += 1
+                if j < n and buf[j] == 0x0A:
+                    out.messages.append(buf[i:j].decode("ascii").strip())
+                    i = j + 1
+                elif j == n and j - i < MAX_TEXT_LINE:
+                    break  # wait for the rest of the line
+                else:
+                    self._skip(1)
+                    i += 1
+            else:
+                j = _next_start(buf, i + 1)
+                self._skip(j - i)
+                i = j
+        del buf[:i]
+        return out
+
+    def _skip(self, count: int) -> None:
+        self.skipped_bytes += count
+
+    @staticmethod
+    def _plausible(buf: bytearray, i: int) -> bool:
+        return (
+            buf[i + 2] == VERSION
+            and buf[i + 3] == TYPE_SAMPLES
+            and 1 <= buf[i + 8] <= MAX_CHANNELS
+            and 1 <= buf[i + 9] <= MAX_SAMPLES
+        )
+
+
+def _next_start(buf: bytearray, start: int) -> int:
+    candidates = [p for p in (buf.find(SYNC[:1], start), buf.find(b"#", start)) if p != -1]
+    return min(candidates) if candidates else len(buf)
+
+
+@dataclass(frozen=True)
+class BoardInfo:
+    """The firmware's answer to `info`."""
+
+    firmware: str
+    fs: float
+    bits: int
+    channels: int
+    kind: str
+
+    @classmethod
+    def parse(cls, message: str) -> BoardInfo:
+        """From "#info fw=1.0.0 fs=1000 bits=10 channels=2 kind=raw"."""
+        fields = dict(re.findall(r"(\w+)=(\S+)", message))
+        try:
+            return cls(
+                firmware=fields.get("fw", "?"),
+                fs=float(fields["fs"]),
+                bits=int(fields.get("bits", "10")),
+                channels=int(fields.get("channels", "1")),
+                kind=fields.get("kind", "raw"),
+            )
+        except (KeyError, ValueError):
+            raise ValueError(f"unreadable info line {message!r}") from None
+
+
+class TextLineParser:
+    """Lines of integers ("512" or "512,498" or "512 498") from any sketch.
+
+    Text before the first newline is dropped (the port may open mid-line). The first valid
+    line fixes the channel count; lines that do not parse, or have another count, are skipped
+    and counted in `bad_lines`.
+    """
+
+    def __init__(self, channels: int | None = None) -> None:
+        self._buffer = bytearray()
+        self._synced = False
+        self.channels = channels
+        self.bad_lines = 0
+        self.lines = 0
+
+    def feed(self, data: bytes) -> np.ndarray:
+        """Samples (channels, k) float32 of the complete lines in `data`."""
+        if not self._synced:
+            newline = data.find(b"\n")
+            if newline == -1:
+                return np.zeros((self.channels or 1, 0), dtype=np.float32)
+            data, self._synced = data[newline + 1 :], True
+        self._buffer += data
+        *lines, rest = self._buffer.split(b"\n")
+        self._buffer = bytearray(rest[-MAX_TEXT_LINE:])
+        rows = []
+        for raw in lines:
+            text = raw.strip().replace(b"\t", b" ").replace(b";", b",")
+            if not text:
+                continue
+            parts = text.replace(b",", b" ").split()
+            try:
+                values = [float(p) for p in parts]
+            except ValueError:
+                self.bad_lines += 1
+                continue
+            if self.channels is None:
+                self.channels = len(values)
+            if len(values) != self.channels or not all(np.isfinite(values)):
+                self.bad_lines += 1
+                continue
+            rows.append(values)
+        self.lines += len(rows)
+        if not rows:
+            return np.zeros((self.channels or 1, 0), dtype=np.float32)
+        return np.asarray(rows, dtype=np.float32).T.copy()

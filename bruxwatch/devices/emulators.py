@@ -1,0 +1,405 @@
+"""Serial boards emulated on a pseudo-terminal, fed by the simulator, with faults on demand.
+
+Each emulator opens a pty pair, exposes the slave under a stable path (a symlink, so the
+"port" can vanish and come back under the same name), answers the board's commands and
+streams simulator EMG encoded byte for byte as the real board would. Tests, benchmarks and
+`bruxwatch emulate` use them; nothing here is needed with real hardware.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import tempfile
+import threading
+import time
+import tty
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bruxwatch.devices import arduino_protocol as arduino
+from bruxwatch.devices import cyton_protocol as cyton
+from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+
+
+@dataclass
+class Faults:
+    """Faults to inject, per packet or frame sent (probabilities 0-1) and in stream time (s).
+
+    corrupt: flip one random byte; drop: leave the packet out; garbage: insert 5-40 random
+    bytes before it; vanish_at_s/vanish_for_s: the port disappears at that stream time for
+    that long (wall clock), then comes back under the same path.
+    """
+
+    corrupt: float = 0.0
+    drop: float = 0.0
+    garbage: float = 0.0
+    vanish_at_s: float | None = None
+    vanish_for_s: float = 2.0
+    seed: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Faults:
+        """From ``corrupt=0.01,drop=0.005,garbage=0.01,vanish=10:2`` (vanish=AT:FOR seconds)."""
+        faults = cls()
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            key, eq, value = part.partition("=")
+            if not eq:
+                raise ValueError(f"fault {part!r} is not name=value")
+            try:
+                if key == "vanish":
+                    at, _, length = value.partition(":")
+                    faults.vanish_at_s = float(at)
+                    faults.vanish_for_s = float(length or 2.0)
+                elif key in ("corrupt", "drop", "garbage"):
+                    setattr(faults, key, float(value))
+                elif key == "seed":
+                    faults.seed = int(value)
+                else:
+                    raise ValueError(f"unknown fault {key!r} (corrupt, drop, garbage, vanish)")
+            except ValueError as exc:
+                if "unknown fault" in str(exc):
+                    raise
+                raise ValueError(f"fault {part!r}: {value!r} is not a number") from None
+        return faults
+
+
+@dataclass
+class SentLog:
+    """What an emulator sent (for tests): sample numbers or indices and raw values."""
+
+    numbers: list[int] = field(default_factory=list)
+    values: list[np.ndarray] = field(default_factory=list)
+    dropped: list[int] = field(default_factory=list)
+
+
+class PtyEmulator:
+    """Base: the pty, the stable path, pacing, fault injection and command dispatch."""
+
+    fs: float = 250.0
+    packet_samples = 1  # samples per packet or frame
+
+    def __init__(
+        self,
+        scenario: str = "awake",
+        *,
+        seed: int = 0,
+        speed: float = 1.0,
+        faults: Faults | None = None,
+        channels: int = 2,
+        record: bool = False,
+    ) -> None:
+        self.speed = speed
+        self.faults = faults or Faults()
+        self._rng = np.random.default_rng(self.faults.seed)
+        self.sim = Simulator(
+            SimulatorConfig(
+                scenario=scenario, fs=self.fs, channels=channels, seed=seed, chunk_s=1.0
+            )
+        )
+        self._samples = self.sim.chunks()
+        self._buffer = np.zeros((channels, 0), dtype=np.float32)
+        self.log = SentLog() if record else None
+        self.commands: list[bytes] = []
+        self.streaming = False
+        self._sent = 0  # samples generated since streaming started (stream clock)
+        self._stream_t0 = 0.0
+        self._vanished = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._dir = tempfile.mkdtemp(prefix="bruxwatch-")
+        self.path = os.path.join(self._dir, type(self).__name__.lower().replace("emulator", ""))
+        self._master = self._slave = -1
+
+    # ----------------------------------------------------------------------- lifecycle
+    def start(self) -> PtyEmulator:
+        self._open_pty()
+        self._thread = threading.Thread(
+            target=self._serve, name=f"{self.path} emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        self._close_pty()
+        with contextlib.suppress(OSError):
+            os.rmdir(self._dir)
+
+    def __enter__(self) -> PtyEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _open_pty(self) -> None:
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        os.set_blocking(self._master, False)  # nobody reading: data is lost, as on a real port
+        tmp = self.path + ".new"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        os.symlink(os.ttyname(self._slave), tmp)
+        os.replace(tmp, self.path)
+
+    def _close_pty(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        for fd in (self._master, self._slave):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._master = self._slave = -1
+
+    # ---------------------------------------------------------------------------- loop
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self._master], [], [], 0.005)
+            if ready:
+                try:
+                    data = os.read(self._master, 4096)
+                except OSError:
+                    data = b""
+                if data:
+                    self.commands.append(data)
+                    reply = self.on_bytes(data)
+                    if reply:
+                        self._write(reply)
+            if self.streaming:
+                self._stream_due()
+
+    def _write(self, data: bytes) -> None:
+        with contextlib.suppress(OSError):  # includes BlockingIOError when the buffer is full
+            os.write(self._master, data)
+
+    def start_stream(self) -> None:
+        if not self.streaming:
+            self.streaming = True
+            self._stream_t0 = time.monotonic() - self._sent / (self.fs * self.speed)
+
+    def stop_stream(self) -> None:
+        self.streaming = False
+
+    def _stream_due(self) -> None:
+        due = int((time.monotonic() - self._stream_t0) * self.fs * self.speed)
+        due -= due % self.packet_samples
+        if due <= self._sent:
+            return
+        f = self.faults
+        if f.vanish_at_s is not None and not self._vanished and due / self.fs >= f.vanish_at_s:
+            self._vanish()
+            return
+        samples = self._take(due - self._sent)
+        out = bytearray()
+        for k in range(0, samples.shape[1], self.packet_samples):
+            block = samples[:, k : k + self.packet_samples]
+            packet = self.encode(self._sent + k, block)
+            if self.log is not None:
+                self.log.numbers.append(self._sent + k)
+                self.log.values.append(self.last_encoded)
+            if f.drop and self._rng.random() < f.drop:
+                if self.log is not None:
+                    self.log.dropped.append(self._sent + k)
+                continue
+            if f.garbage and self._rng.random() < f.garbage:
+                out += self._rng.integers(
+                    0, 256, int(self._rng.integers(5, 41)), dtype=np.uint8
+                ).tobytes()
+            if f.corrupt and self._rng.random() < f.corrupt:
+                packet = bytearray(packet)
+                packet[int(self._rng.integers(len(packet)))] ^= int(self._rng.integers(1, 256))
+                packet = bytes(packet)
+            out += packet
+        self._sent = due
+        self._write(bytes(out))
+
+    def _vanish(self) -> None:
+        """The port disappears (wall clock), the stream clock runs on, then it comes back."""
+        self._vanished = True
+        self._close_pty()
+        deadline = time.monotonic() + self.faults.vanish_for_s
+        while time.monotonic() < deadline and not self._stop.is_set():
+            time.sleep(0.01)
+        lost = int(self.faults.vanish_for_s * self.fs * self.speed)
+        lost -= lost % self.packet_samples
+        self._take(lost)  # the samples of the outage are never sent
+        self._sent += lost
+        self._open_pty()
+        self.on_reconnect()
+
+    def _take(self, n: int) -> np.ndarray:
+        while self._buffer.shape[1] < n:
+            try:
+                chunk = next(self._samples)
+            except StopIteration:  # the simulated recording ended: start it again
+                self._samples = self.sim.chunks()
+                chunk = next(self._samples)
+            self._buffer = np.concatenate((self._buffer, chunk.samples), axis=1)
+        out, self._buffer = self._buffer[:, :n], self._buffer[:, n:]
+        return out
+
+    # ----------------------------------------------------------------- board behaviour
+    last_encoded: np.ndarray = np.zeros(0)
+
+    def on_bytes(self, data: bytes) -> bytes:
+        """Bytes written by the host; returns the board's answer."""
+        raise NotImplementedError
+
+    def encode(self, index: int, samples: np.ndarray) -> bytes:
+        """One packet or frame for the samples starting at stream sample `index`."""
+        raise NotImplementedError
+
+    def on_reconnect(self) -> None:
+        """The port is back (a USB replug): what the board does then."""
+
+
+class CytonEmulator(PtyEmulator):
+    """An OpenBCI Cyton behind its dongle: `v`/`b`/`s`/`d`/`x…X`, 33-byte packets at 250 Hz.
+
+    Simulated masseter EMG goes to channels 1 and 2; channels 3-8 carry a few µV of noise.
+    board_on=False: the dongle answers `v` with a failure; silent=True: nothing answers.
+    """
+
+    fs = cyton.FS
+
+    def __init__(self, *args, board_on: bool = True, silent: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.board_on = board_on
+        self.silent = silent
+        self.gains = [cyton.DEFAULT_GAIN] * cyton.N_CHANNELS
+        self._command = bytearray()
+
+    def on_bytes(self, data: bytes) -> bytes:
+        reply = bytearray()
+        for byte in data:
+            char = chr(byte)
+            if self._command:
+                self._command.append(byte)
+                if char == "X":
+                    reply += self._channel_settings(self._command.decode("ascii", "replace"))
+                    self._command.clear()
+                continue
+            if self.silent:
+                continue
+            if char == "x":
+                self._command.append(byte)
+            elif char == "v":
+                self.stop_stream()
+                if self.board_on:
+                    reply += (
+                        b"OpenBCI V3 8-16 channel\nOn Board ADS1299 Device ID: 0x3E\n"
+                        b"LIS3DH Device ID: 0x33\nFirmware: v3.1.2\n$$$"
+                    )
+                else:
+                    reply += b"Failure: Device failed to poll Host$$$"
+            elif char == "b" and self.board_on:
+                self.start_stream()
+            elif char == "s":
+                self.stop_stream()
+            elif char == "d" and self.board_on:
+                self.gains = [cyton.DEFAULT_GAIN] * cyton.N_CHANNELS
+                reply += b"updating channel settings to default$$$"
+        return bytes(reply)
+
+    def _channel_settings(self, command: str) -> bytes:
+        if self.silent or not self.board_on:
+            return b""
+        if len(command) != 9 or not command[1].isdigit() or not command[3].isdigit():
+            return b"Failure: too few chars$$$"
+        channel, gain_code = int(command[1]), int(command[3])
+        if not 1 <= channel <= cyton.N_CHANNELS or gain_code >= len(cyton.GAINS):
+            return b"Failure: Channel not set$$$"
+        self.gains[channel - 1] = cyton.GAINS[gain_code]
+        return f"Success: Channel set for {channel}$$$".encode()
+
+    def encode(self, index: int, samples: np.ndarray) -> bytes:
+        uv = np.zeros(cyton.N_CHANNELS)
+        uv[: samples.shape[0]] = samples[:, 0]
+        uv[samples.shape[0] :] = self._rng.normal(0.0, 2.0, cyton.N_CHANNELS - samples.shape[0])
+        scales = np.array([cyton.uv_per_count(g) for g in self.gains])
+        counts = np.clip(np.rint(uv / scales), -(2**23), 2**23 - 1).astype(np.int64)
+        self.last_encoded = counts * scales  # the µV the host should decode
+        return cyton.encode_packet(index % 256, counts)
+
+
+class ArduinoEmulator(PtyEmulator):
+    """A MyoWare 2.0 on a board running the bruxwatch firmware (or a plain text sketch).
+
+    ADC model: the MyoWare RAW output (gain 200) centred at mid-scale, read by a 12-bit ADC
+    at 3.3 V, with ±1 count of ADC noise. Frames carry 10 samples at 1 kHz. `vibrations`
+    records every `vibrate` command received; a reconnect resets the board (index from 0),
+    as a USB replug does on a real Arduino. text=True prints "c1,c2" lines instead.
+    """
+
+    fs = 1000.0
+    packet_samples = 10
+    bits = 12
+    counts_per_uv = 200 * 1e-6 / 3.3 * 4096
+
+    def __init__(self, *args, text: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.text = text
+        self.vibrations: list[tuple[int, int]] = []
+        self._line = bytearray()
+        self._index_base = 0  # stream index at the board's last (re)start
+        if text:
+            self.packet_samples = 1
+
+    def start(self) -> ArduinoEmulator:
+        super().start()
+        if self.text:
+            self.start_stream()  # a plain sketch streams from power-up
+        return self
+
+    def on_bytes(self, data: bytes) -> bytes:
+        if self.text:
+            return b""
+        reply = bytearray()
+        for byte in data:
+            if byte != 0x0A:
+                if len(self._line) < 80:
+                    self._line.append(byte)
+                continue
+            words = self._line.decode("ascii", "replace").strip().split()
+            self._line.clear()
+            if not words:
+                continue
+            if words[0] == "info":
+                reply += (
+                    f"#info fw=1.0.0 fs={self.fs:g} bits={self.bits} "
+                    f"channels={self.sim.info.n_channels} kind=raw\n"
+                ).encode()
+            elif words[0] == "start":
+                self._index_base = self._sent
+                self.start_stream()
+            elif words[0] == "stop":
+                self.stop_stream()
+            elif words[0] == "vibrate" and len(words) == 3 and all(w.isdigit() for w in words[1:]):
+                ms, strength = int(words[1]), int(words[2])
+                self.vibrations.append((ms, strength))
+                reply += f"#ok vibrate {ms} {strength}\n".encode()
+            else:
+                reply += f"#error unknown command {' '.join(words)[:40]}\n".encode()
+        return bytes(reply)
+
+    def _counts(self, samples: np.ndarray) -> np.ndarray:
+        mid = 2 ** (self.bits - 1)
+        noise = self._rng.integers(-1, 2, samples.shape)
+        counts = np.rint(mid + samples * self.counts_per_uv) + noise
+        return np.clip(counts, 0, 2**self.bits - 1).astype(np.int64)
+
+    def encode(self, index: int, samples: np.ndarray) -> bytes:
+        counts = self._counts(samples)
+        self.last_encoded = counts
+        if self.text:
+            return b"".join(",".join(map(str, col)).encode() + b"\n" for col in counts.T.tolist())
+        return arduino.encode_frame(index - self._index_base, counts)
+
+    def on_reconnect(self) -> None:
+        if not self.text:  # opening the port resets an Arduino: it waits for `start` again
+            self.stop_stream()
+            self._index_base = self._sent

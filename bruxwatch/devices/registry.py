@@ -1,0 +1,56 @@
+"""One function from a device spec on the command line to a Device.
+
+sim                              simulator (options: scenario, seed, hours, minutes, fs, ...)
+cyton:/dev/ttyUSB0               OpenBCI Cyton (options: channels=1,2  gain=24)
+arduino:/dev/ttyACM0?baud=115200 bruxwatch firmware frames
+arduino-text:/dev/ttyACM0?fs=500 any sketch printing integers per line
+"""
+
+from __future__ import annotations
+
+from bruxwatch.devices.base import Device, parse_device_spec
+from bruxwatch.devices.serial_link import DeviceError
+
+SCHEMES = ("sim", "cyton", "arduino", "arduino-text")
+
+
+def open_device(spec: str, *, realtime: bool = True) -> Device:
+    """Build the Device a spec names; DeviceError (one line) for anything unusable."""
+    try:
+        parsed = parse_device_spec(spec)
+    except ValueError as exc:
+        raise DeviceError(f"device {spec!r}: {exc}") from None
+    options = dict(parsed.options)
+    try:
+        if parsed.scheme in ("sim", "simulator"):
+            from bruxwatch.devices.simulator import simulator_from_options
+
+            options.setdefault("realtime", "1" if realtime else "0")
+            return simulator_from_options(options)
+        if parsed.scheme == "cyton":
+            from bruxwatch.devices.cyton import CytonBoard
+
+            channels = tuple(int(c) for c in options.pop("channels", "1,2").split(","))
+            gain = int(options.pop("gain", "24"))
+            _no_more(parsed.scheme, options)
+            return CytonBoard(parsed.target, channels=channels, gain=gain)
+        if parsed.scheme in ("arduino", "arduino-text"):
+            from bruxwatch.devices.arduino import ArduinoBoard
+
+            baud = int(options.pop("baud", "115200"))
+            fs = float(options["fs"]) if "fs" in options else None
+            options.pop("fs", None)
+            _no_more(parsed.scheme, options)
+            return ArduinoBoard(
+                parsed.target, baud=baud, text=parsed.scheme == "arduino-text", fs=fs
+            )
+    except ValueError as exc:
+        raise DeviceError(f"device {spec!r}: {exc}") from None
+    raise DeviceError(
+        f"unknown device {parsed.scheme!r} in {spec!r}; use one of: {', '.join(SCHEMES)}"
+    )
+
+
+def _no_more(scheme: str, options: dict[str, str]) -> None:
+    if options:
+        raise ValueError(f"{scheme} has no option {', '.join(sorted(options))}")
