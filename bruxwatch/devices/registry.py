@@ -25,6 +25,10 @@ def open_device(spec: str, *, realtime: bool = True) -> Device:
         if parsed.scheme in ("sim", "simulator"):
             from bruxwatch.devices.simulator import simulator_from_options
 
+            if parsed.target:
+                raise ValueError(
+                    "the simulator takes key=value options, e.g. sim:scenario=awake,seed=3"
+                )
             options.setdefault("realtime", "1" if realtime else "0")
             return simulator_from_options(options)
         if parsed.scheme == "cyton":
