@@ -1,0 +1,86 @@
+"""The Arduino firmware and the host agree on the protocol: the sketch is compiled natively
+(with a stand-in for the Arduino core) and what it writes is decoded by the host parser."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bruxwatch.devices import arduino_protocol as proto
+
+HERE = Path(__file__).parent / "native_firmware"
+FIRMWARE = HERE.parent.parent / "hardware" / "firmware"
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory) -> Path:
+    compiler = shutil.which("g++") or shutil.which("c++")
+    if compiler is None:
+        pytest.skip("no C++ compiler")
+    binary = tmp_path_factory.mktemp("fw") / "harness"
+    subprocess.run(
+        [
+            compiler,
+            "-std=c++17",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            f"-I{HERE}",
+            "-o",
+            str(binary),
+            str(HERE / "harness.cpp"),
+        ],
+        check=True,
+    )
+    return binary
+
+
+def run(harness: Path, end_us: int, *commands: str) -> tuple[bytes, list[tuple[int, int, int]]]:
+    result = subprocess.run([str(harness), str(end_us), *commands], capture_output=True, check=True)
+    pwm = [tuple(int(v) for v in line.split()[1:]) for line in result.stderr.decode().splitlines()]
+    return result.stdout, pwm
+
+
+def test_firmware_frames_decode_exactly_on_the_host(harness):
+    out, _ = run(harness, 200_000, "10:info", "1000:start")
+    parser = proto.FrameParser()
+    decoded = parser.feed(out)
+    info = proto.BoardInfo.parse(decoded.messages[0])
+    assert (info.fs, info.bits, info.channels, info.kind) == (1000.0, 10, 2, "raw")
+    assert parser.crc_errors == 0 and parser.skipped_bytes == 0
+    firsts = [first for first, _ in decoded.frames]
+    assert firsts == list(range(0, 10 * len(firsts), 10)) and len(firsts) >= 19
+    counts = np.concatenate([c for _, c in decoded.frames], axis=1)
+    k = np.arange(counts.shape[1])
+    np.testing.assert_array_equal(counts[0], (k * 7) % 1024)
+    np.testing.assert_array_equal(counts[1], (k * 7 + 100) % 1024)
+
+
+def test_firmware_vibrates_for_the_time_asked_and_answers(harness):
+    out, pwm = run(harness, 150_000, "1000:start", "50000:vibrate 20 180", "100000:vibrate 0 999")
+    messages = proto.FrameParser().feed(out).messages
+    assert messages == ["#ok vibrate 20 180", "#ok vibrate 1 255"]  # clamped like the host does
+    on = [(value, t) for pin, value, t in pwm if pin == 9 and value > 0]
+    off = [t for pin, value, t in pwm if pin == 9 and value == 0 and t > 50_000]
+    assert on == [(180, 50_000), (255, 100_000)]
+    assert 69_000 <= off[0] <= 71_000 and 100_900 <= off[1] <= 102_000
+
+
+def test_firmware_stop_and_unknown_commands(harness):
+    out, _ = run(harness, 100_000, "1000:start", "30000:stop", "40000:dance")
+    decoded = proto.FrameParser().feed(out)
+    assert decoded.messages == ["#error unknown command dance"]
+    assert max(first for first, _ in decoded.frames) < 30  # nothing after stop
+
+
+@pytest.mark.skipif(shutil.which("avr-g++") is None, reason="avr-gcc not installed")
+def test_firmware_builds_for_an_arduino_uno(tmp_path):
+    result = subprocess.run(
+        ["bash", str(FIRMWARE / "build_avr.sh"), str(tmp_path)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "bruxwatch_emg.hex").stat().st_size > 1000
