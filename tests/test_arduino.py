@@ -168,3 +168,12 @@ def test_reconnect_after_a_board_reset_keeps_the_clock():
     )
     np.testing.assert_array_equal(before, sent[:, : before.shape[1]])
     assert before.shape[1] >= 900
+
+
+def test_text_sketch_rate_is_estimated_and_reported():
+    with ArduinoEmulator(speed=1.0, text=True) as emu:
+        board = ArduinoBoard(emu.path, text=True)
+        chunk = next(board.chunks())
+        board.close()
+    assert board.fs_estimated and board.info.fs == 1000.0
+    assert chunk.first_index == 0 and chunk.n >= 1500  # the lines of the estimate are kept
