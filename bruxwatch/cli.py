@@ -76,6 +76,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------- analyze
 def cmd_analyze(args: argparse.Namespace) -> int:
+    if Path(args.input).suffix in (".sqlite", ".db"):
+        return _analyze_night(args)
     recording = _read_recording(Path(args.input), args.fs)
     config = SignalConfig(filter=FilterConfig(mains_hz=args.mains))
     calibration = _calibration_from_ranges(recording, args.rest, args.mvc, config)
@@ -95,6 +97,52 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print(format_summary(analysis, title=str(args.input)))
+    return 0
+
+
+def _analyze_night(args: argparse.Namespace) -> int:
+    """Re-score a night recorded by `bruxwatch record` from its raw samples."""
+    from bruxwatch.signal.analysis import analyze_chunks
+    from bruxwatch.store.recording import Recording as Night
+    from bruxwatch.store.recording import StoreError
+
+    try:
+        night = Night(args.input)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    with night:
+        config = SignalConfig(filter=FilterConfig(mains_hz=args.mains))
+        calibration = night.session.calibration
+        stretch = night.session.config.get("calibration_s")
+        exclude: list[tuple[float, float]] = [tuple(stretch)] if stretch else []
+        if args.rest or args.mvc:
+            values, _ = night.samples()
+            flat = Recording(
+                samples=values,
+                fs=night.info.fs,
+                channels=night.info.channels,
+                units=night.info.units,
+            )
+            calibration = _calibration_from_ranges(flat, args.rest, args.mvc, config)
+            exclude = [args.rest, args.mvc]
+        with _progress("scoring", enabled=not args.quiet) as tick:
+            analysis = analyze_chunks(
+                night.chunks(),
+                night.info,
+                calibration=calibration,
+                config=config,
+                progress=tick,
+                total=night.end_index,
+                exclude_s=exclude,
+            )
+        title = (
+            f"{args.input} ({night.session.status}, {night.session.mode}, {night.session.device})"
+        )
+    if args.json:
+        json.dump(analysis.to_dict(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(format_summary(analysis, title=title))
     return 0
 
 
@@ -329,6 +377,178 @@ def cmd_stream(args: argparse.Namespace) -> int:
     return 0
 
 
+# -------------------------------------------------------------------------------- record
+def cmd_record(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from bruxwatch.devices.registry import open_device
+    from bruxwatch.devices.serial_link import DeviceError
+    from bruxwatch.firmware_host.console import ConsoleView, clock
+    from bruxwatch.firmware_host.feedback import FeedbackConfig
+    from bruxwatch.firmware_host.session import Session
+    from bruxwatch.signal.calibration import PROTOCOL
+    from bruxwatch.store.recording import RecordingWriter, StoreError
+
+    out = Path(args.out) if args.out else _default_night_path(dt.datetime.now())
+    if out.exists():
+        raise CliError(f"{out}: already exists; choose another file name")
+    if not out.parent.is_dir():
+        raise CliError(f"{out.parent}: no such folder")
+    try:
+        device = open_device(args.device)
+        feedback = FeedbackConfig(mode=args.mode)
+    except (DeviceError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    calibration = _saved_calibration(args.device) if args.use_saved else None
+    if args.use_saved and calibration is None:
+        raise CliError(f"no saved calibration for {args.device}; run `bruxwatch calibrate` first")
+    guided = not args.no_calibrate and calibration is None
+    config = SignalConfig(filter=FilterConfig(mains_hz=args.mains))
+    session = Session(
+        device,
+        config=config,
+        calibration=calibration,
+        store=lambda info: RecordingWriter(
+            out, info, mode=args.mode, calibration=calibration, config={"mains_hz": args.mains}
+        ),
+        feedback=feedback,
+        actuators=_actuators(args.feedback, device),
+        calibrate=PROTOCOL if guided else None,
+    )
+    ConsoleView(session)
+    print(
+        f"recording to {out} ({args.mode} mode{', guided calibration first' if guided else ''});"
+        " Ctrl-C to stop",
+        flush=True,
+    )
+    try:
+        result = session.run(duration_s=args.duration)
+    except (DeviceError, StoreError) as exc:
+        raise CliError(str(exc)) from None
+    st = result.status
+    print()
+    if session.calibration_error:
+        print(f"calibration: {session.calibration_error}")
+    print(f"stopped: {result.reason}")
+    print(
+        f"recorded {clock(st.seconds)}, {st.episodes} episodes ({st.artifacts} set aside), "
+        f"feedback {st.feedback_fired} given / {st.feedback_held} logged, {st.lost} samples lost"
+    )
+    if st.latencies_ms:
+        lat = np.percentile(st.latencies_ms, [50, 95])
+        print(
+            f"trigger-to-command latency: median {lat[0]:.1f} ms, 95th percentile {lat[1]:.1f} ms"
+        )
+    print(f"file: {result.path or out}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from bruxwatch.devices.registry import open_device
+    from bruxwatch.devices.serial_link import DeviceError
+    from bruxwatch.firmware_host.session import Session
+    from bruxwatch.signal.calibration import PROTOCOL
+
+    try:
+        device = open_device(args.device)
+    except DeviceError as exc:
+        raise CliError(str(exc)) from None
+    session = Session(device, calibrate=PROTOCOL, on_prompt=lambda text: print(text, flush=True))
+    try:
+        session.run(duration_s=PROTOCOL.end_s + 0.5)
+    except DeviceError as exc:
+        raise CliError(str(exc)) from None
+    if session.calibration is None:
+        raise CliError(f"calibration failed: {session.calibration_error or 'no data'}")
+    path = _calibration_path(args.device)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(session.calibration.to_dict(), indent=1))
+    cal = session.calibration
+    print(
+        "rest "
+        + ", ".join(f"{v:.2f}" for v in cal.rest)
+        + f" {cal.units}; maximal clench "
+        + ", ".join(f"{v:.1f}" for v in cal.mvc)
+        + f" {cal.units}"
+    )
+    print(f"saved to {path}; `bruxwatch record --use-saved` uses it")
+    return 0
+
+
+def _user_dir(kind: str) -> Path:
+    try:
+        import platformdirs
+
+        base = (
+            platformdirs.user_data_dir("bruxwatch")
+            if kind == "data"
+            else (platformdirs.user_config_dir("bruxwatch"))
+        )
+        return Path(base)
+    except ImportError:
+        return Path.home() / ".local" / "share" / "bruxwatch"
+
+
+def _default_night_path(now) -> Path:
+    folder = _user_dir("data") / "nights"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"night-{now:%Y-%m-%d_%H%M%S}.sqlite"
+
+
+def _calibration_path(device: str) -> Path:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in device)
+    return _user_dir("config") / "calibrations" / f"{safe}.json"
+
+
+def _saved_calibration(device: str):
+    from bruxwatch.signal import Calibration
+
+    path = _calibration_path(device)
+    if not path.is_file():
+        return None
+    return Calibration.from_dict(json.loads(path.read_text()))
+
+
+def _actuators(names: str | None, device) -> list:
+    from bruxwatch.firmware_host.feedback import (
+        BellActuator,
+        MotorActuator,
+        NotifyActuator,
+        SoundActuator,
+    )
+
+    can_vibrate = hasattr(device, "vibrate") and not getattr(device, "text", False)
+    wanted = (names or ("motor" if can_vibrate else "bell")).split(",")
+    made = []
+    for name in filter(None, (n.strip() for n in wanted)):
+        if name == "motor":
+            if not can_vibrate:
+                raise CliError("this device has no vibration motor; use --feedback sound or bell")
+            made.append(MotorActuator(device))
+        elif name == "bell":
+            made.append(BellActuator())
+        elif name == "sound":
+            made.append(SoundActuator())
+        elif name == "notify":
+            made.append(NotifyActuator())
+        else:
+            raise CliError(f"unknown feedback {name!r}; use motor, sound, bell, notify")
+    return made
+
+
+def _duration(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        value = float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(
+            f"expected a duration like 90s, 30m, 8h, got {text!r}"
+        ) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"duration must be positive, got {text!r}")
+    return value
+
+
 # --------------------------------------------------------------------------------- shell
 def _range(text: str) -> tuple[float, float]:
     try:
@@ -444,6 +664,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=_positive, default=10.0)
     p.add_argument("--mains", type=_mains, default=50.0, help="mains frequency: 50, 60 or off")
     p.set_defaults(func=cmd_stream)
+
+    p = sub.add_parser("record", help="record a night (or a session) with biofeedback")
+    p.add_argument(
+        "--device",
+        default="sim:scenario=night,calibrate=1",
+        help="device spec (default: the simulator)",
+    )
+    p.add_argument(
+        "--mode",
+        choices=("feedback", "baseline"),
+        default="feedback",
+        help="baseline: log what would have buzzed, buzz nothing",
+    )
+    p.add_argument("--out", help="recording file (default: a dated file in your data folder)")
+    p.add_argument("--duration", type=_duration, help="stop after 90s, 30m, 8h ... of stream")
+    p.add_argument("--feedback", help="motor, sound, bell, notify (comma-separated)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--no-calibrate", action="store_true", help="skip the guided calibration")
+    group.add_argument(
+        "--use-saved",
+        action="store_true",
+        help="use the calibration saved by `bruxwatch calibrate`",
+    )
+    p.add_argument("--mains", type=_mains, default=50.0, help="mains frequency: 50, 60 or off")
+    p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("calibrate", help="guided rest + maximal-clench calibration, saved")
+    p.add_argument("--device", default="sim:scenario=calibration")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("demo", help="simulate a short night, calibrate, score it, compare to truth")
     p.add_argument("--hours", type=_positive, default=1.0)

@@ -3,7 +3,8 @@
 The signal, in µV, per channel (left/right masseter):
 - a band-limited noise carrier with a masseter-like spectrum (2nd-order band-pass 30–300 Hz),
   amplitude-modulated by an activation envelope: a rest floor plus scripted activations with
-  raised-cosine ramps (phasic, tonic and mixed episodes, swallows, twitches, maximal clenches);
+  raised-cosine ramps (phasic, tonic and mixed episodes, swallows of 0.2-0.35 s, twitches,
+  maximal clenches);
 - mains hum at 50 or 60 Hz with 2nd and 3rd harmonics, an ECG-like QRS train, baseline wander
   with a DC electrode offset, and electrode pops (a step decaying exponentially).
 
@@ -24,14 +25,11 @@ import numpy as np
 from scipy import signal as sps
 
 from bruxwatch.devices.base import Chunk, StreamInfo
+from bruxwatch.signal.calibration import PROTOCOL
 
 Scenario = Literal["night", "awake", "calibration"]
 SCENARIOS: tuple[str, ...] = ("night", "awake", "calibration")
 ActivationKind = Literal["phasic", "tonic", "mixed", "swallow", "twitch", "mvc"]
-
-CALIBRATION_REST_S = 12.0
-CALIBRATION_CLENCH_S = 3.0
-CALIBRATION_PAUSE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -266,15 +264,12 @@ def _script(cfg: SimulatorConfig, rng: np.random.Generator) -> GroundTruth:
     truth = GroundTruth(fs=cfg.fs, duration_s=0.0)
     t = 1.0
     if cfg.calibrate or cfg.scenario == "calibration":
-        truth.rest_s = (t, t + CALIBRATION_REST_S - 2.0)
-        t += CALIBRATION_REST_S
-        mvc_start = t
-        for i in range(3):
+        truth.rest_s = PROTOCOL.rest_s
+        for start, end in PROTOCOL.clenches_s:
             amp = tuple(rng.uniform(0.95, 1.05, n_ch))
-            truth.activations.append(Activation("mvc", ((t, t + CALIBRATION_CLENCH_S),), amp))
-            t += CALIBRATION_CLENCH_S + (CALIBRATION_PAUSE_S if i < 2 else 0.0)
-        truth.mvc_s = (mvc_start, t)
-        t += CALIBRATION_PAUSE_S
+            truth.activations.append(Activation("mvc", ((start, end),), amp))
+        truth.mvc_s = PROTOCOL.mvc_s
+        t = PROTOCOL.end_s
     if cfg.scenario == "calibration":
         truth.duration_s = t
         return truth
@@ -291,7 +286,7 @@ def _script(cfg: SimulatorConfig, rng: np.random.Generator) -> GroundTruth:
         if r < episode_rate:
             act = _episode(t, rng, n_ch)
         elif r < episode_rate + swallow_rate:
-            act = _single("swallow", t, rng.uniform(0.5, 1.2), rng.uniform(0.15, 0.35), rng, n_ch)
+            act = _single("swallow", t, rng.uniform(0.2, 0.35), rng.uniform(0.15, 0.35), rng, n_ch)
         else:
             act = _single("twitch", t, rng.uniform(0.04, 0.15), rng.uniform(0.2, 0.6), rng, n_ch)
         if act.end_s + separation > duration:

@@ -7,7 +7,7 @@ overlapped: a worker thread band-passes the next block while this one scores the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -91,25 +91,53 @@ def analyze(
         rails=rails,
     )
     config = config or SignalConfig()
-    events: list[Event] = []
-    pipeline = Pipeline(info, config, calibration)
-    step = max(1, n) if not block else _aligned(int(block), pipeline.quality.block)
-    chunks = [
+    quality_block = max(1, round(config.quality.block_s * fs))
+    step = max(1, n) if not block else _aligned(int(block), quality_block)
+    chunks = (
         Chunk(first_index=start, samples=x[:, start : start + step]) for start in range(0, n, step)
-    ]
+    )
+    return analyze_chunks(
+        chunks,
+        info,
+        calibration=calibration,
+        config=config,
+        progress=progress,
+        total=n,
+        exclude_s=exclude_s,
+    )
+
+
+def analyze_chunks(
+    chunks: Iterable[Chunk],
+    info: StreamInfo,
+    *,
+    calibration: Calibration | None = None,
+    config: SignalConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    total: int | None = None,
+    exclude_s: Sequence[tuple[float, float]] = (),
+) -> Analysis:
+    """Score a stream given as chunks in order (gaps as jumps in `first_index`), such as a
+    recording read back from the store. Same pipeline and result as `analyze`."""
+    pipeline = Pipeline(info, config or SignalConfig(), calibration)
+    events: list[Event] = []
+    stream = iter(chunks)
     # Two-stage software pipeline: a worker filters chunk k+1 while this thread scores chunk k.
     with ThreadPoolExecutor(max_workers=1) as worker:
-        upcoming = worker.submit(pipeline.filter, chunks[0]) if chunks else None
-        for k, chunk in enumerate(chunks):
+        current = next(stream, None)
+        upcoming = worker.submit(pipeline.filter, current) if current is not None else None
+        while current is not None:
             assert upcoming is not None
             stage = upcoming.result()
-            if k + 1 < len(chunks):
-                upcoming = worker.submit(pipeline.filter, chunks[k + 1])
-            events += pipeline.score(chunk, stage).events
+            following = next(stream, None)
+            if following is not None:
+                upcoming = worker.submit(pipeline.filter, following)
+            events += pipeline.score(current, stage).events
             if progress is not None:
-                progress(chunk.end_index, n)
+                progress(current.end_index, total or current.end_index)
+            current = following
     events += pipeline.finish()
-    return scored(events, pipeline, n, exclude_s)
+    return scored(events, pipeline, pipeline.next_index, exclude_s)
 
 
 def _aligned(block: int, quality_block: int) -> int:

@@ -20,6 +20,32 @@ MIN_MVC_TO_REST = 3.0
 """A plausible MVC is at least this many times the rest level; less means bad electrodes."""
 
 
+@dataclass(frozen=True)
+class CalibrationProtocol:
+    """The guided calibration, in seconds from its start: relax, then three maximal clenches
+    of 3 s with 5-s rests. The simulator's `calibrate` option follows the same timing."""
+
+    rest_s: tuple[float, float] = (1.0, 11.0)
+    clenches_s: tuple[tuple[float, float], ...] = ((13.0, 16.0), (21.0, 24.0), (29.0, 32.0))
+    end_s: float = 37.0
+
+    @property
+    def mvc_s(self) -> tuple[float, float]:
+        return self.clenches_s[0][0], self.clenches_s[-1][1]
+
+    def prompts(self) -> list[tuple[float, str]]:
+        """(time s, what to tell the wearer) in order."""
+        steps = [(0.0, "Relax your jaw completely, teeth apart, for 12 seconds.")]
+        for k, (start, end) in enumerate(self.clenches_s, 1):
+            steps.append((start, f"CLENCH as hard as is comfortable ({k} of 3) ..."))
+            steps.append((end, "and relax."))
+        steps.append((self.end_s, "Calibration recorded."))
+        return steps
+
+
+PROTOCOL = CalibrationProtocol()
+
+
 class CalibrationError(ValueError):
     """The calibration data cannot give usable thresholds."""
 

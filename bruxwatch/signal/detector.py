@@ -70,6 +70,12 @@ class EpisodeDetector:
             return None
         return self._run_start / self.fs
 
+    @property
+    def clench_since_index(self) -> int | None:
+        """First sample of the run above threshold in progress (dips shorter than the merge gap
+        included), or None when the signal is below threshold now."""
+        return self._run_start if self._above else None
+
     def process(self, above: np.ndarray, level: np.ndarray, first_index: int) -> list[Event]:
         """Feed one chunk; returns the events it completes, in time order."""
         self._events = []

@@ -1,0 +1,71 @@
+"""The headless recorder's console view: prompts, and one status line at a time."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from bruxwatch.firmware_host.session import Session
+from bruxwatch.signal import ProcessedChunk
+
+
+def clock(seconds: float) -> str:
+    h, rem = divmod(int(seconds), 3600)
+    m, s = divmod(rem, 60)
+    return f"{h:02d}:{m:02d}:{s:02d}"
+
+
+class ConsoleView:
+    """Rewrites one status line on a terminal every `interval_s`; elsewhere (a log file, a
+    pipe) prints a line every `log_interval_s`."""
+
+    def __init__(
+        self,
+        session: Session,
+        out: TextIO | None = None,
+        interval_s: float = 1.0,
+        log_interval_s: float = 60.0,
+    ) -> None:
+        self.session = session
+        self.out = out or sys.stdout
+        self.tty = self.out.isatty()
+        self.interval_s = interval_s if self.tty else log_interval_s
+        self._last = 0.0
+        session.subscribers.append(self.update)
+        session.on_prompt = self.prompt
+
+    def prompt(self, text: str) -> None:
+        self._write(f"[{clock(self.session.status.seconds)}] {text}", newline=True)
+
+    def update(self, chunk: ProcessedChunk) -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval_s:
+            return
+        self._last = now
+        self._write(self.line(), newline=not self.tty)
+
+    def line(self) -> str:
+        st = self.session.status
+        info = self.session.info
+        names = info.channels if info else ()
+        quality = " ".join(
+            f"{name}:{'/'.join(st.quality.get(i, ())) or 'ok'}" for i, name in enumerate(names)
+        )
+        units = "uV" if info is None else info.units
+        env = "/".join(f"{v:.1f}" for v in st.envelope) if st.envelope is not None else "-"
+        thr = "/".join(f"{v:.1f}" for v in st.thresholds) if st.thresholds is not None else "-"
+        last = clock(st.last_feedback_s) if st.last_feedback_s is not None else "-"
+        mode = self.session.feedback.mode if self.session.feedback else "off"
+        return (
+            f"{clock(st.seconds)}  {quality}  envelope {env} (threshold {thr}) {units}  "
+            f"episodes {st.episodes}  feedback {mode}: {st.feedback_fired} given, "
+            f"{st.feedback_held} logged, last {last}  lost {st.lost}"
+        )
+
+    def _write(self, text: str, newline: bool) -> None:
+        if self.tty:
+            self.out.write("\r\033[K" + text + ("\n" if newline else ""))
+        else:
+            self.out.write(text + "\n")
+        self.out.flush()

@@ -1,0 +1,211 @@
+"""Biofeedback: when to buzz (FeedbackPolicy) and how (actuators).
+
+The policy fires when a clench has lasted the onset delay (default 0.5 s, so a swallow does
+not buzz), then waits a refractory period (10 s) before the next clench may buzz. A clench
+that goes on gets another, stronger pulse every `repeat_after_s`. An hourly cap protects
+sleep. In *baseline* mode every decision is taken and logged the same way, but nothing fires,
+so baseline and feedback nights can be compared.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+import wave
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["feedback", "baseline"]
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    """Feedback settings (seconds; strength is PWM 0-255 for a motor, loudness for sound)."""
+
+    mode: Mode = "feedback"
+    onset_delay_s: float = 0.5
+    pulse_ms: int = 300
+    strength: int = 180
+    refractory_s: float = 10.0
+    repeat_after_s: float = 5.0
+    escalation: float = 1.25
+    max_per_hour: int = 60
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("feedback", "baseline"):
+            raise ValueError(f"feedback mode must be feedback or baseline, got {self.mode!r}")
+        if not 0 < self.pulse_ms <= 5000 or not 0 <= self.strength <= 255:
+            raise ValueError("pulse must be 1-5000 ms and strength 0-255")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One feedback decision at `trigger_index` (the sample completing the delay)."""
+
+    trigger_index: int
+    fired: bool
+    strength: int
+    ms: int
+    reason: str
+
+
+class FeedbackPolicy:
+    """Decides, chunk by chunk, when a clench earns a pulse."""
+
+    def __init__(self, fs: float, config: FeedbackConfig | None = None) -> None:
+        self.fs = fs
+        self.config = config = config or FeedbackConfig()
+        self._onset = round(config.onset_delay_s * fs)
+        self._refractory = round(config.refractory_s * fs)
+        self._repeat = max(1, round(config.repeat_after_s * fs))
+        self._hour = round(3600 * fs)
+        self._run: int | None = None
+        self._pulses = 0
+        self._next_due = 0
+        self._last: int | None = None
+        self._recent: deque[int] = deque()
+
+    def update(self, clench_since: int | None, end_index: int) -> Decision | None:
+        """After a chunk ending before `end_index`: the decision due now, if any.
+
+        clench_since: first sample of the clench in progress (None: no clench now).
+        """
+        if clench_since is None:
+            self._run = None
+            return None
+        if clench_since != self._run:
+            self._run, self._pulses = clench_since, 0
+            self._next_due = clench_since + self._onset
+        due = self._next_due
+        if self._pulses == 0 and self._last is not None:
+            due = max(due, self._last + self._refractory)  # a new clench inside the refractory
+        if due > end_index - 1:
+            return None
+        cfg = self.config
+        while self._recent and self._recent[0] <= due - self._hour:
+            self._recent.popleft()
+        self._next_due = due + self._repeat
+        if len(self._recent) >= cfg.max_per_hour:
+            return Decision(due, False, 0, cfg.pulse_ms, "hourly cap")
+        strength = int(min(255, round(cfg.strength * cfg.escalation**self._pulses)))
+        self._pulses += 1
+        self._last = due
+        self._recent.append(due)
+        reason = "clench" if self._pulses == 1 else f"clench continues (pulse {self._pulses})"
+        if cfg.mode == "baseline":
+            return Decision(due, False, strength, cfg.pulse_ms, f"baseline: {reason}")
+        return Decision(due, True, strength, cfg.pulse_ms, reason)
+
+
+# ----------------------------------------------------------------------------- actuators
+class Actuator(Protocol):
+    name: str
+
+    def fire(self, strength: int, ms: int) -> None:
+        """Give one pulse; return once the command is on its way."""
+        ...
+
+
+class MotorActuator:
+    """The vibration motor on the sensor board (a device with `vibrate(ms, strength)`)."""
+
+    name = "motor"
+
+    def __init__(self, board) -> None:
+        self.board = board
+
+    def fire(self, strength: int, ms: int) -> None:
+        self.board.vibrate(ms, strength)
+
+
+class BellActuator:
+    """The terminal bell."""
+
+    name = "bell"
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+
+    def fire(self, strength: int, ms: int) -> None:
+        self.stream.write("\a")
+        self.stream.flush()
+
+
+PLAYERS = ("pw-play", "paplay", "aplay", "afplay")
+
+
+class SoundActuator:
+    """A soft tone (numpy-generated, 440 Hz with 20-ms fades) played by the system's player.
+
+    Without a player or audio device it logs one warning and stays silent.
+    """
+
+    name = "sound"
+
+    def __init__(self, frequency_hz: float = 440.0, rate: int = 22050) -> None:
+        self.frequency_hz = frequency_hz
+        self.rate = rate
+        self.player = next((p for p in PLAYERS if shutil.which(p)), None)
+        self._warned = False
+        self._folder = Path(tempfile.mkdtemp(prefix="bruxwatch-sound-"))
+
+    def tone(self, strength: int, ms: int) -> np.ndarray:
+        """int16 samples of the tone at amplitude strength/255 of full scale × 0.5."""
+        n = max(1, int(self.rate * ms / 1000))
+        t = np.arange(n) / self.rate
+        fade = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.02)
+        signal = 0.5 * strength / 255 * np.sin(2 * np.pi * self.frequency_hz * t) * fade
+        return (signal * 32767).astype(np.int16)
+
+    def fire(self, strength: int, ms: int) -> None:
+        if self.player is None:
+            if not self._warned:
+                log.warning("no audio player found (%s); sound feedback is off", ", ".join(PLAYERS))
+                self._warned = True
+            return
+        path = self._folder / f"tone-{strength}-{ms}.wav"
+        if not path.exists():
+            with wave.open(str(path), "wb") as out:
+                out.setnchannels(1)
+                out.setsampwidth(2)
+                out.setframerate(self.rate)
+                out.writeframes(self.tone(strength, ms).tobytes())
+        try:
+            subprocess.Popen(
+                [self.player, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        except OSError as exc:
+            if not self._warned:
+                log.warning(
+                    "cannot play sound with %s (%s); sound feedback is off", self.player, exc
+                )
+                self._warned = True
+            self.player = None
+
+
+class NotifyActuator:
+    """A desktop notification through `notify-send`, where there is one."""
+
+    name = "notify"
+
+    def __init__(self) -> None:
+        self.command = shutil.which("notify-send")
+        if self.command is None:
+            log.warning("notify-send not found; desktop notifications are off")
+
+    def fire(self, strength: int, ms: int) -> None:
+        if self.command:
+            subprocess.Popen(
+                [self.command, "-t", "2000", "bruxwatch", "Jaw clench: relax your jaw"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )

@@ -1,0 +1,353 @@
+"""The session runtime: device → Pipeline → store, feedback and subscribers, until stopped.
+
+A reader thread pulls chunks from the device (blocking serial reads, reconnects inside the
+device layer) and hands them, stamped with their arrival time, to the asyncio loop, which
+scores them, decides feedback, fires actuators, writes the store (one commit about a second)
+and informs subscribers. `stop()` (or SIGINT/SIGTERM, or the duration) ends it cleanly: the
+pipeline's open episodes are closed, the store is finished and the file path returned.
+Memory stays flat: nothing per chunk is kept beyond the store's one-second buffer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bruxwatch.devices.base import Chunk, Device, StreamInfo
+from bruxwatch.firmware_host.feedback import Actuator, Decision, FeedbackConfig, FeedbackPolicy
+from bruxwatch.signal import Calibration, CalibrationError, Pipeline, ProcessedChunk, SignalConfig
+from bruxwatch.signal import calibrate as calibrate_from
+from bruxwatch.signal.calibration import CalibrationProtocol
+from bruxwatch.signal.events import BurstEnd, EpisodeEnd, EpisodeStart, Event, QualityChanged
+from bruxwatch.store.recording import FeedbackRecord, RecordingWriter, StoreError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Status:
+    """A snapshot for status displays, updated with every chunk."""
+
+    seconds: float = 0.0
+    samples: int = 0
+    lost: int = 0
+    episodes: int = 0
+    artifacts: int = 0
+    feedback_fired: int = 0
+    feedback_held: int = 0
+    last_feedback_s: float | None = None
+    quality: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    envelope: np.ndarray | None = None
+    thresholds: np.ndarray | None = None
+    latencies_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
+class SessionResult:
+    reason: str
+    status: Status
+    path: str | None
+    info: StreamInfo | None
+
+
+class Session:
+    """Runs one recording session. All arguments but the device are optional.
+
+    store: called with the stream's StreamInfo once it is known; returns the RecordingWriter.
+    feedback: FeedbackConfig (mode feedback or baseline), or None for no feedback logic.
+    actuators: what a fired decision drives (motor, sound, bell, ...).
+    subscribers: called with every ProcessedChunk (the live plot subscribes here).
+    """
+
+    def __init__(
+        self,
+        device: Device,
+        *,
+        config: SignalConfig | None = None,
+        calibration: Calibration | None = None,
+        store: Callable[[StreamInfo], RecordingWriter] | None = None,
+        feedback: FeedbackConfig | None = None,
+        actuators: list[Actuator] | None = None,
+        subscribers: list[Callable[[ProcessedChunk], None]] | None = None,
+        calibrate: CalibrationProtocol | None = None,
+        on_prompt: Callable[[str], None] | None = None,
+    ) -> None:
+        self.device = device
+        self.config = config or SignalConfig()
+        self.calibration = calibration
+        self._store_factory = store
+        self.feedback = feedback
+        self.actuators = list(actuators or [])
+        self.subscribers = list(subscribers or [])
+        self.protocol = calibrate
+        self.on_prompt = on_prompt or (lambda text: None)
+        self.calibration_error: str | None = None
+        self._calibration_chunks: list[Chunk] | None = [] if calibrate is not None else None
+        self._prompts = list(calibrate.prompts()) if calibrate is not None else []
+        self.status = Status()
+        self.writer: RecordingWriter | None = None
+        self.info: StreamInfo | None = None
+        self.pipeline: Pipeline | None = None
+        self.policy: FeedbackPolicy | None = None
+        self._stop_reason: str | None = None
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # ---------------------------------------------------------------------- control
+    def stop(self, reason: str = "stopped") -> None:
+        """Ask the session to end (safe from any thread or a signal handler)."""
+        if self._stop_reason is None:
+            self._stop_reason = reason
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def run(self, duration_s: float | None = None, handle_signals: bool = True) -> SessionResult:
+        """Run until stopped or `duration_s` of stream time; blocking convenience wrapper."""
+        return asyncio.run(self.run_async(duration_s, handle_signals))
+
+    async def run_async(
+        self, duration_s: float | None = None, handle_signals: bool = True
+    ) -> SessionResult:
+        loop = self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        queue: asyncio.Queue = asyncio.Queue()
+        if handle_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.add_signal_handler(sig, self.stop, f"signal {sig.name}")
+        reader = threading.Thread(target=self._read, args=(loop, queue), daemon=True)
+        reader.start()
+        try:
+            await self._consume(queue, duration_s)
+        finally:
+            self.stop(self._stop_reason or "stopped")
+            with contextlib.suppress(Exception):
+                self.device.close()
+            await loop.run_in_executor(None, reader.join, 5.0)
+            self._finish()
+            if handle_signals:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                        loop.remove_signal_handler(sig)
+        return SessionResult(
+            reason=self._stop_reason or "stopped",
+            status=self.status,
+            path=str(self.writer.path) if self.writer else None,
+            info=self.pipeline.info if self.pipeline else None,
+        )
+
+    # ------------------------------------------------------------------------ threads
+    def _read(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> None:
+        try:
+            for chunk in self.device.chunks():
+                loop.call_soon_threadsafe(queue.put_nowait, (chunk, time.perf_counter()))
+                if self._stop_reason is not None:
+                    break
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+        except BaseException as exc:  # handed to the loop, which reports and stops
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+
+    async def _consume(self, queue: asyncio.Queue, duration_s: float | None) -> None:
+        assert self._wake is not None
+        while self._stop_reason is None:
+            get = asyncio.ensure_future(queue.get())
+            wake = asyncio.ensure_future(self._wake.wait())
+            done, _ = await asyncio.wait(
+                {get, wake}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED
+            )
+            wake.cancel()
+            if get not in done:
+                get.cancel()
+                if self.writer is not None:
+                    self._flush()
+                continue
+            item = get.result()
+            if item is None:
+                self.stop("the device stream ended")
+                break
+            if isinstance(item, BaseException):
+                self.stop(f"device error: {item}")
+                raise item
+            chunk, received_at = item
+            self._handle(chunk, received_at)
+            if duration_s is not None and chunk.end_index / self.info.fs >= duration_s:
+                self.stop("duration reached")
+        # drain what the reader already delivered, so nothing received is lost
+        while not queue.empty():
+            item = queue.get_nowait()
+            if isinstance(item, tuple):
+                self._handle(*item)
+
+    # ---------------------------------------------------------------------- per chunk
+    def _handle(self, chunk: Chunk, received_at: float) -> None:
+        if self.info is None:
+            self.info = self.device.info  # complete once the first chunk has arrived
+            if self._store_factory is not None:
+                self.writer = self._store_factory(self.info)
+            if self._calibration_chunks is None:
+                self._start_scoring()
+        if self._calibration_chunks is not None:
+            self._calibrating(chunk)
+            return
+        self._score(chunk, received_at)
+
+    def _start_scoring(self) -> None:
+        assert self.info is not None
+        self.pipeline = Pipeline(self.info, self.config, self.calibration)
+        if self.feedback is not None:
+            self.policy = FeedbackPolicy(self.info.fs, self.feedback)
+
+    def _calibrating(self, chunk: Chunk) -> None:
+        """Guided calibration at the start of the stream: keep the samples (they are stored
+        like any others), prompt the wearer on time, and calibrate once the sequence is over."""
+        assert self.info is not None and self.protocol is not None
+        assert self._calibration_chunks is not None
+        self._calibration_chunks.append(chunk)
+        if self.writer is not None:
+            self.writer.append(chunk)
+            self._flush()
+        now = chunk.end_index / self.info.fs
+        self.status.seconds, self.status.samples = now, self.status.samples + chunk.n
+        while self._prompts and self._prompts[0][0] <= now:
+            self.on_prompt(self._prompts.pop(0)[1])
+        if now < self.protocol.end_s:
+            return
+        chunks, self._calibration_chunks = self._calibration_chunks, None
+        self.calibration = self._calibrate(chunks)
+        if self.writer is not None:
+            self.writer.set_calibration(self.calibration, (0.0, self.protocol.end_s))
+        self._start_scoring()
+        for past in chunks:  # score the calibration stretch too; its clenches are not counted
+            self._score(past, None, store=False)
+
+    def _calibrate(self, chunks: list[Chunk]) -> Calibration | None:
+        assert self.info is not None and self.protocol is not None
+        probe = Pipeline(self.info, self.config)
+        envelope = np.concatenate([probe.process(c).envelope for c in chunks], axis=1)
+        index = np.concatenate([np.arange(c.first_index, c.end_index) for c in chunks])
+        t = index / self.info.fs
+        scored = probe.scored
+        (r0, r1), (m0, m1) = self.protocol.rest_s, self.protocol.mvc_s
+        try:
+            return calibrate_from(
+                envelope[scored][:, (t >= r0) & (t < r1)],
+                envelope[scored][:, (t >= m0) & (t < m1)],
+                self.config.threshold,
+                units=self.info.units,
+            )
+        except CalibrationError as exc:
+            self.calibration_error = str(exc)
+            log.warning("calibration failed (%s); scoring against an adaptive background", exc)
+            return None
+
+    def _score(self, chunk: Chunk, received_at: float | None, store: bool = True) -> None:
+        pipeline = self.pipeline
+        assert pipeline is not None
+        out = pipeline.process(chunk)
+        if self.protocol is not None:  # the calibration clenches are not the night's
+            out.events = [e for e in out.events if not _before(e, self.protocol.end_s)]
+        if self.policy is not None and received_at is not None:
+            decision = self.policy.update(pipeline.detector.clench_since_index, chunk.end_index)
+            if decision is not None:
+                self._give(decision, received_at)
+        status = self.status
+        if store:
+            status.samples += chunk.n
+            status.lost += chunk.missing_before
+        status.seconds = chunk.end_index / pipeline.fs
+        if out.envelope.size:
+            status.envelope = out.envelope[:, -1]
+        status.thresholds = out.thresholds
+        self._note(out.events)
+        if self.writer is not None:
+            if store:
+                self.writer.append(chunk)
+            self.writer.add_events(out.events)
+            self._flush()
+        for subscriber in self.subscribers:
+            subscriber(out)
+
+    def _give(self, decision: Decision, received_at: float) -> None:
+        latency = None
+        action = "+".join(a.name for a in self.actuators) or "none"
+        if decision.fired:
+            for actuator in self.actuators:
+                try:
+                    actuator.fire(decision.strength, decision.ms)
+                except Exception as exc:  # a failed buzz must not end the night
+                    log.warning("feedback through %s failed: %s", actuator.name, exc)
+            latency = (time.perf_counter() - received_at) * 1000.0
+            self.status.feedback_fired += 1
+            self.status.latencies_ms.append(latency)
+            del self.status.latencies_ms[:-1000]
+        else:
+            self.status.feedback_held += 1
+        assert self.pipeline is not None
+        at_s = decision.trigger_index / self.pipeline.fs
+        self.status.last_feedback_s = at_s
+        if self.writer is not None:
+            self.writer.add_feedback(
+                FeedbackRecord(
+                    trigger_index=decision.trigger_index,
+                    at_s=at_s,
+                    fired=decision.fired,
+                    action=action if decision.fired else "none",
+                    strength=decision.strength,
+                    ms=decision.ms,
+                    latency_ms=latency,
+                    reason=decision.reason,
+                )
+            )
+
+    def _note(self, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, EpisodeEnd):
+                if event.episode.artifact:
+                    self.status.artifacts += 1
+                else:
+                    self.status.episodes += 1
+            elif isinstance(event, QualityChanged):
+                self.status.quality[event.channel] = event.flags
+
+    def _flush(self) -> None:
+        assert self.writer is not None
+        try:
+            self.writer.flush()
+        except StoreError as exc:
+            log.error("%s", exc)
+            self.stop(f"storage error: {exc}")
+            raise
+
+    def _finish(self) -> None:
+        if self._calibration_chunks is not None and self.writer is not None:
+            self.calibration_error = "the recording ended during the calibration"
+        if self.pipeline is not None:
+            events = self.pipeline.finish()
+            self._note(events)
+            if self.writer is not None and not self.writer.closed:
+                self.writer.add_events(events)
+        if self.writer is not None and not self.writer.closed:
+            try:
+                self.writer.finish(self._stop_reason or "stopped")
+            except StoreError as exc:  # what was committed before stays readable
+                log.error("%s", exc)
+
+
+def _before(event: Event, end_s: float) -> bool:
+    """Does a burst or episode event start before `end_s`?"""
+    if isinstance(event, BurstEnd):
+        return event.burst.start_s < end_s
+    if isinstance(event, EpisodeEnd):
+        return event.episode.start_s < end_s
+    if isinstance(event, EpisodeStart):
+        return event.start_s < end_s
+    return False
