@@ -332,12 +332,13 @@ class Recording:
         names = [d[0] for d in self.db.execute("SELECT * FROM session").description]
         meta = dict(zip(names, row, strict=True))
         if meta["status"] == "recording" and not self._writer_alive():
-            self.db.execute(
-                "UPDATE session SET status='interrupted', end_reason='the recorder stopped "
-                "without finishing (crash, kill or power loss)' WHERE id=1"
-            )
-            self.db.commit()
-            meta["status"] = "interrupted"
+            reason = "the recorder stopped without finishing (crash, kill or power loss)"
+            with contextlib.suppress(sqlite3.Error):  # a read-only file stays as it is
+                self.db.execute(
+                    "UPDATE session SET status='interrupted', end_reason=? WHERE id=1", (reason,)
+                )
+                self.db.commit()
+            meta["status"], meta["end_reason"] = "interrupted", reason
         rails = json.loads(meta["rails"]) if meta["rails"] else None
         self.info = StreamInfo(
             fs=meta["fs"],

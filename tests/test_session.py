@@ -1,0 +1,168 @@
+"""The recorder end to end: the Arduino emulator's pty → session → store, feedback and the
+motor; crash safety with SIGKILL, clean SIGTERM, an unplug mid-recording."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from bruxwatch.devices.arduino import ArduinoBoard
+from bruxwatch.devices.emulators import ArduinoEmulator, Faults
+from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.firmware_host.feedback import FeedbackConfig, MotorActuator
+from bruxwatch.firmware_host.session import Session
+from bruxwatch.signal.calibration import PROTOCOL
+from bruxwatch.store.recording import Recording, RecordingWriter
+
+
+def record_emulated(tmp_path, mode: str, seconds: float = 150.0):
+    with ArduinoEmulator(scenario="awake", seed=7, speed=5.0) as emu:
+        board = ArduinoBoard(emu.path)
+        path = tmp_path / f"{mode}.sqlite"
+        session = Session(
+            board,
+            store=lambda info: RecordingWriter(path, info, mode=mode),
+            feedback=FeedbackConfig(mode=mode),
+            actuators=[MotorActuator(board)],
+        )
+        result = session.run(duration_s=seconds, handle_signals=False)
+        time.sleep(0.2)
+        return emu, result, Recording(path)
+
+
+def test_feedback_night_buzzes_clenches_not_swallows(tmp_path):
+    emu, result, rec = record_emulated(tmp_path, "feedback")
+    fired = [f for f in rec.feedback() if f.fired]
+    assert fired and len(emu.vibrations) == len(fired) == result.status.feedback_fired
+    assert all(v == (300, f.strength) for v, f in zip(emu.vibrations, fired, strict=True))
+    truth = emu.sim.truth
+    fs = 1000.0
+    for f in fired:  # each buzz falls inside a scripted clench, never a swallow or twitch
+        t = f.trigger_index / fs
+        inside = [a for a in truth.activations if a.start_s - 0.2 <= t <= a.end_s + 0.3]
+        assert inside and inside[0].kind in ("phasic", "tonic", "mixed"), (t, inside)
+    firsts = [f.trigger_index for f in fired if f.reason == "clench"]
+    assert all(b - a >= 10 * fs for a, b in zip(firsts, firsts[1:], strict=False))
+    assert all(f.latency_ms is not None and f.latency_ms < 1000 for f in fired)
+    assert rec.session.status == "finished" and rec.n_samples == int(150 * fs)
+    rec.close()
+
+
+def test_baseline_night_logs_but_never_buzzes(tmp_path):
+    emu, result, rec = record_emulated(tmp_path, "baseline")
+    logged = rec.feedback()
+    assert logged and not any(f.fired for f in logged) and emu.vibrations == []
+    assert all(f.reason.startswith("baseline") for f in logged)
+    assert rec.session.mode == "baseline"
+    rec.close()
+
+
+def test_an_unplug_leaves_a_gap_and_the_recording_goes_on(tmp_path):
+    faults = Faults(vanish_at_s=2.0, vanish_for_s=2.0)
+    with ArduinoEmulator(speed=1.0, faults=faults) as emu:
+        board = ArduinoBoard(emu.path)
+        path = tmp_path / "unplug.sqlite"
+        session = Session(board, store=lambda info: RecordingWriter(path, info))
+        session.run(duration_s=7.0, handle_signals=False)
+    with Recording(path) as rec:
+        gaps = rec.gaps()
+        assert len(gaps) == 1 and 2.0 <= gaps[0][1] / 1000 <= 4.0
+        assert rec.session.status == "finished" and rec.end_index >= 7000
+
+
+def test_guided_calibration_on_the_simulator(tmp_path):
+    sim = Simulator(
+        SimulatorConfig(
+            scenario="night", duration_s=120, seed=3, calibrate=True, episodes_per_hour=120
+        )
+    )
+    prompts: list[str] = []
+    path = tmp_path / "cal.sqlite"
+    session = Session(
+        sim,
+        store=lambda info: RecordingWriter(path, info),
+        calibrate=PROTOCOL,
+        on_prompt=prompts.append,
+    )
+    session.run(handle_signals=False)
+    assert len(prompts) == 8 and "CLENCH" in prompts[1]
+    cal = session.calibration
+    assert cal is not None and all(200 < m < 300 for m in np.asarray(cal.mvc) / 0.85)
+    with Recording(path) as rec:
+        assert rec.session.calibration == cal
+        assert rec.session.config["calibration_s"] == [0.0, PROTOCOL.end_s]
+        assert all(e["start_index"] / 1000 >= PROTOCOL.end_s for e in rec.episodes())
+        assert rec.n_samples == 120_000
+
+
+def start_recorder(out, *extra) -> subprocess.Popen:
+    spec = "sim:scenario=awake,seed=2,episodes_per_hour=100"
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bruxwatch.cli",
+            "record",
+            "--device",
+            spec,
+            "--out",
+            str(out),
+            "--no-calibrate",
+            "--feedback",
+            "bell",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_samples(path, samples: int, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists():
+            try:
+                with Recording(path) as rec:
+                    if rec.n_samples >= samples:
+                        return
+            except Exception:
+                pass
+        time.sleep(0.1)
+    raise AssertionError("the recorder wrote nothing")
+
+
+def test_sigkill_loses_at_most_the_last_second(tmp_path):
+    out = tmp_path / "killed.sqlite"
+    proc = start_recorder(out)
+    wait_for_samples(out, 1000)  # streaming has begun (1 kHz, real time)
+    started = time.monotonic() - 1.0
+    time.sleep(3.0)
+    streamed = (time.monotonic() - started) * 1000
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=5)
+    with Recording(out) as rec:
+        assert rec.integrity_ok()
+        assert rec.session.status == "interrupted"
+        assert rec.n_samples >= streamed - 1000 - 300  # at most ~1 s lost (+ scheduling slack)
+        values, index = rec.samples()
+        assert np.array_equal(index, np.arange(index.size))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_sigint_finish_cleanly(tmp_path, sig):
+    out = tmp_path / "stopped.sqlite"
+    proc = start_recorder(out)
+    wait_for_samples(out, 1000)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=15)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and f"signal {sig.name}" in stdout and str(out) in stdout
+    with Recording(out) as rec:
+        assert rec.session.status == "finished" and sig.name in rec.session.end_reason
