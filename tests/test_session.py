@@ -50,7 +50,7 @@ def test_feedback_night_buzzes_clenches_not_swallows(tmp_path):
     firsts = [f.trigger_index for f in fired if f.reason == "clench"]
     assert all(b - a >= 10 * fs for a, b in zip(firsts, firsts[1:], strict=False))
     assert all(f.latency_ms is not None and f.latency_ms < 1000 for f in fired)
-    assert rec.session.status == "finished" and rec.n_samples == int(150 * fs)
+    assert rec.session.status == "finished" and rec.n_samples >= int(150 * fs)
     rec.close()
 
 

@@ -118,6 +118,8 @@ class ArduinoBoard:
             decoded = self.frames.feed(data)
             self.messages += decoded.messages
             now = time.monotonic()
+            run: list[np.ndarray] = []  # consecutive frames of this read become one chunk
+            run_start = run_missing = 0
             for first, counts in decoded.frames:
                 index = first + offset
                 if self.link.reconnects != reconnects and expected is not None:
@@ -129,9 +131,16 @@ class ArduinoBoard:
                 if expected is not None and index < expected:
                     continue  # a repeated or stale frame
                 missing = 0 if expected is None else index - expected
+                if missing and run:
+                    yield Chunk(run_start, np.concatenate(run, axis=1), missing_before=run_missing)
+                    run = []
+                if not run:
+                    run_start, run_missing = index, missing
+                run.append(counts.astype(np.float32))
                 expected = index + counts.shape[1]
                 last_time = now
-                yield Chunk(index, counts.astype(np.float32), missing_before=missing)
+            if run:
+                yield Chunk(run_start, np.concatenate(run, axis=1), missing_before=run_missing)
 
     def _text_chunks(self) -> Iterator[Chunk]:
         pending: list[np.ndarray] = []
@@ -180,6 +189,15 @@ class ArduinoBoard:
             raise DeviceError("a plain text sketch has no vibration command")
         ms, strength = int(np.clip(ms, 1, 5000)), int(np.clip(strength, 0, 255))
         self.link.write(f"vibrate {ms} {strength}\n".encode("ascii"))
+
+    @property
+    def read_window_s(self) -> float:
+        """How long the reader lets bytes gather between reads (latency vs. CPU)."""
+        return self.link.read_window_s
+
+    @read_window_s.setter
+    def read_window_s(self, seconds: float) -> None:
+        self.link.read_window_s = seconds
 
     def close(self) -> None:
         if not self.text and self.link.port is not None:

@@ -143,6 +143,15 @@ class CytonBoard:
     def send(self, command: bytes) -> None:
         self.link.write(command)
 
+    @property
+    def read_window_s(self) -> float:
+        """How long the reader lets bytes gather between reads (latency vs. CPU)."""
+        return self.link.read_window_s
+
+    @read_window_s.setter
+    def read_window_s(self, seconds: float) -> None:
+        self.link.read_window_s = seconds
+
     def close(self) -> None:
         try:
             if self.link.port is not None:

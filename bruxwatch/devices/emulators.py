@@ -90,13 +90,20 @@ class PtyEmulator:
         faults: Faults | None = None,
         channels: int = 2,
         record: bool = False,
+        **simulator: object,
     ) -> None:
+        """simulator: further SimulatorConfig fields (episodes_per_hour=..., duration_s=...)."""
         self.speed = speed
         self.faults = faults or Faults()
         self._rng = np.random.default_rng(self.faults.seed)
         self.sim = Simulator(
             SimulatorConfig(
-                scenario=scenario, fs=self.fs, channels=channels, seed=seed, chunk_s=1.0
+                scenario=scenario,
+                fs=self.fs,
+                channels=channels,
+                seed=seed,
+                chunk_s=1.0,
+                **simulator,
             )
         )
         self._samples = self.sim.chunks()

@@ -21,6 +21,10 @@ import serial
 log = logging.getLogger(__name__)
 
 
+SAFE_BUFFER_BYTES = 2048
+"""Bytes allowed to gather between reads: half of Linux's 4-kB tty read buffer."""
+
+
 class DeviceError(RuntimeError):
     """A device cannot be used; the message is one line that says what to do."""
 
@@ -65,8 +69,9 @@ class SerialLink:
     """A port that is reopened with backoff when it disappears.
 
     handshake(port) runs after every (re)open and may raise DeviceError (board off, no
-    answer). read() yields byte blocks; `reconnects` counts the reopenings, so a board can
-    tell that the bytes after it come after an outage.
+    answer). read() yields byte blocks, at most one per `read_window_s` (what arrived in the
+    meantime, so a 1-kHz stream costs ~100 wake-ups a second, not one per frame); `reconnects`
+    counts the reopenings, so a board can tell that the bytes after it come after an outage.
     """
 
     def __init__(
@@ -77,8 +82,10 @@ class SerialLink:
         *,
         reconnect: bool = True,
         max_backoff_s: float = 5.0,
+        read_window_s: float = 0.01,
     ) -> None:
         self.path = path
+        self.read_window_s = read_window_s
         self.baud = baud
         self.handshake = handshake
         self.reconnect = reconnect
@@ -104,9 +111,19 @@ class SerialLink:
 
     def read(self) -> Iterator[bytes]:
         """Blocks of received bytes until `close()`; reconnects on loss when allowed."""
+        last = time.monotonic()
+        rate = 0.0  # bytes/s arriving, smoothed
         while not self._closed:
             if self.port is None:
                 self.open()
+            window = self.read_window_s
+            if rate > 0:  # never let more gather than the kernel's tty buffer safely holds
+                window = min(window, SAFE_BUFFER_BYTES / rate)
+            wait = last + window - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            now = time.monotonic()
+            elapsed, last = now - last, now
             try:
                 assert self.port is not None
                 data = self.port.read(max(1, self.port.in_waiting))
@@ -118,6 +135,7 @@ class SerialLink:
                 self._reopen(exc)
                 continue
             if data:
+                rate = 0.8 * rate + 0.2 * len(data) / max(elapsed, 1e-3)
                 yield data
 
     def close(self) -> None:

@@ -30,6 +30,9 @@ from bruxwatch.signal.events import BurstEnd, EpisodeEnd, EpisodeStart, Event, Q
 from bruxwatch.store.recording import FeedbackRecord, RecordingWriter, StoreError
 
 log = logging.getLogger(__name__)
+_STOP = object()
+MAX_QUEUED_CHUNKS = 2000
+"""Chunks the reader may be ahead of the scorer (20 s of 10-ms chunks) before it waits."""
 
 
 @dataclass
@@ -79,6 +82,8 @@ class Session:
         subscribers: list[Callable[[ProcessedChunk], None]] | None = None,
         calibrate: CalibrationProtocol | None = None,
         on_prompt: Callable[[str], None] | None = None,
+        idle_window_s: float = 0.2,
+        active_window_s: float = 0.01,
     ) -> None:
         self.device = device
         self.config = config or SignalConfig()
@@ -87,6 +92,8 @@ class Session:
         self.feedback = feedback
         self.actuators = list(actuators or [])
         self.subscribers = list(subscribers or [])
+        self.idle_window_s = idle_window_s
+        self.active_window_s = active_window_s
         self.protocol = calibrate
         self.on_prompt = on_prompt or (lambda text: None)
         self.calibration_error: str | None = None
@@ -98,7 +105,8 @@ class Session:
         self.pipeline: Pipeline | None = None
         self.policy: FeedbackPolicy | None = None
         self._stop_reason: str | None = None
-        self._wake: asyncio.Event | None = None
+        self._queue: asyncio.Queue | None = None
+        self._room = threading.Semaphore(MAX_QUEUED_CHUNKS)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # ---------------------------------------------------------------------- control
@@ -106,8 +114,9 @@ class Session:
         """Ask the session to end (safe from any thread or a signal handler)."""
         if self._stop_reason is None:
             self._stop_reason = reason
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        if self._loop is not None and self._queue is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                self._loop.call_soon_threadsafe(self._queue.put_nowait, _STOP)
 
     def run(self, duration_s: float | None = None, handle_signals: bool = True) -> SessionResult:
         """Run until stopped or `duration_s` of stream time; blocking convenience wrapper."""
@@ -117,8 +126,8 @@ class Session:
         self, duration_s: float | None = None, handle_signals: bool = True
     ) -> SessionResult:
         loop = self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
         queue: asyncio.Queue = asyncio.Queue()
+        self._queue = queue
         if handle_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -148,7 +157,13 @@ class Session:
     def _read(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> None:
         try:
             for chunk in self.device.chunks():
-                loop.call_soon_threadsafe(queue.put_nowait, (chunk, time.perf_counter()))
+                received = time.perf_counter()
+                # Back-pressure for sources faster than real time (the simulator at full speed):
+                # a live board never gets this far ahead, so nothing it sends waits here.
+                while not self._room.acquire(timeout=0.5):
+                    if self._stop_reason is not None:
+                        return
+                loop.call_soon_threadsafe(queue.put_nowait, (chunk, received))
                 if self._stop_reason is not None:
                     break
             loop.call_soon_threadsafe(queue.put_nowait, None)
@@ -157,20 +172,10 @@ class Session:
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
 
     async def _consume(self, queue: asyncio.Queue, duration_s: float | None) -> None:
-        assert self._wake is not None
         while self._stop_reason is None:
-            get = asyncio.ensure_future(queue.get())
-            wake = asyncio.ensure_future(self._wake.wait())
-            done, _ = await asyncio.wait(
-                {get, wake}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED
-            )
-            wake.cancel()
-            if get not in done:
-                get.cancel()
-                if self.writer is not None:
-                    self._flush()
-                continue
-            item = get.result()
+            item = await queue.get()
+            if item is _STOP:
+                break
             if item is None:
                 self.stop("the device stream ended")
                 break
@@ -178,13 +183,15 @@ class Session:
                 self.stop(f"device error: {item}")
                 raise item
             chunk, received_at = item
+            self._room.release()
             self._handle(chunk, received_at)
             if duration_s is not None and chunk.end_index / self.info.fs >= duration_s:
                 self.stop("duration reached")
-        # drain what the reader already delivered, so nothing received is lost
+        # handle what the reader already delivered, so nothing received is lost
         while not queue.empty():
             item = queue.get_nowait()
             if isinstance(item, tuple):
+                self._room.release()
                 self._handle(*item)
 
     # ---------------------------------------------------------------------- per chunk
@@ -255,10 +262,14 @@ class Session:
         out = pipeline.process(chunk)
         if self.protocol is not None:  # the calibration clenches are not the night's
             out.events = [e for e in out.events if not _before(e, self.protocol.end_s)]
+        clench_since = pipeline.detector.clench_since_index
+        self._pace(clench_since is not None)
         if self.policy is not None and received_at is not None:
-            decision = self.policy.update(pipeline.detector.clench_since_index, chunk.end_index)
+            decision = self.policy.update(clench_since, chunk.end_index)
             if decision is not None:
-                self._give(decision, received_at)
+                # the trigger sample arrived with this chunk's last byte or earlier
+                waited = (chunk.end_index - 1 - decision.trigger_index) / pipeline.fs
+                self._give(decision, received_at - waited)
         status = self.status
         if store:
             status.samples += chunk.n
@@ -275,6 +286,15 @@ class Session:
             self._flush()
         for subscriber in self.subscribers:
             subscriber(out)
+
+    def _pace(self, clenching: bool) -> None:
+        """Read a serial device in short windows while a clench may earn feedback (for a
+        quick buzz) and in long ones otherwise (fewer wake-ups, less CPU all night)."""
+        if self.policy is None or not hasattr(self.device, "read_window_s"):
+            return
+        window = self.active_window_s if clenching else self.idle_window_s
+        if self.device.read_window_s != window:
+            self.device.read_window_s = window
 
     def _give(self, decision: Decision, received_at: float) -> None:
         latency = None
