@@ -1,0 +1,141 @@
+"""`bruxwatch record` and `bruxwatch calibrate` as a user runs them, and their errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from bruxwatch.cli import main
+from bruxwatch.store.recording import Recording
+
+FAST_NIGHT = "sim:scenario=night,calibrate=1,episodes_per_hour=300,seed=2,realtime=0,minutes=3"
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+def test_record_a_short_night_with_guided_calibration(tmp_path, capsys):
+    out = tmp_path / "night.sqlite"
+    assert (
+        main(
+            [
+                "record",
+                "--device",
+                FAST_NIGHT,
+                "--out",
+                str(out),
+                "--feedback",
+                "bell",
+                "--mode",
+                "baseline",
+            ]
+        )
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert "CLENCH as hard as is comfortable (3 of 3)" in text and "Calibration recorded." in text
+    assert "stopped: the device stream ended" in text and str(out) in text
+    with Recording(out) as rec:
+        assert rec.session.status == "finished" and rec.session.calibration is not None
+        assert rec.session.mode == "baseline" and rec.feedback() and rec.episodes()
+        assert not any(f.fired for f in rec.feedback())
+    assert main(["analyze", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert summary["calibrated"] is True and summary["episodes"] == len(Recording(out).episodes())
+
+
+def test_record_without_out_uses_the_data_folder(tmp_path, capsys):
+    device = "sim:scenario=awake,realtime=0,minutes=0.2"
+    assert main(["record", "--device", device, "--no-calibrate", "--feedback", "bell"]) == 0
+    files = list((tmp_path / "data" / "bruxwatch" / "nights").glob("night-*.sqlite"))
+    assert len(files) == 1 and str(files[0]) in capsys.readouterr().out
+
+
+def test_calibrate_saves_and_record_uses_it(capsys):
+    device = "sim:scenario=calibration,realtime=0,seed=4"
+    assert main(["calibrate", "--device", device]) == 0
+    assert "saved to" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "record",
+                "--device",
+                device,
+                "--use-saved",
+                "--feedback",
+                "bell",
+                "--duration",
+                "5s",
+                "--out",
+                "/dev/null/x",
+            ]
+        )
+        == 2
+    )  # the path is checked first
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_calibrate_on_a_quiet_sensor_says_check_the_electrodes(capsys):
+    assert main(["calibrate", "--device", "sim:scenario=awake,realtime=0,minutes=1,seed=9"]) == 2
+    err = capsys.readouterr().err
+    assert "calibration failed" in err and "electrodes" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--feedback", "motor"], "no vibration motor"),
+        (["--feedback", "laser"], "unknown feedback"),
+        (["--duration", "soon"], "duration"),
+        (["--use-saved"], "no saved calibration"),
+        (["--device", "cyton:/dev/nonexistent"], "no such port"),
+    ],
+)
+def test_record_errors_are_one_line(tmp_path, capsys, args, message):
+    argv = ["record", "--device", "sim:realtime=0,minutes=0.1", "--out", str(tmp_path / "n.sqlite")]
+    assert main(argv + args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
+def test_existing_recording_is_not_overwritten(tmp_path, capsys):
+    out = tmp_path / "n.sqlite"
+    out.write_text("keep me")
+    assert main(["record", "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err and out.read_text() == "keep me"
+
+
+def test_memory_stays_flat_over_two_hours_at_full_speed():
+    code = textwrap.dedent(
+        """
+        import resource, tempfile
+        from pathlib import Path
+        from bruxwatch.memory import keep_freed_memory
+        from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+        from bruxwatch.firmware_host.session import Session
+        from bruxwatch.store.recording import RecordingWriter
+        keep_freed_memory()
+        sim = Simulator(SimulatorConfig(scenario="night", duration_s=7200, seed=1, chunk_s=1.0))
+        peaks = []
+        def hourly(out):
+            if out.first_index % 1_800_000 == 0:
+                peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        store = lambda info: RecordingWriter(Path(tempfile.mkdtemp()) / "n.sqlite", info)
+        Session(sim, store=store, subscribers=[hourly]).run(handle_signals=False)
+        peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        print(peaks)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    peaks_mb = [kb / 1024 for kb in json.loads(result.stdout.strip().splitlines()[-1])]
+    assert peaks_mb[-1] < 200
+    assert peaks_mb[-1] - peaks_mb[2] < 30  # the second hour adds (almost) nothing
