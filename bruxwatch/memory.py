@@ -4,8 +4,9 @@ Scoring a night allocates and frees the same few half-megabyte arrays for every 
 glibc's defaults, freed memory at the top of the heap is handed back to the kernel (above a
 128-kB trim threshold that adapts upward only partly) and every new block page-faults it in
 again; on a 2-core machine that doubled the time of `analyze`. The bruxwatch command, the
-recorder and the benchmarks therefore ask glibc to keep up to 64 MB of freed memory for
-reuse. Memory stays flat: the retained pages are the ones the next block needs anyway.
+recorder and the benchmarks therefore ask glibc to keep some freed memory for
+reuse (24 MB: a few blocks' worth). Memory stays flat: the retained pages are the ones the
+next block needs anyway.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import sys
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
-TRIM_THRESHOLD = 64 << 20
-MMAP_THRESHOLD = 32 << 20  # glibc's largest allowed value on 64-bit systems
+TRIM_THRESHOLD = 24 << 20
+MMAP_THRESHOLD = 16 << 20
 
 
 def keep_freed_memory() -> bool:

@@ -40,6 +40,9 @@ from bruxwatch.signal.events import (
 
 SCHEMA_VERSION = 1
 FLUSH_INTERVAL_S = 1.0
+FLUSH_BYTES = 2 << 20
+"""Commit early when this much sample data waits (only a faster-than-real-time source gets
+there: a 1-kHz, 2-channel board sends 8 kB a second)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS session (
@@ -167,6 +170,7 @@ class RecordingWriter:
         self._chunks: list[Chunk] = []
         self._rows: dict[str, list[tuple]] = {name: [] for name in _TABLES}
         self._last_flush = time.monotonic()
+        self._buffered = 0
         self.samples_written = 0
         self.closed = False
 
@@ -176,6 +180,7 @@ class RecordingWriter:
             self._rows["gaps"].append((chunk.first_index, int(chunk.missing_before)))
         if chunk.n:
             self._chunks.append(chunk)
+            self._buffered += chunk.samples.nbytes
 
     def add_events(self, events: list[Event]) -> None:
         for event in events:
@@ -236,9 +241,11 @@ class RecordingWriter:
     def flush(self, force: bool = False) -> bool:
         """Commit what is buffered if a second has passed (or `force`); True if it did."""
         now = time.monotonic()
-        if not force and now - self._last_flush < FLUSH_INTERVAL_S:
+        due = now - self._last_flush >= FLUSH_INTERVAL_S or self._buffered >= FLUSH_BYTES
+        if not (force or due):
             return False
         self._last_flush = now
+        self._buffered = 0
         blocks = _merge(self._chunks)
         self._chunks = []
         try:
