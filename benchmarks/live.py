@@ -39,6 +39,11 @@ emu.stop()
 
 NIGHT = """
 import json, resource, sys, tempfile, time
+def peak_kb():  # VmHWM: this process's own peak (ru_maxrss carries the parent's over fork)
+    for line in open('/proc/self/status'):
+        if line.startswith('VmHWM:'):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 from pathlib import Path
 from bruxwatch.memory import keep_freed_memory
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
@@ -52,13 +57,13 @@ sim = Simulator(SimulatorConfig(scenario="night", duration_s=hours * 3600, seed=
 rss = []
 def hourly(out):
     if out.first_index % 3_600_000 == 0:
-        rss.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        rss.append(peak_kb())
 session = Session(sim, store=lambda info: RecordingWriter(folder / "n.sqlite", info),
                   feedback=FeedbackConfig(mode="baseline"), subscribers=[hourly])
 start = time.perf_counter()
 result = session.run(handle_signals=False)
 print(json.dumps({"seconds": time.perf_counter() - start, "hourly_peak_kb": rss,
-                  "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "peak_kb": peak_kb(),
                   "file_mb": (folder / "n.sqlite").stat().st_size / 1e6,
                   "episodes": result.status.episodes}))
 """
