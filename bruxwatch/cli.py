@@ -314,7 +314,13 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         faults = Faults.parse(args.faults or "")
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    common = dict(scenario=args.scenario, seed=args.seed, speed=args.speed, faults=faults)
+    common = dict(
+        scenario=args.scenario,
+        seed=args.seed,
+        speed=args.speed,
+        faults=faults,
+        calibrate=args.calibrate,
+    )
     if args.board == "cyton":
         emulator = CytonEmulator(**common)
         spec = "cyton:{path}"
@@ -656,6 +662,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=_positive, default=1.0, help="stream speed, x real time")
     p.add_argument("--faults", help="e.g. corrupt=0.01,drop=0.005,garbage=0.01,vanish=10:2")
     p.add_argument("--text", action="store_true", help="arduino: print text lines, no firmware")
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="the wearer does the guided calibration (rest, 3 clenches) at stream start",
+    )
     p.add_argument("--seconds", type=_positive, help="stop after this long (default: Ctrl-C)")
     p.set_defaults(func=cmd_emulate)
 
