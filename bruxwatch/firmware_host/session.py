@@ -141,6 +141,10 @@ class Session:
             with contextlib.suppress(Exception):
                 self.device.close()
             await loop.run_in_executor(None, reader.join, 5.0)
+            while not queue.empty():  # what the reader delivered while it was being stopped
+                item = queue.get_nowait()
+                if isinstance(item, tuple) and self.info is not None:
+                    self._handle(*item)
             self._finish()
             if handle_signals:
                 for sig in (signal.SIGINT, signal.SIGTERM):
