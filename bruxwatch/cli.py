@@ -555,6 +555,44 @@ def _duration(text: str) -> float:
     return value
 
 
+# -------------------------------------------------------------------------------- review
+def cmd_review(args: argparse.Namespace) -> int:
+    import os
+
+    from bruxwatch.store.recording import Recording as Night
+    from bruxwatch.store.recording import StoreError
+
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    elif not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and (
+        os.environ.get("QT_QPA_PLATFORM") != "offscreen"
+    ):
+        raise CliError("no display here; use --screenshot FILE.png to render the review to a file")
+    try:
+        import pyqtgraph as pg
+
+        from bruxwatch.ui.review import ReviewWindow, save_screenshot
+    except ImportError as exc:
+        raise CliError(
+            f"the review needs the ui extra: pip install 'bruxwatch[ui]' ({exc})"
+        ) from None
+    try:
+        night = Night(args.night)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    app = pg.mkQApp("bruxwatch review")
+    window = ReviewWindow(night)
+    if args.screenshot:
+        if args.episode is not None:
+            window.select(args.episode - 1)
+        save_screenshot(window, args.screenshot)
+        print(f"saved {args.screenshot}")
+        return 0
+    window.show()
+    app.exec()
+    return 0
+
+
 # --------------------------------------------------------------------------------- shell
 def _range(text: str) -> tuple[float, float]:
     try:
@@ -704,6 +742,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("calibrate", help="guided rest + maximal-clench calibration, saved")
     p.add_argument("--device", default="sim:scenario=calibration")
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("review", help="review a recorded night: timeline, episodes, per hour")
+    p.add_argument("night", help="a recording made by `bruxwatch record` (.sqlite)")
+    p.add_argument("--screenshot", metavar="PNG", help="render offscreen to this file and exit")
+    p.add_argument(
+        "--episode", type=int, help="with --screenshot: zoom onto this episode (1 = first)"
+    )
+    p.set_defaults(func=cmd_review)
 
     p = sub.add_parser("demo", help="simulate a short night, calibrate, score it, compare to truth")
     p.add_argument("--hours", type=_positive, default=1.0)

@@ -413,6 +413,19 @@ class Recording:
                 yield Chunk(first + k, samples[:, k : k + max_samples], missing if k == 0 else 0)
             expected = first + n
 
+    def read(self, start: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(first index, samples) of the recorded stretches inside [start, stop)."""
+        n_channels = self.info.n_channels
+        rows = self.db.execute(
+            "SELECT first_index, n, data FROM blocks WHERE first_index < ? AND first_index + n > ?"
+            " ORDER BY first_index",
+            (stop, start),
+        )
+        for first, n, data in rows:
+            samples = np.frombuffer(data, dtype="<f4").reshape(n_channels, n)
+            a, b = max(start, first) - first, min(stop, first + n) - first
+            yield first + a, samples[:, a:b]
+
     def samples(self) -> tuple[np.ndarray, np.ndarray]:
         """All samples (channels, n) float32 and their indices (n,), gaps left out."""
         parts = list(self.chunks())

@@ -1,0 +1,235 @@
+"""`bruxwatch review NIGHT.sqlite`: a night's clenching at a glance (pyqtgraph, PySide6).
+
+Top: the whole night's detection level (min/max per bin), the threshold, episodes coloured by
+kind, feedback ticks, gaps and bad-signal stretches greyed. Middle: episodes per hour, stacked
+by kind. Bottom: the filtered EMG and envelope around the selected episode, and the table of
+episodes: click a row, or press N / P, to zoom onto the next or previous one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+
+from bruxwatch.store.recording import Recording
+from bruxwatch.ui.overview import NightOverview, detail_window, night_overview
+
+KIND_COLOURS = {"phasic": (66, 133, 244), "tonic": (219, 68, 55), "mixed": (244, 160, 0)}
+CONTEXT_S = 5.0
+
+
+def _clock(seconds: float) -> str:
+    h, rem = divmod(int(seconds), 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}"
+
+
+class ReviewWindow(QtWidgets.QMainWindow):
+    """The review of one night."""
+
+    def __init__(self, recording: Recording, overview: NightOverview | None = None) -> None:
+        super().__init__()
+        self.recording = recording
+        self.night = overview or night_overview(recording)
+        self.selected = -1
+        self.setWindowTitle(f"bruxwatch review — {self.night.title}")
+        self.resize(1280, 860)
+        pg.setConfigOptions(antialias=False, background="w", foreground="k")
+        central = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(central)
+        layout.addWidget(self._summary_label())
+        self.overview = pg.PlotWidget()
+        self.histogram = pg.PlotWidget()
+        self.detail = pg.PlotWidget()
+        self.table = QtWidgets.QTableWidget()
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        top.addWidget(self.overview)
+        top.addWidget(self.histogram)
+        top.setSizes([950, 330])
+        bottom = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        bottom.addWidget(self.detail)
+        bottom.addWidget(self.table)
+        bottom.setSizes([850, 430])
+        splitter.addWidget(top)
+        splitter.addWidget(bottom)
+        layout.addWidget(splitter)
+        self.setCentralWidget(central)
+        self._draw_overview()
+        self._draw_histogram()
+        self._fill_table()
+        self.table.cellClicked.connect(lambda row, _col: self.select(row))
+        for key, step in (("N", 1), ("P", -1)):
+            shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
+            shortcut.activated.connect(lambda step=step: self.select(self.selected + step))
+        if self.night.episodes:
+            self.select(0)
+
+    # --------------------------------------------------------------------------- parts
+    def _summary_label(self) -> QtWidgets.QLabel:
+        n = self.night
+        hours = n.duration_s / 3600
+        counts = {k: int(v.sum()) for k, v in n.hourly.items()}
+        fired = sum(f.fired for f in n.feedback)
+        text = (
+            f"<b>{n.title}</b><br>{hours:.2f} h recorded · <b>{len(n.episodes)} episodes</b> "
+            f"({len(n.episodes) / hours if hours else 0:.1f}/h: {counts['phasic']} phasic, "
+            f"{counts['tonic']} tonic, {counts['mixed']} mixed) · feedback {fired} given, "
+            f"{len(n.feedback) - fired} logged · level in {n.level_units}. "
+            "Click an episode or press N / P. bruxwatch measures; it does not diagnose."
+        )
+        label = QtWidgets.QLabel(text)
+        label.setWordWrap(True)
+        return label
+
+    def _draw_overview(self) -> None:
+        n, plot = self.night, self.overview
+        plot.setTitle("Whole night")
+        plot.setLabel("left", n.level_units)
+        plot.setLabel("bottom", "time since start (s)")
+        top = float(np.nanmax(n.level_high)) if n.level_high.size else 1.0
+        for lo, hi in n.gaps_s + n.bad_s:
+            region = pg.LinearRegionItem((lo, hi), movable=False, brush=(160, 160, 160, 90))
+            region.setZValue(-10)
+            plot.addItem(region)
+        if n.calibration_s is not None:
+            region = pg.LinearRegionItem(n.calibration_s, movable=False, brush=(120, 170, 220, 60))
+            region.setZValue(-10)
+            plot.addItem(region)
+            label = pg.TextItem("calibration", color=(60, 100, 150), anchor=(0, 0))
+            label.setPos(n.calibration_s[0], top)
+            plot.addItem(label)
+        x = np.repeat(n.bin_starts_s, 2)
+        y = np.column_stack((n.level_low, n.level_high)).ravel()
+        plot.plot(x, y, pen=pg.mkPen((60, 60, 60), width=1), connect="pairs")
+        plot.plot(n.bin_starts_s, n.level_high, pen=pg.mkPen((60, 60, 60), width=1))
+        if n.threshold is not None:
+            plot.addItem(
+                pg.InfiniteLine(
+                    n.threshold,
+                    angle=0,
+                    pen=pg.mkPen((0, 150, 0), style=QtCore.Qt.PenStyle.DashLine),
+                )
+            )
+        for kind, colour in KIND_COLOURS.items():
+            eps = [e for e in n.episodes if e["kind"] == kind]
+            if not eps:
+                continue
+            starts = np.array([e["start_index"] for e in eps]) / n.fs
+            ends = np.array([e["end_index"] for e in eps]) / n.fs
+            bars = pg.BarGraphItem(
+                x0=starts,
+                x1=np.maximum(ends, starts + n.duration_s / 2000),
+                y0=top * 1.02,
+                height=top * 0.06,
+                brush=pg.mkBrush(*colour),
+                pen=pg.mkPen(None),
+                name=kind,
+            )
+            plot.addItem(bars)
+        if n.feedback:
+            t = np.array([f.at_s for f in n.feedback])
+            fired = np.array([f.fired for f in n.feedback])
+            plot.plot(
+                t,
+                np.full(t.size, top * 1.12),
+                pen=None,
+                symbol="t",
+                symbolBrush=[(0, 0, 0) if f else (190, 190, 190) for f in fired],
+                symbolSize=8,
+            )
+        plot.setXRange(0, n.duration_s, padding=0.01)
+        plot.setYRange(0, top * 1.18, padding=0)
+        plot.setMouseEnabled(x=True, y=False)
+        self._cursor = pg.LinearRegionItem((0, 0), movable=False, brush=(0, 0, 255, 50))
+        plot.addItem(self._cursor)
+
+    def _draw_histogram(self) -> None:
+        n, plot = self.night, self.histogram
+        plot.setTitle("Episodes per hour")
+        plot.setLabel("bottom", "hour")
+        base = np.zeros_like(next(iter(n.hourly.values()))) if n.hourly else np.zeros(1)
+        hours = np.arange(base.size) + 0.5
+        for kind, colour in KIND_COLOURS.items():
+            counts = n.hourly.get(kind, np.zeros_like(base))
+            plot.addItem(
+                pg.BarGraphItem(
+                    x=hours, height=counts, y0=base, width=0.8, brush=pg.mkBrush(*colour)
+                )
+            )
+            base = base + counts
+        legend = plot.addLegend(offset=(5, 5))
+        for kind, colour in KIND_COLOURS.items():
+            legend.addItem(
+                pg.BarGraphItem(x=[0], height=[0], width=0, brush=pg.mkBrush(*colour)), kind
+            )
+        plot.getAxis("bottom").enableAutoSIPrefix(False)
+        plot.getAxis("bottom").setTicks([[(h, str(h)) for h in range(base.size + 1)]])
+        plot.setXRange(0, base.size, padding=0.02)
+        plot.setYRange(0, max(1, int(base.max())) * 1.15, padding=0)
+
+    def _fill_table(self) -> None:
+        headers = ["start", "duration s", "kind", "bursts", "peak"]
+        self.table.setColumnCount(len(headers))
+        self.table.setHorizontalHeaderLabels(headers)
+        self.table.setRowCount(len(self.night.episodes))
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        fs = self.night.fs
+        for row, e in enumerate(self.night.episodes):
+            peak = e["peak_pct_mvc"] if e["peak_pct_mvc"] is not None else e["peak_level"]
+            values = [
+                _clock(e["start_index"] / fs),
+                f"{(e['end_index'] - e['start_index']) / fs:.1f}",
+                e["kind"],
+                str(e["bursts"]),
+                f"{peak:.0f}",
+            ]
+            for col, value in enumerate(values):
+                item = QtWidgets.QTableWidgetItem(value)
+                if col == 2:
+                    item.setForeground(QtGui.QColor(*KIND_COLOURS[e["kind"]]))
+                self.table.setItem(row, col, item)
+        self.table.resizeColumnsToContents()
+
+    # ------------------------------------------------------------------------ actions
+    def select(self, row: int) -> None:
+        """Zoom the detail plot onto episode `row` (clamped to the table)."""
+        if not self.night.episodes:
+            return
+        row = int(np.clip(row, 0, len(self.night.episodes) - 1))
+        self.selected = row
+        self.table.selectRow(row)
+        e = self.night.episodes[row]
+        fs = self.night.fs
+        start, end = e["start_index"] / fs, e["end_index"] / fs
+        self._cursor.setRegion((start, end))
+        t, filtered, envelope = detail_window(self.recording, start - CONTEXT_S, end + CONTEXT_S)
+        plot = self.detail
+        plot.clear()
+        plot.setTitle(f"Episode {row + 1}: {e['kind']}, {_clock(start)}, {end - start:.1f} s")
+        plot.setLabel("left", self.recording.info.units)
+        plot.setLabel("bottom", "time since start (s)")
+        plot.addItem(
+            pg.LinearRegionItem((start, end), movable=False, brush=(*KIND_COLOURS[e["kind"]], 40))
+        )
+        offset = float(np.nanmax(np.abs(filtered))) * 2.2 if filtered.size else 1.0
+        for ch in range(filtered.shape[0]):
+            shift = -ch * offset
+            plot.plot(t, filtered[ch] + shift, pen=pg.mkPen((150, 150, 150), width=1))
+            plot.plot(t, envelope[ch] + shift, pen=pg.mkPen((20, 20, 20), width=2))
+        plot.setXRange(start - CONTEXT_S, end + CONTEXT_S, padding=0)
+
+    def zoomed_range(self) -> tuple[float, float]:
+        (lo, hi), _ = self.detail.viewRange()
+        return lo, hi
+
+
+def save_screenshot(window: QtWidgets.QWidget, path: str) -> None:
+    """Render a window offscreen and save it as a PNG."""
+    app = QtWidgets.QApplication.instance()
+    window.show()
+    for _ in range(3):
+        app.processEvents()
+    window.grab().save(path)
