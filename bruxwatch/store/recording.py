@@ -330,7 +330,10 @@ class Recording:
         if not self.path.is_file():
             raise StoreError(f"{self.path}: no such recording")
         try:
-            self.db = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True)
+            try:
+                self.db = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True)
+            except sqlite3.OperationalError:  # a read-only copy still reads
+                self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
             row = self.db.execute("SELECT * FROM session WHERE id=1").fetchone()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a bruxwatch recording ({exc})") from None
