@@ -243,6 +243,96 @@ def _clock(seconds: float) -> str:
 
 # ---------------------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> int:
+    """The first thing a new user runs: the live window on the simulated wearer at a desk, or,
+    without a display, the headless recorder's view of the same for a minute."""
+    if args.night:
+        return _demo_night(args)
+    device = f"sim:scenario=awake,seed={args.seed},episodes_per_hour=120"
+    if args.screenshot or _has_display():
+        live = argparse.Namespace(
+            device=device,
+            no_record=True,
+            screenshot=args.screenshot,
+            seconds=args.seconds,
+            mode="feedback",
+            feedback="bell",
+            mains=50.0,
+        )
+        return cmd_live(live)
+    print(
+        "no display here: showing the headless recorder on the simulator instead "
+        "(`bruxwatch demo --night` scores a simulated night)",
+        flush=True,
+    )
+    import tempfile
+
+    out = Path(tempfile.mkdtemp(prefix="bruxwatch-demo-")) / "demo.sqlite"
+    record = argparse.Namespace(
+        device=device,
+        mode="feedback",
+        out=str(out),
+        duration=args.seconds or 60.0,
+        feedback="bell",
+        no_calibrate=True,
+        use_saved=False,
+        mains=50.0,
+    )
+    return cmd_record(record)
+
+
+def _has_display() -> bool:
+    import os
+
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and (
+        os.environ.get("QT_QPA_PLATFORM") != "offscreen"
+    )
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import os
+
+    from bruxwatch.devices.registry import open_device
+    from bruxwatch.devices.serial_link import DeviceError
+    from bruxwatch.firmware_host.feedback import FeedbackConfig
+    from bruxwatch.firmware_host.session import Session
+    from bruxwatch.store.recording import RecordingWriter
+
+    if args.screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    elif not _has_display():
+        raise CliError("no display here; use --screenshot FILE.png, or `bruxwatch record`")
+    try:
+        from bruxwatch.ui.live import run_live
+    except ImportError as exc:
+        raise CliError(
+            f"the live window needs the ui extra: pip install 'bruxwatch[ui]' ({exc})"
+        ) from None
+    try:
+        device = open_device(args.device)
+    except DeviceError as exc:
+        raise CliError(str(exc)) from None
+    store = None
+    if not args.no_record:
+        out = _default_night_path(dt.datetime.now())
+        store = lambda info: RecordingWriter(out, info, mode=args.mode)  # noqa: E731
+    session = Session(
+        device,
+        config=SignalConfig(filter=FilterConfig(mains_hz=args.mains)),
+        store=store,
+        feedback=FeedbackConfig(mode=args.mode),
+        actuators=_actuators(args.feedback, device),
+    )
+    try:
+        run_live(session, screenshot=args.screenshot, seconds=args.seconds or 10.0)
+    except (DeviceError, RuntimeError) as exc:
+        raise CliError(str(exc)) from None
+    if args.screenshot:
+        print(f"saved {args.screenshot}")
+    return 0
+
+
+def _demo_night(args: argparse.Namespace) -> int:
     from bruxwatch.devices.simulator import Simulator, SimulatorConfig
     from bruxwatch.signal.evaluation import match_onsets
 
@@ -751,9 +841,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_review)
 
-    p = sub.add_parser("demo", help="simulate a short night, calibrate, score it, compare to truth")
-    p.add_argument("--hours", type=_positive, default=1.0)
-    p.add_argument("--seed", type=int, default=1)
+    p = sub.add_parser("live", help="the live window: scrolling EMG, clench level, threshold")
+    p.add_argument("--device", default="sim:scenario=awake", help="device spec")
+    p.add_argument("--no-record", action="store_true", help="do not keep a recording")
+    p.add_argument("--mode", choices=("feedback", "baseline"), default="feedback")
+    p.add_argument("--feedback", help="motor, sound, bell, notify (comma-separated)")
+    p.add_argument("--mains", type=_mains, default=50.0, help="mains frequency: 50, 60 or off")
+    p.add_argument("--screenshot", metavar="PNG", help="run offscreen, save the window, exit")
+    p.add_argument("--seconds", type=_positive, help="with --screenshot: how long to run first")
+    p.set_defaults(func=cmd_live)
+
+    p = sub.add_parser("demo", help="the live window on the simulator (headless: the recorder)")
+    p.add_argument(
+        "--night",
+        action="store_true",
+        help="instead: simulate a night, calibrate, score it, compare to the truth",
+    )
+    p.add_argument("--hours", type=_positive, default=1.0, help="with --night: its length")
+    p.add_argument("--seed", type=int, default=3)
+    p.add_argument("--screenshot", metavar="PNG", help="render the live window offscreen to PNG")
+    p.add_argument(
+        "--seconds", type=_positive, help="how long to run (default 10 s, headless 60 s)"
+    )
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -190,6 +190,6 @@ def test_console_script_runs_as_a_program(night):
 
 
 def test_demo_runs_and_reports_against_truth(capsys):
-    assert main(["demo", "--hours", "0.25", "--seed", "2"]) == 0
+    assert main(["demo", "--night", "--hours", "0.25", "--seed", "2"]) == 0
     out = capsys.readouterr().out
     assert "Against the simulator's ground truth" in out and "F1" in out

@@ -92,6 +92,7 @@ class Session:
         self.feedback = feedback
         self.actuators = list(actuators or [])
         self.subscribers = list(subscribers or [])
+        self.feedback_enabled = True
         self.idle_window_s = idle_window_s
         self.active_window_s = active_window_s
         self.protocol = calibrate
@@ -117,6 +118,16 @@ class Session:
         if self._loop is not None and self._queue is not None:
             with contextlib.suppress(RuntimeError):  # the loop has already closed
                 self._loop.call_soon_threadsafe(self._queue.put_nowait, _STOP)
+
+    def toggle_feedback(self) -> bool:
+        """Pause or resume feedback (decisions are still logged while paused)."""
+        self.feedback_enabled = not self.feedback_enabled
+        return self.feedback_enabled
+
+    def mark(self, label: str) -> None:
+        """Put a marker at the current stream time (a button press in the live window)."""
+        if self.writer is not None:
+            self.writer.add_mark(self.status.seconds, label)
 
     def run(self, duration_s: float | None = None, handle_signals: bool = True) -> SessionResult:
         """Run until stopped or `duration_s` of stream time; blocking convenience wrapper."""
@@ -303,6 +314,14 @@ class Session:
     def _give(self, decision: Decision, received_at: float) -> None:
         latency = None
         action = "+".join(a.name for a in self.actuators) or "none"
+        if decision.fired and not self.feedback_enabled:
+            decision = Decision(
+                decision.trigger_index,
+                False,
+                decision.strength,
+                decision.ms,
+                f"paused: {decision.reason}",
+            )
         if decision.fired:
             for actuator in self.actuators:
                 try:

@@ -224,6 +224,10 @@ class RecordingWriter:
             (json.dumps(calibration.to_dict()) if calibration else None, json.dumps(config)),
         )
 
+    def add_mark(self, at_s: float, label: str) -> None:
+        """A marker the wearer set (e.g. "woke up", "talking")."""
+        self._rows["events"].append((round(at_s, 6), "Mark", json.dumps({"label": label})))
+
     def add_feedback(self, record: FeedbackRecord) -> None:
         self._rows["feedback"].append(
             (

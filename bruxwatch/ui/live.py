@@ -1,0 +1,190 @@
+"""`bruxwatch live` / `bruxwatch demo`: the scrolling EMG, envelope level and threshold.
+
+The session runs in its own thread and fills a SignalRing; a Qt timer redraws the newest
+10 s at up to 30 frames/s (peak downsampling, clipped to view), so a slow screen drops frames,
+never samples. Bursts and episodes are shaded as the detector reports them, coloured by kind.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pyqtgraph as pg
+from pyqtgraph.Qt import QtCore, QtWidgets
+
+from bruxwatch.devices.base import StreamInfo
+from bruxwatch.firmware_host.session import Session
+from bruxwatch.ui.review import KIND_COLOURS
+from bruxwatch.ui.ring import SignalRing
+
+WINDOW_S = 10.0
+
+
+class LiveWindow(QtWidgets.QMainWindow):
+    """Draws a SignalRing. `status` returns the status-bar text; `controls` adds buttons."""
+
+    def __init__(
+        self,
+        ring: SignalRing,
+        info: StreamInfo,
+        level_units: str,
+        threshold: float,
+        status: Callable[[], str] = lambda: "",
+        fps: float = 30.0,
+    ) -> None:
+        super().__init__()
+        self.ring, self.info, self.status = ring, info, status
+        self.paused = False
+        self.frames = 0
+        self.setWindowTitle(f"bruxwatch live — {info.device}")
+        self.resize(1200, 800)
+        pg.setConfigOptions(antialias=False, background="w", foreground="k")
+        central = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(central)
+        self.controls = QtWidgets.QHBoxLayout()
+        layout.addLayout(self.controls)
+        self.graphics = pg.GraphicsLayoutWidget()
+        layout.addWidget(self.graphics)
+        self.setCentralWidget(central)
+        self.emg_plots, self.emg_curves = [], []
+        for name in info.channels:
+            plot = self.graphics.addPlot(title=f"{name}: filtered EMG ({info.units})")
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
+            plot.setMouseEnabled(x=False, y=True)
+            self.emg_curves.append(plot.plot(pen=pg.mkPen((90, 90, 90), width=1)))
+            self.emg_plots.append(plot)
+            self.graphics.nextRow()
+        self.level_plot = self.graphics.addPlot(title=f"clench level ({level_units})")
+        self.level_plot.setDownsampling(auto=True, mode="peak")
+        self.level_plot.setClipToView(True)
+        self.level_curve = self.level_plot.plot(pen=pg.mkPen((20, 20, 20), width=2))
+        self.threshold_line = pg.InfiniteLine(
+            angle=0, pen=pg.mkPen((0, 150, 0), width=1, style=QtCore.Qt.PenStyle.DashLine)
+        )
+        self.threshold_line.setValue(threshold)
+        self.level_plot.addItem(self.threshold_line)
+        self.level_plot.setLabel("bottom", "time (s)")
+        for plot in self.emg_plots:
+            plot.setXLink(self.level_plot)
+        self.regions: list[pg.LinearRegionItem] = []
+        self.shown: list[str] = []
+        self.level_units = level_units
+        self.statusBar().showMessage("starting ...")
+        self.timer = QtCore.QTimer(self)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start(int(1000 / fps))
+
+    def add_button(self, text: str, action: Callable[[], None], checkable: bool = False):
+        button = QtWidgets.QPushButton(text)
+        button.setCheckable(checkable)
+        button.clicked.connect(lambda _checked=False: action())
+        self.controls.addWidget(button)
+        return button
+
+    def toggle_pause(self) -> None:
+        self.paused = not self.paused
+
+    def refresh(self) -> None:
+        """Redraw the newest window (called by the timer)."""
+        if self.paused:
+            return
+        t, filtered, _envelope, level = self.ring.window()
+        if t.size == 0:
+            return
+        for curve, row in zip(self.emg_curves, filtered, strict=True):
+            curve.setData(t, row)
+        self.level_curve.setData(t, level)
+        end = t[-1]
+        self.level_plot.setXRange(end - WINDOW_S, end, padding=0)
+        self._shade(end)
+        self.statusBar().showMessage(self.status())
+        self.frames += 1
+
+    def _shade(self, end: float) -> None:
+        marks = self.ring.marks
+        wanted = [(a, b, "burst") for a, b, _ in marks.bursts if b >= end - WINDOW_S]
+        wanted += [(a, b, k) for a, b, k in marks.episodes if b >= end - WINDOW_S]
+        if marks.open_episode is not None:
+            wanted.append((marks.open_episode, end, "open"))
+        while len(self.regions) < len(wanted):  # reuse region items; never pile them up
+            region = pg.LinearRegionItem(movable=False)
+            region.setZValue(-10)
+            self.level_plot.addItem(region)
+            self.regions.append(region)
+        self.shown = [kind for _a, _b, kind in wanted]
+        for region, (a, b, kind) in zip(self.regions, wanted, strict=False):
+            colour = KIND_COLOURS.get(kind, (150, 150, 150))
+            region.setBrush(pg.mkBrush(*colour, 60 if kind != "burst" else 35))
+            region.setRegion((a, b))
+            region.show()
+        for region in self.regions[len(wanted) :]:
+            region.hide()
+
+    def episode_regions(self) -> int:
+        """Episode regions shown in the last redraw (bursts not counted)."""
+        return sum(kind in KIND_COLOURS for kind in self.shown)
+
+
+def run_live(session: Session, screenshot: str | None = None, seconds: float = 10.0) -> int:
+    """Run a session in a thread with the live window; close the window to stop it."""
+    app = pg.mkQApp("bruxwatch live")
+    result: dict = {}
+    thread = threading.Thread(
+        target=lambda: result.setdefault("r", session.run(handle_signals=False)), daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 10
+    while session.info is None and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.02)
+    if session.info is None:
+        session.stop("no data")
+        thread.join(5)
+        raise RuntimeError("the device sent no data")
+    ring = SignalRing(session.info.fs, session.info.n_channels, WINDOW_S)
+    session.subscribers.append(ring.push)
+    config = session.config.threshold
+    if session.calibration is not None:
+        units, threshold = "% MVC", float(max(session.calibration.threshold_pct_mvc(config)))
+    else:
+        units, threshold = "x background", config.adaptive_factor
+    window = LiveWindow(ring, session.info, units, threshold, status=lambda: _status_text(session))
+    if session.writer is not None:
+        window.add_button("Mark event", lambda: session.mark("mark"))
+    window.add_button("Feedback on/off", session.toggle_feedback, checkable=True)
+    window.add_button("Pause view", window.toggle_pause, checkable=True)
+    if screenshot:
+        window.show()
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.01)
+        window.refresh()
+        app.processEvents()
+        window.grab().save(screenshot)
+    else:
+        window.show()
+        app.exec()
+    session.stop("window closed")
+    thread.join(10)
+    return 0
+
+
+def _status_text(session: Session) -> str:
+    st, info = session.status, session.info
+    quality = ", ".join(
+        f"{name} {'/'.join(st.quality.get(i, ())) or 'ok'}"
+        for i, name in enumerate(info.channels if info else ())
+    )
+    hours = st.seconds / 3600
+    per_hour = f"{st.episodes / hours:.1f}/h" if hours > 0.05 else "-"
+    mode = session.feedback.mode if session.feedback else "off"
+    if session.feedback and not session.feedback_enabled:
+        mode += " (paused)"
+    file = f"  |  file {session.writer.path}" if session.writer else ""
+    return (
+        f"{info.device if info else ''}  |  {info.fs if info else 0:g} Hz  |  {quality}  |  "
+        f"episodes {st.episodes} ({per_hour})  |  feedback given {st.feedback_fired} ({mode}){file}"
+    )
