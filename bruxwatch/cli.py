@@ -676,6 +676,9 @@ def cmd_review(args: argparse.Namespace) -> int:
         if args.episode is not None:
             window.select(args.episode - 1)
         save_screenshot(window, args.screenshot)
+        window.close()
+        window.deleteLater()
+        app.processEvents()
         print(f"saved {args.screenshot}")
         return 0
     window.show()

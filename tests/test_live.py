@@ -68,6 +68,8 @@ def test_episodes_are_shaded_as_they_are_detected():
     assert shown >= 1  # the episode at 18-27 s is on screen at 30 s
     assert window.frames > 500
     window.close()
+    window.deleteLater()
+    app.processEvents()
 
 
 def test_thousands_of_repaints_do_not_crash_or_grow_memory():
@@ -88,6 +90,8 @@ def test_thousands_of_repaints_do_not_crash_or_grow_memory():
     assert window.frames == 3000
     assert rss_kb() - before < 40_000  # kB: flat, not one leak per frame
     window.close()
+    window.deleteLater()
+    app.processEvents()
 
 
 def test_live_command_screenshot_and_headless_demo(tmp_path, capsys, monkeypatch):
@@ -115,3 +119,38 @@ def test_live_command_screenshot_and_headless_demo(tmp_path, capsys, monkeypatch
     assert main(["demo", "--seconds", "2"]) == 0
     out = capsys.readouterr().out
     assert "no display here" in out and "stopped: duration reached" in out
+
+
+def test_calibrating_from_the_window_moves_the_threshold_line():
+    from bruxwatch.firmware_host.session import Session
+    from bruxwatch.ui.live import level_scale
+
+    app = pg.mkQApp()
+    sim = Simulator(
+        SimulatorConfig(scenario="night", duration_s=60, seed=3, calibrate=True, chunk_s=0.05)
+    )
+    session = Session(sim)
+    ring = SignalRing(sim.fs, 2)
+    window = LiveWindow(ring, sim.info, *level_scale(session))
+    window.timer.stop()
+    window.scale = lambda: level_scale(session)
+    session.on_prompt = lambda text: setattr(window, "prompt", text)
+    prompts, lines = [], []
+
+    def draw(out):
+        ring.push(out)
+        window.refresh()
+        prompts.append(window.banner.text())
+        lines.append(window.threshold_line.value())
+
+    session.subscribers.append(draw)
+    session.start_calibration()  # the "Calibrate" button, pressed as the stream starts
+    session.run(handle_signals=False)
+    app.processEvents()
+    assert lines[0] == 4.0 and window.level_units == "% MVC"
+    assert 9.0 < lines[-1] < 15.0  # 10 % of (MVC - rest), or the 2 x rest floor
+    assert any("CLENCH" in p for p in prompts) and prompts[-1] == "Calibration recorded."
+    assert session.calibration is not None and session.pipeline.calibrated
+    window.close()
+    window.deleteLater()
+    app.processEvents()

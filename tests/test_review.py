@@ -63,6 +63,8 @@ def test_review_lists_every_episode_and_zooms_to_a_clicked_row(tmp_path):
         window.select(window.selected + 1)  # N: the next one
         assert window.selected == row + 1
         window.close()
+        window.deleteLater()
+        app.processEvents()
 
 
 def test_review_command_renders_a_screenshot(tmp_path, capsys):

@@ -100,6 +100,11 @@ class Session:
         self.calibration_error: str | None = None
         self._calibration_chunks: list[Chunk] | None = [] if calibrate is not None else None
         self._prompts = list(calibrate.prompts()) if calibrate is not None else []
+        self._cal_window: tuple[float, float] | None = (
+            (0.0, calibrate.end_s) if calibrate is not None else None
+        )
+        self._cal_live = False  # a calibration asked for mid-stream: scoring goes on meanwhile
+        self._cal_request: CalibrationProtocol | None = None
         self.status = Status()
         self.writer: RecordingWriter | None = None
         self.info: StreamInfo | None = None
@@ -123,6 +128,17 @@ class Session:
         """Pause or resume feedback (decisions are still logged while paused)."""
         self.feedback_enabled = not self.feedback_enabled
         return self.feedback_enabled
+
+    def start_calibration(self, protocol: CalibrationProtocol | None = None) -> None:
+        """Run the guided calibration from the next chunk on (e.g. the live window's button);
+        scoring continues meanwhile and switches to the new thresholds when it is done."""
+        from bruxwatch.signal.calibration import PROTOCOL
+
+        self._cal_request = protocol or PROTOCOL
+
+    @property
+    def calibrating(self) -> bool:
+        return self._calibration_chunks is not None
 
     def mark(self, label: str) -> None:
         """Put a marker at the current stream time (a button press in the live window)."""
@@ -217,10 +233,18 @@ class Session:
                 self.writer = self._store_factory(self.info)
             if self._calibration_chunks is None:
                 self._start_scoring()
-        if self._calibration_chunks is not None:
+        if self._cal_request is not None and self._calibration_chunks is None:
+            self.protocol, self._cal_request = self._cal_request, None
+            start = chunk.first_index / self.info.fs
+            self._calibration_chunks, self._cal_live = [], True
+            self._prompts = [(start + t, text) for t, text in self.protocol.prompts()]
+            self._cal_window = (start, start + self.protocol.end_s)
+        if self._calibration_chunks is not None and not self._cal_live:
             self._calibrating(chunk)
             return
         self._score(chunk, received_at)
+        if self._calibration_chunks is not None:
+            self._calibrating(chunk)
 
     def _start_scoring(self) -> None:
         assert self.info is not None
@@ -232,21 +256,31 @@ class Session:
         """Guided calibration at the start of the stream: keep the samples (they are stored
         like any others), prompt the wearer on time, and calibrate once the sequence is over."""
         assert self.info is not None and self.protocol is not None
-        assert self._calibration_chunks is not None
+        assert self._calibration_chunks is not None and self._cal_window is not None
         self._calibration_chunks.append(chunk)
-        if self.writer is not None:
-            self.writer.append(chunk)
-            self._flush()
         now = chunk.end_index / self.info.fs
-        self.status.seconds, self.status.samples = now, self.status.samples + chunk.n
+        if not self._cal_live:
+            if self.writer is not None:
+                self.writer.append(chunk)
+                self._flush()
+            self.status.seconds, self.status.samples = now, self.status.samples + chunk.n
         while self._prompts and self._prompts[0][0] <= now:
             self.on_prompt(self._prompts.pop(0)[1])
-        if now < self.protocol.end_s:
+        if now < self._cal_window[1]:
             return
         chunks, self._calibration_chunks = self._calibration_chunks, None
-        self.calibration = self._calibrate(chunks)
+        calibration = self._calibrate(chunks)
+        if self._cal_live:  # switch to the new thresholds from the next chunk on
+            self._cal_live = False
+            if calibration is not None:
+                self.calibration = calibration
+                if self.writer is not None:
+                    self.writer.set_calibration(calibration, self._cal_window)
+                self.pipeline = Pipeline(self.info, self.config, calibration)
+            return
+        self.calibration = calibration
         if self.writer is not None:
-            self.writer.set_calibration(self.calibration, (0.0, self.protocol.end_s))
+            self.writer.set_calibration(self.calibration, self._cal_window)
         self._start_scoring()
         for past in chunks:  # score the calibration stretch too; its clenches are not counted
             self._score(past, None, store=False)
@@ -256,7 +290,7 @@ class Session:
         probe = Pipeline(self.info, self.config)
         envelope = np.concatenate([probe.process(c).envelope for c in chunks], axis=1)
         index = np.concatenate([np.arange(c.first_index, c.end_index) for c in chunks])
-        t = index / self.info.fs
+        t = index / self.info.fs - self._cal_window[0]
         scored = probe.scored
         (r0, r1), (m0, m1) = self.protocol.rest_s, self.protocol.mvc_s
         try:
@@ -275,8 +309,8 @@ class Session:
         pipeline = self.pipeline
         assert pipeline is not None
         out = pipeline.process(chunk)
-        if self.protocol is not None:  # the calibration clenches are not the night's
-            out.events = [e for e in out.events if not _before(e, self.protocol.end_s)]
+        if self._cal_window is not None:  # the calibration clenches are not the night's
+            out.events = [e for e in out.events if not _within(e, self._cal_window)]
         clench_since = pipeline.detector.clench_since_index
         self._pace(clench_since is not None)
         if self.policy is not None and received_at is not None:
@@ -385,12 +419,14 @@ class Session:
                 log.error("%s", exc)
 
 
-def _before(event: Event, end_s: float) -> bool:
-    """Does a burst or episode event start before `end_s`?"""
+def _within(event: Event, window: tuple[float, float]) -> bool:
+    """Does a burst or episode event start inside the (start, end) window in seconds?"""
     if isinstance(event, BurstEnd):
-        return event.burst.start_s < end_s
-    if isinstance(event, EpisodeEnd):
-        return event.episode.start_s < end_s
-    if isinstance(event, EpisodeStart):
-        return event.start_s < end_s
-    return False
+        start = event.burst.start_s
+    elif isinstance(event, EpisodeEnd):
+        start = event.episode.start_s
+    elif isinstance(event, EpisodeStart):
+        start = event.start_s
+    else:
+        return False
+    return window[0] <= start < window[1]

@@ -38,6 +38,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.ring, self.info, self.status = ring, info, status
         self.paused = False
         self.frames = 0
+        self.prompt = ""
+        self.scale: Callable[[], tuple[str, float]] | None = None
         self.setWindowTitle(f"bruxwatch live — {info.device}")
         self.resize(1200, 800)
         pg.setConfigOptions(antialias=False, background="w", foreground="k")
@@ -45,6 +47,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         layout = QtWidgets.QVBoxLayout(central)
         self.controls = QtWidgets.QHBoxLayout()
         layout.addLayout(self.controls)
+        self.banner = QtWidgets.QLabel("")
+        self.banner.setStyleSheet("font-size: 20px; font-weight: bold; color: #1a4f8a")
+        layout.addWidget(self.banner)
         self.graphics = pg.GraphicsLayoutWidget()
         layout.addWidget(self.graphics)
         self.setCentralWidget(central)
@@ -77,6 +82,10 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.timer.timeout.connect(self.refresh)
         self.timer.start(int(1000 / fps))
 
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.timer.stop()
+        super().closeEvent(event)
+
     def add_button(self, text: str, action: Callable[[], None], checkable: bool = False):
         button = QtWidgets.QPushButton(text)
         button.setCheckable(checkable)
@@ -100,6 +109,13 @@ class LiveWindow(QtWidgets.QMainWindow):
         end = t[-1]
         self.level_plot.setXRange(end - WINDOW_S, end, padding=0)
         self._shade(end)
+        self.banner.setText(self.prompt)
+        if self.scale is not None:
+            units, threshold = self.scale()
+            if units != self.level_units:
+                self.level_units = units
+                self.level_plot.setTitle(f"clench level ({units})")
+            self.threshold_line.setValue(threshold)
         self.statusBar().showMessage(self.status())
         self.frames += 1
 
@@ -145,12 +161,11 @@ def run_live(session: Session, screenshot: str | None = None, seconds: float = 1
         raise RuntimeError("the device sent no data")
     ring = SignalRing(session.info.fs, session.info.n_channels, WINDOW_S)
     session.subscribers.append(ring.push)
-    config = session.config.threshold
-    if session.calibration is not None:
-        units, threshold = "% MVC", float(max(session.calibration.threshold_pct_mvc(config)))
-    else:
-        units, threshold = "x background", config.adaptive_factor
+    units, threshold = level_scale(session)
     window = LiveWindow(ring, session.info, units, threshold, status=lambda: _status_text(session))
+    window.scale = lambda: level_scale(session)
+    session.on_prompt = lambda text: setattr(window, "prompt", text)
+    window.add_button("Calibrate", session.start_calibration)
     if session.writer is not None:
         window.add_button("Mark event", lambda: session.mark("mark"))
     window.add_button("Feedback on/off", session.toggle_feedback, checkable=True)
@@ -169,7 +184,19 @@ def run_live(session: Session, screenshot: str | None = None, seconds: float = 1
         app.exec()
     session.stop("window closed")
     thread.join(10)
+    window.timer.stop()
+    window.close()
+    window.deleteLater()
+    app.processEvents()
     return 0
+
+
+def level_scale(session: Session) -> tuple[str, float]:
+    """The level's units and the threshold line in them, for the session's calibration."""
+    config = session.config.threshold
+    if session.calibration is not None:
+        return "% MVC", float(max(session.calibration.threshold_pct_mvc(config)))
+    return "x background", float(config.adaptive_factor)
 
 
 def _status_text(session: Session) -> str:
