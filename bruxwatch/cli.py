@@ -18,7 +18,7 @@ from bruxwatch import __version__
 from bruxwatch.memory import keep_freed_memory
 from bruxwatch.signal import Analysis, CalibrationError, SignalConfig, analyze, calibrate
 from bruxwatch.signal.config import FilterConfig
-from bruxwatch.store.importers import Recording, RecordingError, read_csv, write_csv
+from bruxwatch.store.importers import Recording, RecordingError, read_recording, write_csv
 
 EXIT_USAGE = 2
 
@@ -36,6 +36,8 @@ class _Parser(argparse.ArgumentParser):
 def cmd_simulate(args: argparse.Namespace) -> int:
     from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 
+    if args.nights:
+        return _simulate_nights(args)
     duration = (
         args.hours * 3600 if args.hours is not None else args.minutes * 60 if args.minutes else None
     )
@@ -74,6 +76,32 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate_nights(args: argparse.Namespace) -> int:
+    from bruxwatch.firmware_host.simulated_nights import record_simulated_nights
+    from bruxwatch.store.recording import StoreError
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"{out}: is a file; with --nights, --out is a folder")
+    if not 0 <= args.baseline_nights <= args.nights:
+        raise CliError(f"--baseline-nights must be 0-{args.nights}")
+    hours = args.hours if args.hours is not None else (args.minutes or 480) / 60
+    try:
+        paths = record_simulated_nights(
+            out,
+            nights=args.nights,
+            hours=hours,
+            baseline_nights=args.baseline_nights,
+            seed=args.seed,
+            episodes_per_hour=args.episodes_per_hour,
+            progress=lambda path: print(f"recorded {path}", flush=True),
+        )
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    print(f"{len(paths)} nights in {out}; try: bruxwatch report {out} --pdf report.pdf")
+    return 0
+
+
 # ------------------------------------------------------------------------------- analyze
 def cmd_analyze(args: argparse.Namespace) -> int:
     if Path(args.input).suffix in (".sqlite", ".db"):
@@ -81,22 +109,47 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     recording = _read_recording(Path(args.input), args.fs)
     config = SignalConfig(filter=FilterConfig(mains_hz=args.mains))
     calibration = _calibration_from_ranges(recording, args.rest, args.mvc, config)
+    exclude = [args.rest, args.mvc] if calibration is not None else []
     with _progress("scoring", enabled=not args.quiet) as tick:
-        analysis = analyze(
-            recording.samples,
-            recording.fs,
-            calibration=calibration,
-            config=config,
-            channels=recording.channels,
-            units=recording.units,
-            progress=tick,
-            exclude_s=[args.rest, args.mvc] if calibration is not None else (),
-        )
+        if recording.gaps:  # lost packets: score the stream with its gaps
+            from bruxwatch.devices.base import StreamInfo
+            from bruxwatch.signal.analysis import analyze_chunks
+
+            info = StreamInfo(
+                fs=recording.fs,
+                channels=recording.channels,
+                units=recording.units,
+                kind="raw",
+                device=recording.source,
+            )
+            analysis = analyze_chunks(
+                recording.chunks(),
+                info,
+                calibration=calibration,
+                config=config,
+                progress=tick,
+                exclude_s=exclude,
+            )
+        else:
+            analysis = analyze(
+                recording.samples,
+                recording.fs,
+                calibration=calibration,
+                config=config,
+                channels=recording.channels,
+                units=recording.units,
+                progress=tick,
+                exclude_s=exclude,
+            )
     if args.json:
         json.dump(analysis.to_dict(), sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
-        print(format_summary(analysis, title=str(args.input)))
+        title = f"{args.input} ({recording.source}, {recording.fs:g} Hz)"
+        if recording.gaps:
+            lost = sum(n for _, n in recording.gaps) / recording.fs
+            title += f"; {len(recording.gaps)} gaps, {lost:.1f} s lost"
+        print(format_summary(analysis, title=title))
     return 0
 
 
@@ -149,7 +202,7 @@ def _analyze_night(args: argparse.Namespace) -> int:
 def _read_recording(path: Path, fs: float | None) -> Recording:
     try:
         with _progress(f"reading {path.name}", enabled=True) as tick:
-            return read_csv(path, fs=fs, progress=tick)
+            return read_recording(path, fs=fs, progress=tick)
     except RecordingError as exc:
         raise CliError(str(exc)) from None
 
@@ -649,6 +702,7 @@ def _duration(text: str) -> float:
 def cmd_review(args: argparse.Namespace) -> int:
     import os
 
+    from bruxwatch.store.nights import find_nights
     from bruxwatch.store.recording import Recording as Night
     from bruxwatch.store.recording import StoreError
 
@@ -667,11 +721,13 @@ def cmd_review(args: argparse.Namespace) -> int:
             f"the review needs the ui extra: pip install 'bruxwatch[ui]' ({exc})"
         ) from None
     try:
-        night = Night(args.night)
+        nights = find_nights(args.night)
+        first = nights[-1] if args.night_number is None else nights[_night_number(args, nights)]
+        night = Night(first)
     except StoreError as exc:
         raise CliError(str(exc)) from None
     app = pg.mkQApp("bruxwatch review")
-    window = ReviewWindow(night)
+    window = ReviewWindow(night, nights=nights)
     if args.screenshot:
         if args.episode is not None:
             window.select(args.episode - 1)
@@ -679,11 +735,144 @@ def cmd_review(args: argparse.Namespace) -> int:
         window.close()
         window.deleteLater()
         app.processEvents()
+        night.close()
         print(f"saved {args.screenshot}")
         return 0
     window.show()
     app.exec()
+    night.close()
     return 0
+
+
+def _night_number(args: argparse.Namespace, nights: list) -> int:
+    if not 1 <= args.night_number <= len(nights):
+        raise CliError(f"--night {args.night_number}: there are {len(nights)} nights (1 = oldest)")
+    return args.night_number - 1
+
+
+# -------------------------------------------------------------------------------- report
+def _scored_nights(paths: Sequence[str], quiet: bool = False) -> list:
+    from bruxwatch.store.nights import find_nights
+    from bruxwatch.store.recording import Recording as Night
+    from bruxwatch.store.recording import StoreError
+    from bruxwatch.store.scored import score_night
+
+    try:
+        found = find_nights(paths)
+        nights = []
+        for path in found:
+            with Night(path) as night, _progress(f"scoring {path.name}", not quiet) as tick:
+                nights.append(score_night(night, progress=tick))
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    return nights
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bruxwatch.store.exports import report_dict, write_report_csv
+
+    if args.pdf:
+        _check_writable(Path(args.pdf))
+    if args.csv and Path(args.csv).exists() and not Path(args.csv).is_dir():
+        raise CliError(f"{args.csv}: is a file; --csv takes a folder")
+    nights = _scored_nights(args.nights, quiet=args.json)
+    if args.pdf:
+        try:
+            from bruxwatch.ui.report import render_report
+        except ImportError as exc:
+            raise CliError(
+                f"the PDF needs the report extra: pip install 'bruxwatch[report]' ({exc})"
+            ) from None
+        try:
+            render_report(nights, args.pdf, patient=args.patient)
+        except OSError as exc:
+            raise CliError(f"{args.pdf}: cannot write the PDF ({exc.strerror})") from None
+        print(f"saved {args.pdf}", file=sys.stderr if args.json else sys.stdout)
+    if args.csv:
+        try:
+            written = write_report_csv(Path(args.csv), nights)
+        except OSError as exc:
+            raise CliError(f"{args.csv}: cannot write the CSV files ({exc.strerror})") from None
+        print("saved " + ", ".join(map(str, written)), file=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        json.dump(report_dict(nights, patient=args.patient), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    elif not (args.pdf or args.csv):
+        print(format_nights(nights))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bruxwatch.store.exports import write_samples_csv
+    from bruxwatch.store.recording import Recording as Night
+    from bruxwatch.store.recording import StoreError
+    from bruxwatch.store.scored import score_night
+
+    if not (args.edf or args.csv):
+        raise CliError("nothing to do: give --edf FILE and/or --csv FILE")
+    for target in (args.edf, args.csv):
+        if target:
+            _check_writable(Path(target))
+    try:
+        night = Night(args.night)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    with night:
+        if args.edf:
+            try:
+                from bruxwatch.store.edf import export_edf
+            except ImportError as exc:
+                raise CliError(
+                    f"EDF needs the report extra: pip install 'bruxwatch[report]' ({exc})"
+                ) from None
+            with _progress("scoring", not args.quiet) as tick:
+                scored = score_night(night, progress=tick)
+            try:
+                channels = export_edf(night, scored, args.edf, patient=args.patient)
+            except (OSError, ValueError) as exc:
+                raise CliError(f"{args.edf}: cannot write EDF+ ({exc})") from None
+            ranges = "; ".join(
+                f"{c.label} {c.physical_min:g}..{c.physical_max:g} {night.info.units}, "
+                f"step {c.step:.3g}"
+                for c in channels
+            )
+            print(f"saved {args.edf} (EDF+, {len(scored.analysis.episodes)} episodes; {ranges})")
+        if args.csv:
+            try:
+                rows = write_samples_csv(night, Path(args.csv))
+            except OSError as exc:
+                raise CliError(f"{args.csv}: cannot write ({exc.strerror})") from None
+            print(f"saved {args.csv} ({rows} samples)")
+    return 0
+
+
+def format_nights(nights: list) -> str:
+    """The report's night table and comparison as plain text for the terminal."""
+    from bruxwatch.store.exports import comparison
+
+    lines = [
+        f"{'night':<28} {'mode':<9} {'good h':>6} {'ep/h':>6} {'phasic':>6} {'tonic':>6} "
+        f"{'mixed':>6} {'bursts/h':>8} {'clench %':>8} {'fb given':>8} {'stopped':>7}"
+    ]
+    for n in nights:
+        s, o = n.analysis.summary, n.outcome_summary
+        stopped = "-" if o.stopped_fraction is None else f"{100 * o.stopped_fraction:.0f}%"
+        lines.append(
+            f"{n.label[:28]:<28} {n.mode:<9} {s.good_hours:6.2f} {s.episodes_per_hour:6.1f} "
+            f"{s.by_kind['phasic']:6d} {s.by_kind['tonic']:6d} {s.by_kind['mixed']:6d} "
+            f"{s.bursts_per_hour:8.1f} {s.clench_pct:8.2f} {o.given:8d} {stopped:>7}"
+        )
+    c = comparison(nights)
+    if c.comparable:
+        pct = f" ({c.change_pct:+.0f} %)" if c.change_pct is not None else ""
+        lines.append(
+            f"baseline {c.baseline_per_hour:.1f}/h ({c.baseline_nights} night(s)) -> feedback "
+            f"{c.feedback_per_hour:.1f}/h ({c.feedback_nights} night(s)): "
+            f"{c.change_per_hour:+.1f} episodes/h{pct}"
+        )
+    else:
+        lines.append("baseline vs feedback: needs at least one night of each")
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------- shell
@@ -767,12 +956,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mains", type=float, choices=(50.0, 60.0), default=50.0)
     p.add_argument("--episodes-per-hour", type=_positive, default=None)
     p.add_argument("--calibrate", action="store_true", help="start with rest + 3 maximal clenches")
-    p.add_argument("--out", required=True, help="CSV file to write")
+    p.add_argument("--out", required=True, help="CSV file to write (with --nights: a folder)")
     p.add_argument("--truth", help="JSON file for the ground truth")
+    p.add_argument(
+        "--nights",
+        type=int,
+        help="record this many nights (.sqlite) through the real session, calibrated at the"
+        " start, into the --out folder (default 8 h each)",
+    )
+    p.add_argument(
+        "--baseline-nights", type=int, default=2, help="with --nights: how many are baseline"
+    )
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("analyze", help="score a recording: episodes, bursts, per-hour indices")
-    p.add_argument("input", help="recording file (CSV: header row of channel names)")
+    p.add_argument(
+        "input",
+        help="a night (.sqlite), EDF/BDF, OpenBCI GUI .txt, BrainFlow CSV or plain CSV",
+    )
     p.add_argument(
         "--fs", type=_positive, help="sample rate in Hz (unless the CSV has a time column)"
     )
@@ -837,12 +1038,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("review", help="review a recorded night: timeline, episodes, per hour")
-    p.add_argument("night", help="a recording made by `bruxwatch record` (.sqlite)")
+    p.add_argument(
+        "night", nargs="+", help="recordings made by `bruxwatch record` (.sqlite) or folders"
+    )
+    p.add_argument(
+        "--night",
+        dest="night_number",
+        type=int,
+        help="open this night first (1 = oldest; default: the newest)",
+    )
     p.add_argument("--screenshot", metavar="PNG", help="render offscreen to this file and exit")
     p.add_argument(
         "--episode", type=int, help="with --screenshot: zoom onto this episode (1 = first)"
     )
     p.set_defaults(func=cmd_review)
+
+    p = sub.add_parser("report", help="for the dentist: PDF, CSV and JSON of one or more nights")
+    p.add_argument("nights", nargs="+", help="recordings (.sqlite) or folders of them")
+    p.add_argument("--pdf", metavar="FILE", help="write the one-page PDF report here")
+    p.add_argument("--csv", metavar="DIR", help="write episodes.csv and nights.csv in this folder")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--patient", help="name or code printed on the report (optional)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export", help="a night's raw EMG as EDF+ (with annotations) or CSV")
+    p.add_argument("night", help="a recording (.sqlite)")
+    p.add_argument("--edf", metavar="FILE", help="EDF+ file: raw EMG + episode/feedback notes")
+    p.add_argument("--csv", metavar="FILE", help="CSV file: time_s and one column per channel")
+    p.add_argument("--patient", help="patient name or code for the EDF+ header (optional)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("live", help="the live window: scrolling EMG, clench level, threshold")
     p.add_argument("--device", default="sim:scenario=awake", help="device spec")

@@ -77,3 +77,52 @@ def test_review_command_renders_a_screenshot(tmp_path, capsys):
     assert image.width() >= 1200 and image.height() >= 800
     assert main(["review", str(tmp_path / "missing.sqlite"), "--screenshot", str(png)]) == 2
     assert "no such recording" in capsys.readouterr().err
+
+
+def test_several_nights_switch_from_the_list(tmp_path, capsys):
+    import datetime as dt
+
+    folder = tmp_path / "week"
+    folder.mkdir()
+    counts = []
+    for k, seed in enumerate((5, 6, 7)):
+        sim = Simulator(
+            SimulatorConfig(scenario="night", duration_s=900, seed=seed, episodes_per_hour=40)
+        )
+        x = sim.generate()
+        start = dt.datetime(2026, 11, 20 + k, 23, 0, tzinfo=dt.UTC)
+        # written newest first: the list must still come out in recording order
+        writer = RecordingWriter(folder / f"n{2 - k}.sqlite", sim.info, started_at=start)
+        writer.append(Chunk(0, x))
+        events = analyze(x, sim.fs).events
+        writer.add_events(events)
+        writer.finish("test")
+        counts.append(sum(not e.artifact for e in analyze(x, sim.fs).episodes))
+    from bruxwatch.store.nights import find_nights
+
+    nights = find_nights([folder])
+    assert [p.name for p in nights] == ["n2.sqlite", "n1.sqlite", "n0.sqlite"]
+    app = pg.mkQApp()
+    with Recording(nights[0]) as rec:
+        window = ReviewWindow(rec, nights=nights)
+        assert window.night_list.count() == 3
+        assert window.table.rowCount() == counts[0]
+        for index in (2, 1, 2):
+            window.night_list.setCurrentRow(index)  # a click on the list
+            app.processEvents()
+            assert window.recording.path.name == nights[index].name
+            assert window.table.rowCount() == counts[index]
+            assert window.night.title.startswith(nights[index].name)
+        assert len(window._cache) == 3  # each night scored once
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+    png = tmp_path / "week.png"
+    assert main(["review", str(folder), "--night", "2", "--screenshot", str(png)]) == 0
+    assert png.stat().st_size > 20_000
+    assert main(["review", str(folder), "--night", "9", "--screenshot", str(png)]) == 2
+    assert "there are 3 nights" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["review", str(empty), "--screenshot", str(png)]) == 2
+    assert "no recordings" in capsys.readouterr().err

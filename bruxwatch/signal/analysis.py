@@ -16,7 +16,7 @@ import numpy as np
 from bruxwatch.devices.base import Chunk, SignalKind, StreamInfo
 from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.config import SignalConfig
-from bruxwatch.signal.events import Burst, BurstEnd, Episode, EpisodeEnd, Event
+from bruxwatch.signal.events import Burst, BurstEnd, Episode, EpisodeEnd, Event, Gap
 from bruxwatch.signal.pipeline import Pipeline
 from bruxwatch.signal.scoring import Summary, summarize
 
@@ -172,6 +172,7 @@ def scored(
         threshold=threshold,
         burst_is_artifact=lambda b: quality.overlaps_bad(b.start_index, b.end_index),
         excluded_s=exclude_s,
+        missing_seconds=sum(e.missing_s for e in events if isinstance(e, Gap)),
     )
     return Analysis(
         fs=pipeline.fs,

@@ -14,10 +14,12 @@ KINDS = ("phasic", "tonic", "mixed")
 class Summary:
     """Night (or recording) summary.
 
-    hours: recorded hours; good_hours: hours without flagged signal quality, the denominator
-    of every per-hour index. Episodes and bursts overlapping bad quality are not counted
-    (artifact_episodes says how many were set aside). clench_seconds: total duration of the
-    counted bursts. hourly_episodes: counted episodes in each hour from the recording start.
+    hours: recorded hours (gaps not counted); good_hours: hours without flagged signal
+    quality, the denominator of every per-hour index. Episodes and bursts overlapping bad
+    quality are not counted (artifact_episodes says how many were set aside).
+    clench_seconds: total duration of the counted bursts; clench_pct: that time as % of the
+    good-signal time (the share of the night spent above threshold in a burst).
+    hourly_episodes: counted episodes in each hour from the recording start.
     """
 
     hours: float
@@ -32,6 +34,7 @@ class Summary:
     bursts_per_episode: float
     clench_seconds: float
     mean_episode_s: float
+    clench_pct: float
     hourly_episodes: list[int]
     calibrated: bool
     threshold: str
@@ -50,23 +53,27 @@ def summarize(
     threshold: str,
     burst_is_artifact: Callable[[Burst], bool] = lambda burst: False,
     excluded_s: Sequence[tuple[float, float]] = (),
+    missing_seconds: float = 0.0,
 ) -> Summary:
     """Per-hour indices over the good-signal hours of a recording `duration_s` long.
 
     excluded_s: stretches (s) not scored at all, such as the calibration at the start: their
     episodes and bursts are dropped and their time is not counted.
+    missing_seconds: time lost to gaps (sensor disconnected) inside `duration_s`; not counted
+    as recorded or good time.
     """
     episodes = [e for e in episodes if not _touches(e.start_s, e.end_s, excluded_s)]
     bursts = [b for b in bursts if not _touches(b.start_s, b.end_s, excluded_s)]
     counted = [e for e in episodes if not e.artifact]
     good_bursts = [b for b in bursts if not burst_is_artifact(b)]
     excluded = sum(min(b, duration_s) - max(a, 0.0) for a, b in excluded_s if b > a)
-    hours = max(0.0, duration_s - excluded) / 3600.0
-    good_hours = max(0.0, duration_s - excluded - bad_seconds) / 3600.0
+    hours = max(0.0, duration_s - excluded - missing_seconds) / 3600.0
+    good_hours = max(0.0, duration_s - excluded - missing_seconds - bad_seconds) / 3600.0
 
     def per_hour(count: int) -> float:
         return count / good_hours if good_hours > 0 else 0.0
 
+    clench = sum(b.duration_s for b in good_bursts)
     by_kind = {kind: sum(e.kind == kind for e in counted) for kind in KINDS}
     hourly = [0] * max(1, int(-(-duration_s // 3600)))
     for e in counted:
@@ -82,8 +89,9 @@ def summarize(
         bursts=len(good_bursts),
         bursts_per_hour=per_hour(len(good_bursts)),
         bursts_per_episode=(sum(e.bursts for e in counted) / len(counted)) if counted else 0.0,
-        clench_seconds=sum(b.duration_s for b in good_bursts),
+        clench_seconds=clench,
         mean_episode_s=(sum(e.duration_s for e in counted) / len(counted)) if counted else 0.0,
+        clench_pct=clench / (good_hours * 36.0) if good_hours > 0 else 0.0,
         hourly_episodes=hourly,
         calibrated=calibrated,
         threshold=threshold,

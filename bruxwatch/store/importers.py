@@ -1,17 +1,26 @@
-"""Reading and writing recordings as files. For now: plain CSV (one column per channel).
+"""Reading recordings from files, whatever made them; writing plain CSV.
 
-A CSV recording has a header row of channel names and one row per sample. An optional `time`
-column (seconds) gives the sample rate; otherwise the caller must know it.
+`read_recording` detects the format from the file's first bytes:
+- EDF / EDF+ / BDF (pyEDFlib), e.g. from a sleep lab or `bruxwatch export --edf`;
+- OpenBCI GUI `OpenBCI-RAW-*.txt` and BrainFlow CSV (see openbci_files);
+- plain CSV: a header row of channel names and one row per sample. An optional `time` or
+  `time_s` column (seconds) gives the sample rate, and pauses in it become gaps; otherwise the
+  caller must know the rate.
+Recordings made by `bruxwatch record` (.sqlite) are read with store.recording instead.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from bruxwatch.devices.base import Chunk
 
 READ_ROWS = 200_000
 """Rows parsed per step when reading, so long files can report progress."""
@@ -26,16 +35,91 @@ class RecordingError(ValueError):
 
 @dataclass
 class Recording:
-    """Samples (channels, n) float32 in `units`, at `fs` Hz, with channel names."""
+    """Samples (channels, n) float32 in `units`, at `fs` Hz, with channel names.
+
+    gaps: (position in `samples`, samples lost just before it), from a packet counter or the
+    file's clock; start: wall-clock time of the first sample, when the file says; source: the
+    format it was read from.
+    """
 
     samples: np.ndarray
     fs: float
     channels: tuple[str, ...]
     units: str = "uV"
+    gaps: list[tuple[int, int]] = field(default_factory=list)
+    start: dt.datetime | None = None
+    source: str = "CSV"
 
     @property
     def duration_s(self) -> float:
         return self.samples.shape[-1] / self.fs
+
+    def chunks(self, block: int = 1 << 17) -> Iterator[Chunk]:
+        """The samples as stream chunks of at most `block`, gaps as jumps in the index."""
+        cuts = [pos for pos, _ in self.gaps] + [self.samples.shape[1]]
+        missing = dict(self.gaps)
+        shift, start = 0, 0
+        for cut in cuts:
+            for a in range(start, cut, block):
+                b = min(cut, a + block)
+                lost = missing.get(a, 0) if a == start else 0
+                shift += lost
+                yield Chunk(a + shift, self.samples[:, a:b], missing_before=lost)
+            start = cut
+
+
+def read_recording(
+    path: str | Path,
+    fs: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Recording:
+    """Read any supported recording file (format detected from its content); raises
+    RecordingError with one line on any problem. `fs` is needed only for plain CSV without
+    a time column."""
+    from bruxwatch.store import edf_import, openbci_files
+
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except FileNotFoundError:
+        raise RecordingError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise RecordingError(f"{path}: is a folder, not a recording file") from None
+    except PermissionError:
+        raise RecordingError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot open ({exc.strerror})") from None
+    try:
+        if edf_import.looks_like_edf(head) or path.suffix.lower() in (".edf", ".bdf"):
+            edf = edf_import.read_edf(path)
+            return Recording(
+                samples=np.ascontiguousarray(edf.samples, dtype=np.float32),
+                fs=edf.fs,
+                channels=edf.channels,
+                start=edf.start,
+                source=edf.source,
+            )
+        first_line = head.decode("utf-8", errors="replace").splitlines()[0] if head else ""
+        if head.startswith(b"SQLite format 3"):
+            raise RecordingError(f"{path}: a bruxwatch recording; open it as a night (.sqlite)")
+        if openbci_files.looks_like_gui(first_line):
+            data = openbci_files.read_gui_txt(path)
+        elif (layout := openbci_files.brainflow_layout(first_line)) is not None:
+            data = openbci_files.read_brainflow_csv(path, layout)
+        else:
+            return read_csv(path, fs=fs, progress=progress)
+    except (edf_import.EdfFileError, openbci_files.OpenBCIFileError) as exc:
+        raise RecordingError(str(exc)) from None
+    if fs is not None and abs(fs - data.fs) > FS_TOLERANCE * data.fs:
+        raise RecordingError(f"{path}: --fs {fs:g} Hz disagrees with the file ({data.fs:g} Hz)")
+    return Recording(
+        samples=np.ascontiguousarray(data.samples, dtype=np.float32),
+        fs=data.fs,
+        channels=data.channels,
+        gaps=data.gaps,
+        source=data.source,
+    )
 
 
 def read_csv(
@@ -82,9 +166,11 @@ def read_csv(
                         handle, delimiter=",", dtype=np.float64, max_rows=READ_ROWS, ndmin=2
                     )
             except ValueError as exc:
-                raise RecordingError(
-                    f"{path}: bad value near line {line}: {_first_line(exc)}"
-                ) from None
+                message = _first_line(exc)
+                at = re.search(r" at row (\d+)(, column \d+)?\.?", message)
+                where = f"line {line + int(at.group(1))}" if at else f"near line {line}"
+                message = message.replace(at.group(0), "") if at else message
+                raise RecordingError(f"{path}: bad value on {where}: {message}") from None
             except UnicodeDecodeError:
                 raise RecordingError(f"{path}: not a text CSV file") from None
             if block.shape[0] == 0:
@@ -106,9 +192,13 @@ def read_csv(
         row = int(np.flatnonzero(~np.isfinite(data).all(axis=1))[0]) + 2
         raise RecordingError(f"{path}: missing or non-finite value on line {row}")
     lower = [n.lower() for n in names]
-    if "time" in lower:
-        t_col = lower.index("time")
+    gaps: list[tuple[int, int]] = []
+    time_names = [n for n in ("time", "time_s") if n in lower]
+    if time_names:
+        t_col = lower.index(time_names[0])
         fs = _fs_from_time(path, data[:, t_col], fs)
+        steps = np.rint(np.diff(data[:, t_col]) * fs).astype(np.int64)
+        gaps = [(int(i) + 1, int(steps[i]) - 1) for i in np.flatnonzero(steps > 1)]
         data = np.delete(data, t_col, axis=1)
         names.pop(t_col)
     elif fs is None:
@@ -119,6 +209,7 @@ def read_csv(
         samples=np.ascontiguousarray(data.T, dtype=np.float32),
         fs=float(fs),
         channels=tuple(names),
+        gaps=gaps,
     )
 
 

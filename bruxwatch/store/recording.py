@@ -137,9 +137,15 @@ class RecordingWriter:
         mode: str = "feedback",
         calibration: Calibration | None = None,
         config: dict | None = None,
+        started_at: dt.datetime | None = None,
     ) -> None:
+        """`started_at`: the wall-clock time of sample 0 (default now; imports and simulated
+        nights pass their own). Naive times are taken as UTC."""
         self.path = Path(path)
         self.info = info
+        start = started_at or dt.datetime.now(dt.UTC)
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=dt.UTC)
         self._lock_fd = _create_private(self.path)
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -152,7 +158,7 @@ class RecordingWriter:
                 (
                     SCHEMA_VERSION,
                     f"bruxwatch {__version__}",
-                    dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+                    start.astimezone(dt.UTC).isoformat(timespec="milliseconds"),
                     info.device,
                     info.fs,
                     json.dumps(list(info.channels)),
@@ -443,6 +449,7 @@ class Recording:
         return values, index
 
     def gaps(self) -> list[tuple[int, int]]:
+        """(index where the samples resume, samples missing just before it) per gap."""
         return [
             tuple(r)
             for r in self.db.execute("SELECT at_index, missing FROM gaps ORDER BY at_index")
@@ -459,6 +466,11 @@ class Recording:
             "FROM feedback ORDER BY trigger_index"
         )
         return [FeedbackRecord(r[0], r[1], bool(r[2]), *r[3:]) for r in rows]
+
+    def marks(self) -> list[tuple[float, str]]:
+        """(time s, label) of the markers the wearer set, in order."""
+        rows = self.db.execute("SELECT at_s, data FROM events WHERE kind='Mark' ORDER BY at_s")
+        return [(at, json.loads(data or "{}").get("label", "mark")) for at, data in rows]
 
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

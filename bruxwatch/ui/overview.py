@@ -96,7 +96,7 @@ def night_overview(recording: Recording, bins: int = OVERVIEW_BINS) -> NightOver
     hourly = {kind: np.zeros(hours, dtype=int) for kind in ("phasic", "tonic", "mixed")}
     for e in episodes:
         hourly[e["kind"]][min(hours - 1, int(e["start_index"] / fs // 3600))] += 1
-    gaps = [(at / fs, (at + n) / fs) for at, n in recording.gaps()]
+    gaps = [((at - n) / fs, at / fs) for at, n in recording.gaps()]
     calibration = recording.session.calibration
     if calibration is not None:
         threshold = float(np.max(calibration.threshold_pct_mvc(pipeline.config.threshold)))

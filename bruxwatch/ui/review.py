@@ -3,15 +3,20 @@
 Top: the whole night's detection level (min/max per bin), the threshold, episodes coloured by
 kind, feedback ticks, gaps and bad-signal stretches greyed. Middle: episodes per hour, stacked
 by kind. Bottom: the filtered EMG and envelope around the selected episode, and the table of
-episodes: click a row, or press N / P, to zoom onto the next or previous one.
+episodes: click a row, or press N / P, to zoom onto the next or previous one. With several
+nights, a list on the left switches between them (each night is scored once, then cached).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
+from bruxwatch.store.nights import listing
 from bruxwatch.store.recording import Recording
 from bruxwatch.ui.overview import NightOverview, detail_window, night_overview
 
@@ -26,19 +31,32 @@ def _clock(seconds: float) -> str:
 
 
 class ReviewWindow(QtWidgets.QMainWindow):
-    """The review of one night."""
+    """The review of one night, or of several with a list to switch between them.
 
-    def __init__(self, recording: Recording, overview: NightOverview | None = None) -> None:
+    `recording` is shown first and stays the caller's to close; `nights` (recording paths,
+    including `recording.path`) fills the list. Nights opened from the list are closed here.
+    """
+
+    def __init__(
+        self,
+        recording: Recording,
+        overview: NightOverview | None = None,
+        nights: Sequence[Path] = (),
+    ) -> None:
         super().__init__()
         self.recording = recording
         self.night = overview or night_overview(recording)
         self.selected = -1
-        self.setWindowTitle(f"bruxwatch review — {self.night.title}")
+        self.nights = [Path(p).resolve() for p in nights]
+        self._owned: Recording | None = None
+        self._cache: dict[Path, NightOverview] = {recording.path.resolve(): self.night}
         self.resize(1280, 860)
         pg.setConfigOptions(antialias=False, background="w", foreground="k")
         central = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(central)
-        layout.addWidget(self._summary_label())
+        self.summary = QtWidgets.QLabel()
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
         self.overview = pg.PlotWidget()
         self.histogram = pg.PlotWidget()
         self.detail = pg.PlotWidget()
@@ -55,19 +73,85 @@ class ReviewWindow(QtWidgets.QMainWindow):
         splitter.addWidget(top)
         splitter.addWidget(bottom)
         layout.addWidget(splitter)
-        self.setCentralWidget(central)
-        self._draw_overview()
-        self._draw_histogram()
-        self._fill_table()
+        self.night_list = QtWidgets.QListWidget()
+        if len(self.nights) > 1:
+            outer = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+            outer.addWidget(self._night_list_panel())
+            outer.addWidget(central)
+            outer.setSizes([300, 1280])
+            self.resize(1580, 860)
+            self.setCentralWidget(outer)
+        else:
+            self.setCentralWidget(central)
+        self._legend = self.histogram.addLegend(offset=(5, 5))
+        for kind, colour in KIND_COLOURS.items():
+            self._legend.addItem(
+                pg.BarGraphItem(x=[0], height=[0], width=0, brush=pg.mkBrush(*colour)), kind
+            )
         self.table.cellClicked.connect(lambda row, _col: self.select(row))
         for key, step in (("N", 1), ("P", -1)):
             shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
             shortcut.activated.connect(lambda step=step: self.select(self.selected + step))
+        self._show_night()
+
+    def _night_list_panel(self) -> QtWidgets.QWidget:
+        panel = QtWidgets.QWidget()
+        box = QtWidgets.QVBoxLayout(panel)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(QtWidgets.QLabel(f"<b>{len(self.nights)} nights</b> (click to open)"))
+        current = self.recording.path.resolve()
+        for path in self.nights:
+            item = QtWidgets.QListWidgetItem(listing(path).label())
+            item.setToolTip(str(path))
+            self.night_list.addItem(item)
+            if path == current:
+                self.night_list.setCurrentItem(item)
+        self.night_list.currentRowChanged.connect(self.open_night)
+        box.addWidget(self.night_list)
+        return panel
+
+    def open_night(self, index: int) -> None:
+        """Switch to night `index` of the list (its overview is computed once, then cached)."""
+        if not 0 <= index < len(self.nights):
+            return
+        path = self.nights[index]
+        if path == self.recording.path.resolve():
+            return
+        recording = Recording(path)
+        if self._owned is not None:
+            self._owned.close()
+        self._owned = recording
+        self.recording = recording
+        if path not in self._cache:
+            QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
+            try:
+                self._cache[path] = night_overview(recording)
+            finally:
+                QtWidgets.QApplication.restoreOverrideCursor()
+        self.night = self._cache[path]
+        if self.night_list.currentRow() != index:
+            self.night_list.setCurrentRow(index)
+        self._show_night()
+
+    def _show_night(self) -> None:
+        self.setWindowTitle(f"bruxwatch review — {self.night.title}")
+        self.selected = -1
+        self.summary.setText(self._summary_text())
+        self._draw_overview()
+        self._draw_histogram()
+        self._fill_table()
+        self.detail.clear()
         if self.night.episodes:
             self.select(0)
 
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
+        super().closeEvent(event)
+
     # --------------------------------------------------------------------------- parts
-    def _summary_label(self) -> QtWidgets.QLabel:
+    def _summary_text(self) -> str:
         n = self.night
         hours = n.duration_s / 3600
         counts = {k: int(v.sum()) for k, v in n.hourly.items()}
@@ -79,12 +163,11 @@ class ReviewWindow(QtWidgets.QMainWindow):
             f"{len(n.feedback) - fired} logged · level in {n.level_units}. "
             "Click an episode or press N / P. bruxwatch measures; it does not diagnose."
         )
-        label = QtWidgets.QLabel(text)
-        label.setWordWrap(True)
-        return label
+        return text
 
     def _draw_overview(self) -> None:
         n, plot = self.night, self.overview
+        plot.clear()
         plot.setTitle("Whole night")
         plot.setLabel("left", n.level_units)
         plot.setLabel("bottom", "time since start (s)")
@@ -147,6 +230,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
 
     def _draw_histogram(self) -> None:
         n, plot = self.night, self.histogram
+        plot.clear()
         plot.setTitle("Episodes per hour")
         plot.setLabel("bottom", "hour")
         base = np.zeros_like(next(iter(n.hourly.values()))) if n.hourly else np.zeros(1)
@@ -159,11 +243,6 @@ class ReviewWindow(QtWidgets.QMainWindow):
                 )
             )
             base = base + counts
-        legend = plot.addLegend(offset=(5, 5))
-        for kind, colour in KIND_COLOURS.items():
-            legend.addItem(
-                pg.BarGraphItem(x=[0], height=[0], width=0, brush=pg.mkBrush(*colour)), kind
-            )
         plot.getAxis("bottom").enableAutoSIPrefix(False)
         plot.getAxis("bottom").setTicks([[(h, str(h)) for h in range(base.size + 1)]])
         plot.setXRange(0, base.size, padding=0.02)
@@ -171,6 +250,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
 
     def _fill_table(self) -> None:
         headers = ["start", "duration s", "kind", "bursts", "peak"]
+        self.table.clearContents()
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
         self.table.setRowCount(len(self.night.episodes))

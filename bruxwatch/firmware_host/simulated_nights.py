@@ -1,0 +1,69 @@
+"""A week of nights without hardware: the simulator recorded through the real Session.
+
+Each night starts with the guided calibration (rest, three maximal clenches), runs the
+feedback policy in `baseline` or `feedback` mode and is stored like any recording, so
+`bruxwatch report` and `review` can be tried (and tested) on a bare laptop. The simulated
+wearer does not respond to the feedback: expect no difference between the two kinds of night.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.firmware_host.feedback import FeedbackConfig
+from bruxwatch.firmware_host.session import Session
+from bruxwatch.signal.calibration import PROTOCOL
+from bruxwatch.store.recording import RecordingWriter
+
+CHUNK_S = 1.0
+"""Simulated chunk length, s: long chunks make a night take seconds, not minutes."""
+
+
+def record_simulated_nights(
+    folder: Path,
+    nights: int,
+    hours: float,
+    baseline_nights: int = 2,
+    seed: int = 0,
+    first_evening: dt.datetime | None = None,
+    episodes_per_hour: float | None = None,
+    progress: Callable[[Path], None] | None = None,
+) -> list[Path]:
+    """Record `nights` simulated nights of `hours` each into `folder` (the first
+    `baseline_nights` in baseline mode, the rest with feedback). Night k starts at
+    `first_evening` + k days (default: 23:00 UTC, `nights` days before today)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if first_evening is None:
+        today = dt.datetime.now(dt.UTC).replace(hour=23, minute=0, second=0, microsecond=0)
+        first_evening = today - dt.timedelta(days=nights)
+    paths = []
+    for k in range(nights):
+        mode = "baseline" if k < baseline_nights else "feedback"
+        start = first_evening + dt.timedelta(days=k, minutes=7 * (k % 5))
+        path = folder / f"night-{start:%Y-%m-%d}.sqlite"
+        sim = Simulator(
+            SimulatorConfig(
+                scenario="night",
+                duration_s=hours * 3600 + PROTOCOL.end_s,
+                seed=seed + k,
+                calibrate=True,
+                episodes_per_hour=episodes_per_hour,
+                chunk_s=CHUNK_S,
+            )
+        )
+        session = Session(
+            sim,
+            store=lambda info, path=path, mode=mode, start=start: RecordingWriter(
+                path, info, mode=mode, config={"mains_hz": 50.0}, started_at=start
+            ),
+            feedback=FeedbackConfig(mode=mode),
+            calibrate=PROTOCOL,
+        )
+        session.run(handle_signals=False)
+        paths.append(path)
+        if progress:
+            progress(path)
+    return paths

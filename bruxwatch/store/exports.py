@@ -1,0 +1,191 @@
+"""Episode and night tables for the dentist: CSV rows and the JSON report.
+
+Every number is read from ScoredNight (the analysis of the stored raw samples); this module
+only lays the figures out. Clock times are local to the machine making the export, with the
+UTC offset written into each timestamp.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from bruxwatch import __version__
+from bruxwatch.signal.comparison import GroupComparison, NightCounts, compare_nights
+from bruxwatch.store.scored import ScoredNight
+
+EPISODE_COLUMNS = (
+    "night",
+    "start_clock",
+    "start_s",
+    "duration_s",
+    "kind",
+    "bursts",
+    "peak_pct_mvc",
+    "feedback_given",
+    "feedback_held_back",
+    "artifact",
+)
+
+DISCLAIMER = (
+    "bruxwatch measures masseter EMG activity; it is not a diagnosis. Sleep bruxism is "
+    "diagnosed by a clinician, ideally with polysomnography and audio-video."
+)
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def local_iso(night: ScoredNight, seconds: float) -> str:
+    return night.clock(seconds).astimezone().isoformat(timespec="seconds")
+
+
+def episode_rows(nights: Sequence[ScoredNight]) -> list[dict]:
+    """One row per scored episode (artifacts included and flagged), nights in order."""
+    rows = []
+    for night in nights:
+        for e in night.analysis.episodes:
+            given, held = night.feedback_in(e)
+            rows.append(
+                {
+                    "night": night.label,
+                    "start_clock": local_iso(night, e.start_s),
+                    "start_s": round(e.start_s, 3),
+                    "duration_s": round(e.duration_s, 3),
+                    "kind": e.kind,
+                    "bursts": e.bursts,
+                    "peak_pct_mvc": _round(e.peak_pct_mvc, 1),
+                    "feedback_given": given,
+                    "feedback_held_back": held,
+                    "artifact": int(e.artifact),
+                }
+            )
+    return rows
+
+
+def night_row(night: ScoredNight) -> dict:
+    """The night's summary figures, flat (one CSV row, one JSON object)."""
+    s = night.analysis.summary
+    o = night.outcome_summary
+    cal = night.analysis.calibration
+    return {
+        "night": night.label,
+        "file": night.path.name,
+        "started_at": local_iso(night, 0.0),
+        "mode": night.mode,
+        "device": night.session.device,
+        "channels": " ".join(night.session.info.channels),
+        "status": night.session.status,
+        "calibrated": s.calibrated,
+        "rest_uv": " ".join(f"{v:.2f}" for v in cal.rest) if cal else None,
+        "mvc_uv": " ".join(f"{v:.1f}" for v in cal.mvc) if cal else None,
+        "threshold": s.threshold,
+        "hours": round(s.hours, 3),
+        "good_hours": round(s.good_hours, 3),
+        "gap_s": round(night.gap_s, 1),
+        "episodes": s.episodes,
+        "episodes_per_hour": round(s.episodes_per_hour, 2),
+        "phasic": s.by_kind["phasic"],
+        "tonic": s.by_kind["tonic"],
+        "mixed": s.by_kind["mixed"],
+        "phasic_per_hour": round(s.per_hour_by_kind["phasic"], 2),
+        "tonic_per_hour": round(s.per_hour_by_kind["tonic"], 2),
+        "mixed_per_hour": round(s.per_hour_by_kind["mixed"], 2),
+        "artifact_episodes": s.artifact_episodes,
+        "bursts": s.bursts,
+        "bursts_per_hour": round(s.bursts_per_hour, 2),
+        "bursts_per_episode": round(s.bursts_per_episode, 2),
+        "clench_seconds": round(s.clench_seconds, 1),
+        "clench_pct": round(s.clench_pct, 3),
+        "mean_episode_s": round(s.mean_episode_s, 2),
+        "feedback_given": o.given,
+        "feedback_held_back": o.held_back,
+        "stopped_within_2s": o.stopped,
+        "stopped_fraction": _round(o.stopped_fraction, 3),
+    }
+
+
+def comparison(nights: Sequence[ScoredNight]) -> GroupComparison:
+    return compare_nights(
+        [
+            NightCounts(n.mode, n.analysis.summary.episodes, n.analysis.summary.good_hours)
+            for n in nights
+        ]
+    )
+
+
+def report_dict(nights: Sequence[ScoredNight], patient: str | None = None) -> dict:
+    """The machine-readable report: every night's figures, the baseline/feedback comparison,
+    the hourly counts and the scoring rules."""
+    from bruxwatch.signal.config import SignalConfig
+
+    rules = SignalConfig()
+    return {
+        "software": f"bruxwatch {__version__}",
+        "patient": patient,
+        "nights": [
+            {**night_row(n), "hourly_episodes": n.analysis.summary.hourly_episodes} for n in nights
+        ],
+        "comparison": comparison(nights).to_dict(),
+        "scoring": scoring_rules(rules),
+        "note": DISCLAIMER,
+    }
+
+
+def scoring_rules(config) -> dict:
+    """The detection and scoring settings, as printed on the report."""
+    d, t, f, e = config.detector, config.threshold, config.filter, config.envelope
+    return {
+        "band_pass_hz": list(f.band_hz),
+        "mains_notch": "50 or 60 Hz as recorded",
+        "envelope_rms_window_s": e.rms_window_s,
+        "threshold": f"rest + {t.mvc_fraction:.0%} of (MVC - rest), at least "
+        f"{t.min_rest_multiple:g} x rest; uncalibrated: {t.adaptive_factor:g} x the "
+        f"{t.background_percentile:g}th percentile of the last {t.background_window_s:g} s",
+        "burst_min_s": d.min_burst_s,
+        "burst_merge_gap_s": d.merge_gap_s,
+        "tonic_burst_min_s": d.tonic_min_s,
+        "phasic_episode_min_bursts": d.min_phasic_bursts,
+        "episode_gap_s": d.episode_gap_s,
+        "bad_signal_block_s": config.quality.block_s,
+    }
+
+
+def write_rows(path: Path, rows: Sequence[dict], columns: Sequence[str] | None = None) -> None:
+    """Write dict rows as CSV (None as an empty cell)."""
+    columns = list(columns or (rows[0].keys() if rows else []))
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
+
+
+def write_report_csv(folder: Path, nights: Sequence[ScoredNight]) -> list[Path]:
+    """episodes.csv (one row per episode) and nights.csv (one row per night) in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    episodes, per_night = folder / "episodes.csv", folder / "nights.csv"
+    write_rows(episodes, episode_rows(nights), EPISODE_COLUMNS)
+    write_rows(per_night, [night_row(n) for n in nights])
+    return [episodes, per_night]
+
+
+def write_samples_csv(recording, path: Path) -> int:
+    """The raw samples as CSV: `time_s` (from the recording's start; gaps show as jumps) and
+    one column per channel in the recording's units. Returns the rows written."""
+    channels = recording.info.channels
+    fs = recording.info.fs
+    row = "%.4f," + ",".join(["%.3f"] * len(channels)) + "\n"
+    rows = 0
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(",".join(("time_s", *channels)) + "\n")
+        for chunk in recording.chunks(max_samples=50_000):
+            t = np.arange(chunk.first_index, chunk.end_index) / fs
+            block = np.column_stack((t, chunk.samples.T))
+            out.write((row * block.shape[0]) % tuple(block.ravel().tolist()))
+            rows += block.shape[0]
+    return rows

@@ -1,0 +1,77 @@
+"""Finding the nights a command should look at: recording files, or folders of them.
+
+`bruxwatch review`, `report` and `export` accept `NIGHT.sqlite` paths and folders; a folder
+stands for every `*.sqlite` recording in it. Nights come back in the order they were recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bruxwatch.store.recording import Recording, StoreError
+
+SUFFIX = ".sqlite"
+
+
+@dataclass(frozen=True)
+class NightListing:
+    """One line about a recording, read without scoring it.
+
+    hours: span from the first to the last sample (gaps included), in hours;
+    episodes: the episodes the recorder stored, artifacts not counted.
+    """
+
+    path: Path
+    started_at: str
+    mode: str
+    status: str
+    hours: float
+    episodes: int
+
+    @property
+    def per_hour(self) -> float:
+        return self.episodes / self.hours if self.hours > 0 else 0.0
+
+    def label(self) -> str:
+        when = self.started_at[:16].replace("T", " ")
+        return (
+            f"{when}  {self.hours:.1f} h  {self.episodes} ep ({self.per_hour:.1f}/h)  {self.mode}"
+        )
+
+
+def find_nights(paths: Iterable[str | Path]) -> list[Path]:
+    """Recording files named by `paths` (files, or folders searched for *.sqlite), in
+    recording order. Raises StoreError with one line if a path is missing or holds none."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            inside = sorted(p for p in path.glob(f"*{SUFFIX}") if p.is_file())
+            if not inside:
+                raise StoreError(f"{path}: no recordings (*{SUFFIX}) in this folder")
+            found.extend(inside)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise StoreError(f"{path}: no such recording or folder")
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    listings = {p: listing(p) for p in unique}
+    return sorted(unique, key=lambda p: (listings[p].started_at, str(p)))
+
+
+def listing(path: Path) -> NightListing:
+    """Read a recording's one-line summary (StoreError if it is not a recording)."""
+    with Recording(path) as rec:
+        fs = rec.info.fs
+        first = rec.db.execute("SELECT MIN(first_index) FROM blocks").fetchone()[0] or 0
+        episodes = rec.db.execute("SELECT COUNT(*) FROM episodes WHERE artifact = 0").fetchone()
+        return NightListing(
+            path=Path(path),
+            started_at=rec.session.started_at,
+            mode=rec.session.mode,
+            status=rec.session.status,
+            hours=(rec.end_index - first) / fs / 3600,
+            episodes=int(episodes[0]),
+        )

@@ -1,0 +1,189 @@
+"""Recordings made with OpenBCI's tools: the OpenBCI GUI's `OpenBCI-RAW-*.txt` and BrainFlow's
+`DataFilter.write_file` CSV. Both carry the ExG channels in uV.
+
+OpenBCI GUI (v5 and later): `%` header lines (`%Number of channels = 8`, `%Sample Rate = 250
+Hz`, `%Board = OpenBCI_GUI$BoardCytonSerial`), then a row of column names (`Sample Index, EXG
+Channel 0, ...`), then comma-separated rows. The older v4 files have no column-name row: the
+columns are the sample index, the ExG channels, accelerometer values and a clock time.
+
+BrainFlow CSV: no header, one sample per line, tab-separated, one column per row of the board's
+data array; the layout (which columns are ExG, package number, timestamp) is BrainFlow's board
+description, copied below for the boards bruxwatch knows.
+
+Lost packets: Cyton counts samples 0-255 and wraps, so a jump in that counter is an exact gap
+of the missing count; for other boards the files carry no reliable counter and gaps are found
+from the host timestamps (a pause longer than 3 sample periods).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class BrainFlowLayout:
+    """Where the columns are in a BrainFlow data array (BoardShim.get_board_descr)."""
+
+    name: str
+    num_rows: int
+    exg: tuple[int, ...]
+    package_num: int
+    timestamp: int
+    fs: float
+    counter_modulo: int | None
+
+
+# From BrainFlow's board descriptions (BoardShim.get_board_descr), checked against
+# brainflow 5.x: Cyton 24 rows (ExG 1-8, timestamp 22), Ganglion 15 rows (ExG 1-4, timestamp
+# 13), Cyton+Daisy 32 rows (ExG 1-16, timestamp 30); package number in row 0.
+BRAINFLOW_LAYOUTS = {
+    24: BrainFlowLayout("Cyton", 24, tuple(range(1, 9)), 0, 22, 250.0, 256),
+    15: BrainFlowLayout("Ganglion", 15, tuple(range(1, 5)), 0, 13, 200.0, None),
+    32: BrainFlowLayout("Cyton+Daisy", 32, tuple(range(1, 17)), 0, 30, 125.0, None),
+}
+
+GUI_BOARDS = {  # %Board = OpenBCI_GUI$<name>: (default rate Hz, counter modulo)
+    "BoardCytonSerial": (250.0, 256),
+    "BoardCytonWifi": (1000.0, 256),
+    "BoardCytonSerialDaisy": (125.0, None),
+    "BoardGanglionBLE": (200.0, None),
+    "BoardGanglionNative": (200.0, None),
+    "BoardGanglionWifi": (1600.0, None),
+}
+
+
+class OpenBCIFileError(ValueError):
+    """The file looked like an OpenBCI/BrainFlow file but cannot be read; one line says why."""
+
+
+@dataclass
+class OpenBCIData:
+    """ExG samples (channels, n) in uV, the rate, channel names, and gaps as (position in the
+    sample array, samples missing before it)."""
+
+    samples: np.ndarray
+    fs: float
+    channels: tuple[str, ...]
+    gaps: list[tuple[int, int]]
+    source: str
+
+
+def looks_like_gui(first_line: str) -> bool:
+    return first_line.startswith("%OpenBCI")
+
+
+def brainflow_layout(first_line: str) -> BrainFlowLayout | None:
+    """The layout a BrainFlow CSV line matches (tab-separated numbers), or None."""
+    fields = first_line.rstrip("\r\n").split("\t")
+    if len(fields) not in BRAINFLOW_LAYOUTS:
+        return None
+    try:
+        [float(f) for f in fields]
+    except ValueError:
+        return None
+    return BRAINFLOW_LAYOUTS[len(fields)]
+
+
+def counter_gaps(counter: np.ndarray, modulo: int) -> list[tuple[int, int]]:
+    """Gaps from a wrapping sample counter: a step of k (mod `modulo`) means k-1 lost."""
+    steps = np.mod(np.diff(counter.astype(np.int64)), modulo)
+    where = np.flatnonzero(steps != 1)
+    return [(int(i) + 1, int((steps[i] - 1) % modulo)) for i in where if steps[i] != 1]
+
+
+def timestamp_gaps(t: np.ndarray, fs: float, factor: float = 3.0) -> list[tuple[int, int]]:
+    """Gaps from host timestamps (s): pauses longer than `factor` sample periods."""
+    dt = np.diff(t)
+    where = np.flatnonzero(dt > factor / fs)
+    return [(int(i) + 1, max(1, int(round(dt[i] * fs)) - 1)) for i in where]
+
+
+def read_brainflow_csv(path: Path, layout: BrainFlowLayout) -> OpenBCIData:
+    data = _loadtxt(path, delimiter="\t", skip=0)
+    if data.shape[1] != layout.num_rows:
+        raise OpenBCIFileError(
+            f"{path}: rows have {data.shape[1]} values, a BrainFlow {layout.name} file has "
+            f"{layout.num_rows}"
+        )
+    samples = data[:, layout.exg].T
+    if layout.counter_modulo:
+        gaps = counter_gaps(data[:, layout.package_num], layout.counter_modulo)
+    else:
+        gaps = timestamp_gaps(data[:, layout.timestamp], layout.fs)
+    channels = tuple(f"exg{k}" for k in range(1, len(layout.exg) + 1))
+    return OpenBCIData(samples, layout.fs, channels, gaps, f"BrainFlow CSV ({layout.name})")
+
+
+def read_gui_txt(path: Path) -> OpenBCIData:
+    """Read an OpenBCI GUI `OpenBCI-RAW-*.txt` recording (v4 or v5 layout)."""
+    header: dict[str, str] = {}
+    names: list[str] | None = None
+    skip = 0
+    with path.open("r", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.startswith("%"):
+                key, _, value = line[1:].partition("=")
+                header[key.strip().lower()] = value.strip()
+                skip += 1
+                continue
+            if re.search(r"[A-Za-z]", line.split(",")[0]):
+                names = [n.strip() for n in line.split(",")]
+                skip += 1
+            break
+    rate = header.get("sample rate", "")
+    match = re.match(r"([\d.]+)", rate)
+    board = header.get("board", "").split("$")[-1]
+    default_fs, modulo = GUI_BOARDS.get(board, (None, None))
+    fs = float(match.group(1)) if match else default_fs
+    if not fs:
+        raise OpenBCIFileError(f"{path}: no '%Sample Rate = ... Hz' line in the header")
+    if names is not None:
+        exg = [i for i, n in enumerate(names) if n.lower().startswith("exg channel")]
+        index_col = names.index("Sample Index") if "Sample Index" in names else 0
+        usecols = sorted({index_col, *exg})
+    else:  # v4: index, N channels, accel x3, then clock-time column(s)
+        count = int(header.get("number of channels", "8") or 8)
+        exg = list(range(1, count + 1))
+        index_col = 0
+        usecols = list(range(0, count + 1))
+    if not exg:
+        raise OpenBCIFileError(f"{path}: no 'EXG Channel' columns")
+    data = _loadtxt(path, delimiter=",", skip=skip, usecols=usecols)
+    pos = {col: k for k, col in enumerate(usecols)}
+    samples = data[:, [pos[c] for c in exg]].T
+    gaps = counter_gaps(data[:, pos[index_col]], modulo) if modulo else []
+    channels = tuple(f"exg{k}" for k in range(1, len(exg) + 1))
+    source = f"OpenBCI GUI ({board or 'unknown board'})"
+    return OpenBCIData(samples, fs, channels, gaps, source)
+
+
+def _loadtxt(path: Path, delimiter: str, skip: int, usecols=None) -> np.ndarray:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            data = np.loadtxt(
+                path,
+                delimiter=delimiter,
+                skiprows=skip,
+                usecols=usecols,
+                ndmin=2,
+                dtype=np.float64,
+            )
+    except ValueError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "bad value"
+        changed = re.search(r"columns changed from (\d+) to (\d+) at row (\d+)", first)
+        if changed:
+            was, now, row = changed.groups()
+            first = f"line {int(row) + skip} has {now} values where the others have {was}"
+        raise OpenBCIFileError(f"{path}: {first}") from None
+    if data.shape[0] == 0:
+        raise OpenBCIFileError(f"{path}: no samples after the header")
+    if not np.isfinite(data).all():
+        row = int(np.flatnonzero(~np.isfinite(data).all(axis=1))[0]) + skip + 1
+        raise OpenBCIFileError(f"{path}: missing or non-finite value on line {row}")
+    return data

@@ -1,0 +1,114 @@
+"""A stored night scored for the report: the same `analyze_chunks` as `bruxwatch analyze`, on
+the raw samples the recorder kept, with the calibration and mains setting it stored, plus what
+happened after each feedback decision. Every figure in the reports and exports comes from here;
+no second implementation of the arithmetic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bruxwatch.signal.analysis import Analysis, analyze_chunks
+from bruxwatch.signal.config import FilterConfig, SignalConfig
+from bruxwatch.signal.events import Episode
+from bruxwatch.signal.outcomes import (
+    FeedbackOutcome,
+    OutcomeSummary,
+    feedback_outcomes,
+    summarize_outcomes,
+)
+from bruxwatch.store.recording import FeedbackRecord, Recording, SessionInfo
+
+
+@dataclass
+class ScoredNight:
+    """One night, scored. Times in `analysis` are seconds from the recording's sample 0, which
+    was taken at `started_at` (UTC); gap_s: seconds lost to disconnects."""
+
+    path: Path
+    session: SessionInfo
+    started_at: dt.datetime
+    analysis: Analysis
+    feedback: list[FeedbackRecord]
+    outcomes: list[FeedbackOutcome]
+    outcome_summary: OutcomeSummary
+    gap_s: float
+    mains_hz: float | None
+
+    @property
+    def mode(self) -> str:
+        """ "feedback" or "baseline" (feedback logged but never given)."""
+        return self.session.mode
+
+    @property
+    def label(self) -> str:
+        """The night's file name, with its date (the evening it started) unless the name has it."""
+        date = f"{self.started_at.astimezone():%Y-%m-%d}"
+        return self.path.stem if date in self.path.stem else f"{date} {self.path.stem}"
+
+    def clock(self, seconds: float) -> dt.datetime:
+        return self.started_at + dt.timedelta(seconds=seconds)
+
+    def feedback_in(self, episode: Episode) -> tuple[int, int]:
+        """(given, held back) feedback decisions triggered during `episode`."""
+        inside = [
+            f for f in self.feedback if episode.start_index <= f.trigger_index <= episode.end_index
+        ]
+        given = sum(f.fired for f in inside)
+        return given, len(inside) - given
+
+
+def score_night(
+    recording: Recording, progress: Callable[[int, int], None] | None = None
+) -> ScoredNight:
+    """Re-score `recording` from its raw samples as `bruxwatch analyze NIGHT.sqlite` does."""
+    session = recording.session
+    mains = session.config.get("mains_hz", 50.0)
+    config = SignalConfig(filter=FilterConfig(mains_hz=mains))
+    stretch = session.config.get("calibration_s")
+    analysis = analyze_chunks(
+        recording.chunks(),
+        recording.info,
+        calibration=session.calibration,
+        config=config,
+        progress=progress,
+        total=recording.end_index,
+        exclude_s=[tuple(stretch)] if stretch else [],
+    )
+    feedback = recording.feedback()
+    outcomes = feedback_outcomes(
+        [(f.trigger_index, f.fired) for f in feedback],
+        analysis.bursts,
+        analysis.episodes,
+        recording.info.fs,
+    )
+    started = dt.datetime.fromisoformat(session.started_at)
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=dt.UTC)
+    return ScoredNight(
+        path=recording.path,
+        session=session,
+        started_at=started,
+        analysis=analysis,
+        feedback=feedback,
+        outcomes=outcomes,
+        outcome_summary=summarize_outcomes(outcomes),
+        gap_s=sum(n for _at, n in recording.gaps()) / recording.info.fs,
+        mains_hz=mains,
+    )
+
+
+def score_nights(
+    paths: list[Path], progress: Callable[[str], None] | None = None
+) -> list[ScoredNight]:
+    """Score each recording in `paths` (in the order given)."""
+    nights = []
+    for path in paths:
+        if progress:
+            progress(str(path))
+        with Recording(path) as recording:
+            nights.append(score_night(recording))
+    return nights

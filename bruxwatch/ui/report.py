@@ -1,0 +1,338 @@
+"""The one-page PDF for the dentist (matplotlib, no Qt): how much this person clenches, and
+whether biofeedback nights differ from baseline nights.
+
+Layout of the A4 page: header (who, when, device), the key figures, episodes per hour (stacked
+by kind for one night, a trend across nights for several), every night's timeline, a table of
+nights, the baseline-versus-feedback comparison, and the scoring rules with the plain statement
+that this is a measurement, not a diagnosis. All figures come from `ScoredNight`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from bruxwatch import __version__
+from bruxwatch.signal.config import SignalConfig
+from bruxwatch.store.exports import DISCLAIMER, comparison, scoring_rules
+from bruxwatch.store.scored import ScoredNight
+
+KIND_COLOURS = {"phasic": "#4285f4", "tonic": "#db4437", "mixed": "#f4a000"}
+MODE_COLOURS = {"baseline": "#7f7f7f", "feedback": "#0f9d58"}
+A4 = (8.27, 11.69)
+MAX_TABLE_ROWS = 10
+MAX_TIMELINE_ROWS = 14
+
+
+def _fmt(value: float | None, spec: str = ".1f", none: str = "-") -> str:
+    return none if value is None else format(value, spec)
+
+
+def _calibration_text(nights: Sequence[ScoredNight], calibrated: int) -> str:
+    cal = nights[0].analysis.calibration
+    if len(nights) > 1:
+        return f"{calibrated} of {len(nights)} nights (rest + maximal clench)"
+    if cal is None:
+        return "no: levels relative to the night's own background"
+    rest = " / ".join(f"{v:.1f}" for v in cal.rest)
+    mvc = " / ".join(f"{v:.0f}" for v in cal.mvc)
+    return f"yes: rest {rest} uV, maximal clench {mvc} uV (RMS)"
+
+
+def _nights(count: int) -> str:
+    return f"{count} night" if count == 1 else f"{count} nights"
+
+
+def _duration(seconds: float) -> str:
+    minutes = seconds / 60
+    return f"{minutes:.1f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+def render_report(
+    nights: Sequence[ScoredNight], path: str | Path, patient: str | None = None
+) -> Path:
+    """Write the one-page PDF report of `nights` (in recording order) to `path`."""
+    if not nights:
+        raise ValueError("no nights to report")
+    path = Path(path)
+    fig = Figure(figsize=A4)
+    _header(fig, nights, patient)
+    _key_figures(fig, nights)
+    _rates_chart(fig, nights)
+    _comparison_box(fig, nights)
+    _timeline(fig, nights)
+    _nights_table(fig, nights)
+    _footer(fig)
+    fig.savefig(path, format="pdf", metadata={"Title": "bruxwatch report", "Creator": "bruxwatch"})
+    return path
+
+
+# ------------------------------------------------------------------------------- parts
+def _header(fig: Figure, nights: Sequence[ScoredNight], patient: str | None) -> None:
+    first, last = nights[0].started_at.astimezone(), nights[-1].started_at.astimezone()
+    span = f"{first:%d %b %Y}" if len(nights) == 1 else f"{first:%d %b} - {last:%d %b %Y}"
+    devices = sorted({n.session.device.split(" (")[0] for n in nights})
+    channels = sorted({", ".join(n.session.info.channels) for n in nights})
+    fig.text(0.06, 0.965, "Jaw-clenching EMG report", fontsize=17, weight="bold")
+    who = f"{patient}  ·  " if patient else ""
+    plural = "s" if len(nights) > 1 else ""
+    fig.text(0.06, 0.947, f"{who}{len(nights)} night{plural}, {span}", fontsize=9.5)
+    fig.text(
+        0.06,
+        0.932,
+        f"device: {', '.join(devices)}  ·  channels: {'; '.join(channels)}",
+        fontsize=7.5,
+        color="#444444",
+    )
+
+
+def _key_figures(fig: Figure, nights: Sequence[ScoredNight]) -> None:
+    summaries = [n.analysis.summary for n in nights]
+    hours = sum(s.hours for s in summaries)
+    good = sum(s.good_hours for s in summaries)
+    episodes = sum(s.episodes for s in summaries)
+    kinds = {k: sum(s.by_kind[k] for s in summaries) for k in KIND_COLOURS}
+    bursts = sum(s.bursts for s in summaries)
+    clench = sum(s.clench_seconds for s in summaries)
+    counted_eps = [e for n in nights for e in n.analysis.episodes if not e.artifact]
+    mean_ep = np.mean([e.duration_s for e in counted_eps]) if counted_eps else 0.0
+    given = sum(n.outcome_summary.given for n in nights)
+    known = sum(n.outcome_summary.with_outcome for n in nights)
+    stopped = sum(n.outcome_summary.stopped for n in nights)
+    calibrated = sum(s.calibrated for s in summaries)
+
+    def per_hour(count: float) -> str:
+        return f"{count / good:.1f}" if good > 0 else "-"
+
+    left = [
+        ("Recorded", f"{hours:.1f} h ({good:.1f} h good signal)"),
+        ("Calibrated", _calibration_text(nights, calibrated)),
+        ("Episodes", f"{episodes}  =  {per_hour(episodes)} per hour"),
+        (
+            "  by kind",
+            "  ".join(f"{k} {kinds[k]} ({per_hour(kinds[k])}/h)" for k in KIND_COLOURS),
+        ),
+        (
+            "Bursts",
+            f"{bursts}  =  {per_hour(bursts)} per hour, "
+            f"{bursts / episodes if episodes else 0:.1f} per episode",
+        ),
+    ]
+    right = [
+        (
+            "Clenching",
+            f"{_duration(clench)} in total, {clench / good / 36 if good else 0:.2f} %"
+            " of the good-signal time",
+        ),
+        ("Mean episode", f"{mean_ep:.1f} s"),
+        (
+            "Feedback",
+            f"{given} given"
+            + (
+                f"; the clench stopped within 2 s {stopped} times ({100 * stopped / known:.0f} %)"
+                if known
+                else ""
+            ),
+        ),
+    ]
+    y = 0.905
+    for label, value in left:
+        fig.text(0.06, y, label, fontsize=8.5, weight="bold")
+        fig.text(0.17, y, value, fontsize=8.5)
+        y -= 0.017
+    y = 0.905
+    for label, value in right:
+        fig.text(0.60, y, label, fontsize=8.5, weight="bold")
+        fig.text(0.60, y - 0.013, value, fontsize=7.5, wrap=True)
+        y -= 0.029
+
+
+def _rates_chart(fig: Figure, nights: Sequence[ScoredNight]) -> None:
+    ax = fig.add_axes((0.08, 0.615, 0.50, 0.16))
+    if len(nights) == 1:
+        s = nights[0].analysis.summary
+        hourly = {k: np.zeros(len(s.hourly_episodes)) for k in KIND_COLOURS}
+        for e in nights[0].analysis.episodes:
+            if not e.artifact:
+                hour = min(int(e.start_s // 3600), len(s.hourly_episodes) - 1)
+                hourly[e.kind][hour] += 1
+        bottom = np.zeros(len(s.hourly_episodes))
+        x = np.arange(bottom.size)
+        for kind, colour in KIND_COLOURS.items():
+            ax.bar(x, hourly[kind], bottom=bottom, color=colour, label=kind, width=0.8)
+            bottom += hourly[kind]
+        start = nights[0].started_at.astimezone()
+        ax.set_xticks(x, [f"{(start + dt.timedelta(hours=int(h))):%H}h" for h in x], fontsize=7)
+        ax.legend(fontsize=7, frameon=False, ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1))
+        ax.set_title("Episodes in each hour of the night", fontsize=9, pad=16)
+    else:
+        x = np.arange(len(nights))
+        rates = [n.analysis.summary.episodes_per_hour for n in nights]
+        colours = [MODE_COLOURS.get(n.mode, "#0f9d58") for n in nights]
+        ax.plot(x, rates, color="#999999", linewidth=1, zorder=1)
+        ax.scatter(x, rates, c=colours, s=28, zorder=2)
+        for mode, colour in MODE_COLOURS.items():
+            ax.scatter([], [], c=colour, s=28, label=f"{mode} night")
+        ax.set_xticks(x, [f"{n.started_at.astimezone():%d %b}" for n in nights], fontsize=7)
+        if len(nights) > 8:
+            ax.tick_params(axis="x", labelrotation=60)
+        ax.set_ylim(bottom=0)
+        ax.set_title("Episodes per hour, night by night", fontsize=9)
+        ax.legend(fontsize=7, frameon=False)
+    ax.set_ylabel("episodes / h" if len(nights) > 1 else "episodes", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def _comparison_box(fig: Figure, nights: Sequence[ScoredNight]) -> None:
+    c = comparison(nights)
+    x, y = 0.63, 0.795
+    fig.text(x, y, "Baseline vs biofeedback nights", fontsize=9, weight="bold")
+    lines = [
+        "baseline: no nights"
+        if not c.baseline_nights
+        else f"baseline: {_fmt(c.baseline_per_hour)} episodes/h "
+        f"({_nights(c.baseline_nights)}, {c.baseline_hours:.1f} h)",
+        "feedback: no nights"
+        if not c.feedback_nights
+        else f"feedback: {_fmt(c.feedback_per_hour)} episodes/h "
+        f"({_nights(c.feedback_nights)}, {c.feedback_hours:.1f} h)",
+    ]
+    if c.comparable:
+        pct = f" ({c.change_pct:+.0f} %)" if c.change_pct is not None else ""
+        lines.append(f"change with feedback: {c.change_per_hour:+.1f} episodes/h{pct}")
+        lines.append("Night-to-night variation is large; compare")
+        lines.append("several nights of each kind before concluding.")
+    else:
+        lines.append("Needs at least one night of each kind:")
+        lines.append("record with --mode baseline for a few nights.")
+    for k, line in enumerate(lines):
+        fig.text(
+            x,
+            y - 0.02 - 0.016 * k,
+            line,
+            fontsize=7.5,
+            weight="bold" if k == 2 and c.comparable else "normal",
+        )
+
+
+def _timeline(fig: Figure, nights: Sequence[ScoredNight]) -> None:
+    shown = list(nights[-MAX_TIMELINE_ROWS:])
+    height = min(0.19, 0.06 + 0.03 * len(shown))
+    ax = fig.add_axes((0.22, 0.545 - height, 0.72, height))
+    longest = max(n.analysis.n_samples / n.analysis.fs / 3600 for n in shown)
+    for row, night in enumerate(shown):
+        y = len(shown) - 1 - row
+        hours = night.analysis.n_samples / night.analysis.fs / 3600
+        ax.add_patch(_rect(0, y - 0.3, hours, 0.6, "#f2f2f2"))
+        for a, b in night.analysis.bad_intervals:
+            fs = night.analysis.fs
+            ax.add_patch(_rect(a / fs / 3600, y - 0.3, (b - a) / fs / 3600, 0.6, "#bdbdbd"))
+        for e in night.analysis.episodes:
+            if e.artifact:
+                continue
+            width = max(e.duration_s / 3600, longest / 600)
+            ax.add_patch(_rect(e.start_s / 3600, y - 0.28, width, 0.56, KIND_COLOURS[e.kind]))
+        given = [o.at_s / 3600 for o in night.outcomes if o.fired]
+        if given:
+            ax.plot(given, [y - 0.42] * len(given), "|", color="black", markersize=3)
+    ax.set_xlim(0, max(longest, 0.1))
+    ax.set_ylim(-0.6, len(shown) - 0.4)
+    ax.set_yticks(
+        range(len(shown)),
+        [f"{n.started_at.astimezone():%a %d %b %H:%M}  {n.mode}" for n in reversed(shown)],
+        fontsize=6.5 if len(shown) > 7 else 7.5,
+    )
+    ax.set_xlabel("hours since the recording started", fontsize=8)
+    ax.tick_params(axis="x", labelsize=7)
+    title = "Each night: episodes by kind, feedback given (|), bad signal grey"
+    if len(nights) > len(shown):
+        title += f" (last {len(shown)} of {len(nights)} nights)"
+    ax.set_title(title, fontsize=9, loc="left", pad=14)
+    ax.spines[["top", "right", "left"]].set_visible(False)
+    for kind, colour in KIND_COLOURS.items():
+        ax.add_patch(_rect(0, -9, 0, 0, colour)).set_label(kind)
+    ax.legend(fontsize=7, frameon=False, ncols=3, loc="lower right", bbox_to_anchor=(1, 1))
+
+
+def _rect(x: float, y: float, w: float, h: float, colour: str):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x, y), w, h, facecolor=colour, edgecolor="none")
+
+
+def _nights_table(fig: Figure, nights: Sequence[ScoredNight]) -> None:
+    shown = list(nights[-MAX_TABLE_ROWS:])
+    header = [
+        "night",
+        "mode",
+        "good h",
+        "ep/h",
+        "phasic/h",
+        "tonic/h",
+        "mixed/h",
+        "bursts/h",
+        "clench %",
+        "fb given",
+        "stopped",
+    ]
+    rows = []
+    for n in shown:
+        s, o = n.analysis.summary, n.outcome_summary
+        rows.append(
+            [
+                f"{n.started_at.astimezone():%d %b %H:%M}",
+                n.mode,
+                f"{s.good_hours:.1f}",
+                f"{s.episodes_per_hour:.1f}",
+                f"{s.per_hour_by_kind['phasic']:.1f}",
+                f"{s.per_hour_by_kind['tonic']:.1f}",
+                f"{s.per_hour_by_kind['mixed']:.1f}",
+                f"{s.bursts_per_hour:.1f}",
+                f"{s.clench_pct:.2f}",
+                str(o.given),
+                "-" if o.stopped_fraction is None else f"{100 * o.stopped_fraction:.0f} %",
+            ]
+        )
+    ax = fig.add_axes((0.06, 0.115, 0.88, 0.2))
+    ax.axis("off")
+    table = ax.table(cellText=rows, colLabels=header, loc="upper center", cellLoc="center")
+    table.auto_set_font_size(False)
+    table.set_fontsize(7)
+    table.scale(1, 1.15)
+    for (r, _c), cell in table.get_celld().items():
+        cell.set_edgecolor("#cccccc")
+        if r == 0:
+            cell.set_text_props(weight="bold")
+            cell.set_facecolor("#eeeeee")
+    if len(nights) > len(shown):
+        ax.set_title(f"last {len(shown)} of {len(nights)} nights; all in nights.csv", fontsize=7)
+
+
+def _footer(fig: Figure) -> None:
+    r = scoring_rules(SignalConfig())
+    rules = (
+        f"Scoring: masseter EMG band-pass {r['band_pass_hz'][0]:g}-{r['band_pass_hz'][1]:g} Hz "
+        f"(upper edge at most 0.45 x sample rate), mains notch, RMS envelope over "
+        f"{r['envelope_rms_window_s']:g} s. Threshold: {r['threshold']}. Burst: above threshold "
+        f"for at least {r['burst_min_s']:g} s (phasic) or {r['tonic_burst_min_s']:g} s (tonic). "
+        f"Episode: bursts less than {r['episode_gap_s']:g} s apart; phasic = at least "
+        f"{r['phasic_episode_min_bursts']} phasic bursts, tonic = a tonic burst, mixed = both. "
+        "Per-hour figures use the hours with good signal; episodes during bad signal "
+        "(electrode off, clipping, mains interference) are not counted. 'Stopped' = the clench "
+        "ended within 2 s of the feedback."
+    )
+    fig.text(0.06, 0.085, rules, fontsize=6.5, wrap=True, va="top", color="#333333")
+    fig.text(0.06, 0.03, DISCLAIMER, fontsize=7.5, weight="bold", wrap=True, va="top")
+    fig.text(
+        0.94,
+        0.008,
+        f"bruxwatch {__version__}, made {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
+        fontsize=6,
+        ha="right",
+        color="#777777",
+    )
