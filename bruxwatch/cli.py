@@ -752,6 +752,25 @@ def _night_number(args: argparse.Namespace, nights: list) -> int:
 
 # -------------------------------------------------------------------------------- report
 def _scored_nights(paths: Sequence[str], quiet: bool = False) -> list:
+    """Score the nights named by `paths`: recordings, folders of them, or files made by other
+    tools (EDF/BDF, OpenBCI, CSV), which are imported into a temporary night first."""
+    import tempfile
+
+    from bruxwatch.store.convert import store_file_recording
+
+    with tempfile.TemporaryDirectory(prefix="bruxwatch-import-") as tmp:
+        stored: list[str | Path] = []
+        for raw in paths:
+            path = Path(raw)
+            if path.is_dir() or path.suffix.lower() in (".sqlite", ".db") or not path.exists():
+                stored.append(raw)
+                continue
+            recording = _read_recording(path, None)
+            stored.append(store_file_recording(recording, path, Path(tmp) / f"{path.stem}.sqlite"))
+        return _score_stored(stored, quiet)
+
+
+def _score_stored(paths: Sequence[str | Path], quiet: bool) -> list:
     from bruxwatch.store.nights import find_nights
     from bruxwatch.store.recording import Recording as Night
     from bruxwatch.store.recording import StoreError
@@ -799,6 +818,29 @@ def cmd_report(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     elif not (args.pdf or args.csv):
         print(format_nights(nights))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from bruxwatch.store.convert import store_file_recording
+    from bruxwatch.store.recording import StoreError
+
+    source = Path(args.file)
+    out = Path(args.out) if args.out else source.with_suffix(".sqlite")
+    _check_writable(out)
+    if out.exists():
+        raise CliError(f"{out}: already exists; give another --out")
+    recording = _read_recording(source, args.fs)
+    try:
+        store_file_recording(recording, source, out, mode=args.mode, mains_hz=args.mains)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    lost = sum(n for _, n in recording.gaps) / recording.fs
+    print(
+        f"saved {out}: {recording.source}, {len(recording.channels)} channels at "
+        f"{recording.fs:g} Hz, {recording.duration_s / 3600:.2f} h"
+        + (f", {len(recording.gaps)} gaps ({lost:.1f} s lost)" if recording.gaps else "")
+    )
     return 0
 
 
@@ -1060,6 +1102,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--patient", help="name or code printed on the report (optional)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("import", help="store a recording made by another tool as a night")
+    p.add_argument("file", help="EDF/BDF, OpenBCI GUI .txt, BrainFlow CSV or plain CSV")
+    p.add_argument("--out", help="the night to write (default: FILE with .sqlite)")
+    p.add_argument("--fs", type=_positive, help="sample rate, Hz (plain CSV without time)")
+    p.add_argument(
+        "--mode",
+        choices=("imported", "baseline", "feedback"),
+        default="imported",
+        help="what kind of night it was, for the baseline-vs-feedback comparison",
+    )
+    p.add_argument("--mains", type=_mains, default=50.0, help="mains frequency: 50, 60 or off")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="a night's raw EMG as EDF+ (with annotations) or CSV")
     p.add_argument("night", help="a recording (.sqlite)")

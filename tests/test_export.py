@@ -101,7 +101,8 @@ def test_csv_export_reads_back_with_time(night, tmp_path):
     out = tmp_path / "night.csv"
     assert main(["export", str(path), "--csv", str(out)]) == 0
     back = read_csv(out)
-    assert back.fs == FS and back.channels == ("time_s",) * 0 + ("left_masseter", "right_masseter")
+    assert back.fs == FS and back.channels == ("left_masseter", "right_masseter")
+    assert back.gaps == [(200_000, 3000)]  # the pause in time_s is a gap again
     kept = ~np.isnan(x[0])
     np.testing.assert_allclose(back.samples, x[:, kept], atol=6e-4)
 

@@ -211,3 +211,42 @@ def test_malformed_files_give_one_clear_line(tmp_path, capsys, name, content, me
     assert main(["analyze", str(path), "--fs", "250"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("bruxwatch analyze: error:")
+
+
+def test_import_replay_and_report_treat_a_gui_file_like_a_night(emg, tmp_path, capsys):
+    from bruxwatch.devices.registry import open_device
+    from bruxwatch.firmware_host.session import Session
+    from bruxwatch.store.recording import Recording, RecordingWriter
+
+    source = tmp_path / "OpenBCI-RAW-2025-11-24_22-00-00.txt"
+    x = eight_channels(emg)
+    write_gui_v5(source, x, drop=slice(10_000, 10_040))
+    night = tmp_path / "imported.sqlite"
+    assert main(["import", str(source), "--out", str(night), "--mode", "baseline"]) == 0
+    assert "1 gaps (0.2 s lost)" in capsys.readouterr().out
+    with Recording(night) as rec:
+        assert rec.gaps() == [(10_040, 40)] and rec.session.mode == "baseline"
+        assert rec.n_samples == x.shape[1] - 40 and rec.end_index == x.shape[1]
+        stored = [(e["start_index"], e["kind"]) for e in rec.episodes()]
+    assert len(stored) >= 3
+    # replayed through a live session, the file gives the episodes the import stored
+    for spec in (f"replay:{source}?speed=0", f"replay:{night}?speed=0"):
+        out = tmp_path / f"replayed-{len(spec)}.sqlite"
+        device = open_device(spec)
+        Session(device, store=lambda info, out=out: RecordingWriter(out, info)).run(
+            handle_signals=False
+        )
+        with Recording(out) as rec:
+            assert [(e["start_index"], e["kind"]) for e in rec.episodes()] == stored
+            assert rec.gaps() == [(10_040, 40)]
+    # the report takes the file itself (imported on the fly) and the stored night alike
+    capsys.readouterr()
+    assert main(["report", str(source), str(night), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    modes = sorted(n["mode"] for n in report["nights"])
+    assert modes == ["baseline", "imported"]
+    assert report["nights"][0]["episodes"] == report["nights"][1]["episodes"]
+    assert report["comparison"]["baseline_nights"] == 1
+    assert report["comparison"]["feedback_nights"] == 0
+    assert main(["import", str(source), "--out", str(night)]) == 2
+    assert "already exists" in capsys.readouterr().err

@@ -4,6 +4,7 @@ sim                              simulator (options: scenario, seed, hours, minu
 cyton:/dev/ttyUSB0               OpenBCI Cyton (options: channels=1,2  gain=24)
 arduino:/dev/ttyACM0?baud=115200 bruxwatch firmware frames
 arduino-text:/dev/ttyACM0?fs=500 any sketch printing integers per line
+replay:night.edf?speed=1         a recording played back (EDF/BDF, OpenBCI, CSV, .sqlite)
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from bruxwatch.devices.base import Device, parse_device_spec
 from bruxwatch.devices.serial_link import DeviceError
 
-SCHEMES = ("sim", "cyton", "arduino", "arduino-text")
+SCHEMES = ("sim", "cyton", "arduino", "arduino-text", "replay")
 
 
 def open_device(spec: str, *, realtime: bool = True) -> Device:
@@ -48,6 +49,16 @@ def open_device(spec: str, *, realtime: bool = True) -> Device:
             return ArduinoBoard(
                 parsed.target, baud=baud, text=parsed.scheme == "arduino-text", fs=fs
             )
+        if parsed.scheme == "replay":
+            from bruxwatch.devices.replay import ReplayDevice
+
+            if not parsed.target:
+                raise ValueError("give the file to replay, e.g. replay:night.edf?speed=1")
+            speed = float(options.pop("speed", "1" if realtime else "0"))
+            fs = float(options["fs"]) if "fs" in options else None
+            options.pop("fs", None)
+            _no_more(parsed.scheme, options)
+            return ReplayDevice(parsed.target, speed=speed, fs=fs)
     except ValueError as exc:
         raise DeviceError(f"device {spec!r}: {exc}") from None
     raise DeviceError(

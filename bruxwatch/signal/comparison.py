@@ -51,9 +51,10 @@ def _rate(nights: Sequence[NightCounts]) -> tuple[float, float | None]:
 
 
 def compare_nights(nights: Sequence[NightCounts]) -> GroupComparison:
-    """Pool baseline and feedback nights separately and compare their episode rates."""
+    """Pool baseline and feedback nights separately and compare their episode rates (nights
+    of any other mode, e.g. imported from another tool, are left out)."""
     baseline = [n for n in nights if n.mode == "baseline"]
-    feedback = [n for n in nights if n.mode != "baseline"]
+    feedback = [n for n in nights if n.mode == "feedback"]
     base_hours, base_rate = _rate(baseline)
     fb_hours, fb_rate = _rate(feedback)
     change = pct = None

@@ -232,6 +232,8 @@ def _fs_from_time(path: Path, t: np.ndarray, fs: float | None) -> float:
     if not step > 0:
         raise RecordingError(f"{path}: the time column does not increase")
     implied = 1.0 / step
+    if abs(implied - round(implied)) < 1e-4 * implied:  # printed times round the last digit
+        implied = float(round(implied))
     if fs is not None and abs(fs - implied) > FS_TOLERANCE * implied:
         raise RecordingError(
             f"{path}: --fs {fs:g} Hz disagrees with the time column ({implied:.6g} Hz)"

@@ -172,7 +172,7 @@ def _rates_chart(fig: Figure, nights: Sequence[ScoredNight]) -> None:
     else:
         x = np.arange(len(nights))
         rates = [n.analysis.summary.episodes_per_hour for n in nights]
-        colours = [MODE_COLOURS.get(n.mode, "#0f9d58") for n in nights]
+        colours = [MODE_COLOURS.get(n.mode, "#4285f4") for n in nights]
         ax.plot(x, rates, color="#999999", linewidth=1, zorder=1)
         ax.scatter(x, rates, c=colours, s=28, zorder=2)
         for mode, colour in MODE_COLOURS.items():

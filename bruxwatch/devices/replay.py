@@ -1,0 +1,98 @@
+"""`replay:PATH`: a recorded night played back as if it were a device.
+
+Any file the importers read (EDF/BDF, OpenBCI GUI, BrainFlow CSV, plain CSV with `fs=`) or a
+bruxwatch recording (.sqlite). Gaps in the file are replayed as gaps. `speed=1` paces the
+chunks to the wall clock (the live window shows it as it was), `speed=60` plays an hour a
+minute, `speed=0` as fast as the host can score (the default without a live window).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from bruxwatch.devices.base import Chunk, StreamInfo
+
+CHUNK_S = 0.05
+"""Replayed chunk length, s (like a board delivering 50 ms at a time)."""
+
+
+class ReplayDevice:
+    """Plays a recording file back in chunks of `chunk_s` seconds at `speed` x real time."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        speed: float = 0.0,
+        fs: float | None = None,
+        chunk_s: float = CHUNK_S,
+    ) -> None:
+        from bruxwatch.devices.serial_link import DeviceError
+
+        self.path = Path(path)
+        if speed < 0:
+            raise ValueError(f"replay speed must be 0 (as fast as possible) or more, got {speed}")
+        self.speed = speed
+        self._stop = threading.Event()
+        self._is_night = self.path.suffix.lower() in (".sqlite", ".db")
+        if self._is_night:
+            from bruxwatch.store.recording import Recording, StoreError
+
+            try:  # read the header here; the samples are read in the reader's own thread
+                with Recording(self.path) as night:
+                    stored = night.info
+            except StoreError as exc:
+                raise DeviceError(str(exc)) from None
+            self.info = StreamInfo(
+                fs=stored.fs,
+                channels=stored.channels,
+                units=stored.units,
+                kind=stored.kind,
+                device=f"replay of {self.path.name}",
+                rails=stored.rails,
+            )
+        else:
+            from bruxwatch.store.importers import RecordingError, read_recording
+
+            try:
+                self._file = read_recording(self.path, fs=fs)
+            except RecordingError as exc:
+                raise DeviceError(str(exc)) from None
+            self.info = StreamInfo(
+                fs=self._file.fs,
+                channels=self._file.channels,
+                units=self._file.units,
+                kind="raw",
+                device=f"replay of {self.path.name} ({self._file.source})",
+            )
+        self.block = max(1, int(round(chunk_s * self.info.fs)))
+
+    def _source(self) -> Iterator[Chunk]:
+        if self._is_night:
+            from bruxwatch.store.recording import Recording
+
+            with Recording(self.path) as night:
+                yield from night.chunks(max_samples=self.block)
+        else:
+            yield from self._file.chunks(block=self.block)
+
+    def chunks(self) -> Iterator[Chunk]:
+        started = time.monotonic()
+        origin: int | None = None
+        for chunk in self._source():
+            if self._stop.is_set():
+                return
+            if origin is None:
+                origin = chunk.first_index
+            if self.speed > 0:
+                due = started + (chunk.end_index - origin) / self.info.fs / self.speed
+                delay = due - time.monotonic()
+                if delay > 0 and self._stop.wait(delay):
+                    return
+            yield chunk
+
+    def close(self) -> None:
+        self._stop.set()
