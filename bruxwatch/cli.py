@@ -368,7 +368,9 @@ def cmd_live(args: argparse.Namespace) -> int:
     store = None
     if not args.no_record:
         out = _default_night_path(dt.datetime.now())
-        store = lambda info: RecordingWriter(out, info, mode=args.mode)  # noqa: E731
+        store = lambda info: RecordingWriter(  # noqa: E731
+            out, info, mode=args.mode, config={"mains_hz": args.mains}
+        )
     session = Session(
         device,
         config=SignalConfig(filter=FilterConfig(mains_hz=args.mains)),
@@ -376,6 +378,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         feedback=FeedbackConfig(mode=args.mode),
         actuators=_actuators(args.feedback, device),
     )
+    _publish_lsl(session, getattr(args, "lsl", None))
     try:
         run_live(session, screenshot=args.screenshot, seconds=args.seconds or 10.0)
     except (DeviceError, RuntimeError) as exc:
@@ -383,6 +386,18 @@ def cmd_live(args: argparse.Namespace) -> int:
     if args.screenshot:
         print(f"saved {args.screenshot}")
     return 0
+
+
+def _publish_lsl(session, name: str | None) -> None:
+    """`--lsl [NAME]`: publish the envelope and events on Lab Streaming Layer."""
+    if not name:
+        return
+    from bruxwatch.firmware_host.lsl_outlet import LslError, attach
+
+    try:
+        attach(session, name)
+    except LslError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _demo_night(args: argparse.Namespace) -> int:
@@ -564,6 +579,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         actuators=_actuators(args.feedback, device),
         calibrate=PROTOCOL if guided else None,
     )
+    _publish_lsl(session, args.lsl)
     ConsoleView(session)
     print(
         f"recording to {out} ({args.mode} mode{', guided calibration first' if guided else ''});"
@@ -1052,6 +1068,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("record", help="record a night (or a session) with biofeedback")
     p.add_argument(
+        "--lsl",
+        nargs="?",
+        const="bruxwatch",
+        metavar="NAME",
+        help="publish the envelope and events on Lab Streaming Layer (streams NAME-envelope,"
+        " NAME-events; default name bruxwatch)",
+    )
+    p.add_argument(
         "--device",
         default="sim:scenario=night,calibrate=1",
         help="device spec (default: the simulator)",
@@ -1126,6 +1150,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("live", help="the live window: scrolling EMG, clench level, threshold")
     p.add_argument("--device", default="sim:scenario=awake", help="device spec")
+    p.add_argument(
+        "--lsl",
+        nargs="?",
+        const="bruxwatch",
+        metavar="NAME",
+        help="publish the envelope and events on Lab Streaming Layer (streams NAME-envelope,"
+        " NAME-events; default name bruxwatch)",
+    )
     p.add_argument("--no-record", action="store_true", help="do not keep a recording")
     p.add_argument("--mode", choices=("feedback", "baseline"), default="feedback")
     p.add_argument("--feedback", help="motor, sound, bell, notify (comma-separated)")

@@ -5,6 +5,7 @@ cyton:/dev/ttyUSB0               OpenBCI Cyton (options: channels=1,2  gain=24)
 arduino:/dev/ttyACM0?baud=115200 bruxwatch firmware frames
 arduino-text:/dev/ttyACM0?fs=500 any sketch printing integers per line
 replay:night.edf?speed=1         a recording played back (EDF/BDF, OpenBCI, CSV, .sqlite)
+lsl:obci_eeg1?channels=1,2       a Lab Streaming Layer stream (e.g. the OpenBCI GUI's)
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from bruxwatch.devices.base import Device, parse_device_spec
 from bruxwatch.devices.serial_link import DeviceError
 
-SCHEMES = ("sim", "cyton", "arduino", "arduino-text", "replay")
+SCHEMES = ("sim", "cyton", "arduino", "arduino-text", "replay", "lsl")
 
 
 def open_device(spec: str, *, realtime: bool = True) -> Device:
@@ -59,6 +60,17 @@ def open_device(spec: str, *, realtime: bool = True) -> Device:
             options.pop("fs", None)
             _no_more(parsed.scheme, options)
             return ReplayDevice(parsed.target, speed=speed, fs=fs)
+        if parsed.scheme == "lsl":
+            from bruxwatch.devices.lsl_inlet import LslInlet
+
+            picked = options.pop("channels", None)
+            timeout = float(options.pop("timeout", "10"))
+            _no_more(parsed.scheme, options)
+            return LslInlet(
+                parsed.target,
+                channels=tuple(int(c) for c in picked.split(",")) if picked else None,
+                timeout_s=timeout,
+            )
     except ValueError as exc:
         raise DeviceError(f"device {spec!r}: {exc}") from None
     raise DeviceError(

@@ -68,6 +68,7 @@ class Session:
     feedback: FeedbackConfig (mode feedback or baseline), or None for no feedback logic.
     actuators: what a fired decision drives (motor, sound, bell, ...).
     subscribers: called with every ProcessedChunk (the live plot subscribes here).
+    feedback_listeners (attribute): called with every FeedbackRecord, given or held back.
     """
 
     def __init__(
@@ -92,6 +93,7 @@ class Session:
         self.feedback = feedback
         self.actuators = list(actuators or [])
         self.subscribers = list(subscribers or [])
+        self.feedback_listeners: list[Callable[[FeedbackRecord], None]] = []
         self.feedback_enabled = True
         self.idle_window_s = idle_window_s
         self.active_window_s = active_window_s
@@ -371,19 +373,20 @@ class Session:
         assert self.pipeline is not None
         at_s = decision.trigger_index / self.pipeline.fs
         self.status.last_feedback_s = at_s
+        record = FeedbackRecord(
+            trigger_index=decision.trigger_index,
+            at_s=at_s,
+            fired=decision.fired,
+            action=action if decision.fired else "none",
+            strength=decision.strength,
+            ms=decision.ms,
+            latency_ms=latency,
+            reason=decision.reason,
+        )
         if self.writer is not None:
-            self.writer.add_feedback(
-                FeedbackRecord(
-                    trigger_index=decision.trigger_index,
-                    at_s=at_s,
-                    fired=decision.fired,
-                    action=action if decision.fired else "none",
-                    strength=decision.strength,
-                    ms=decision.ms,
-                    latency_ms=latency,
-                    reason=decision.reason,
-                )
-            )
+            self.writer.add_feedback(record)
+        for listener in self.feedback_listeners:
+            listener(record)
 
     def _note(self, events: list[Event]) -> None:
         for event in events:
