@@ -451,6 +451,8 @@ def _demo_night(args: argparse.Namespace) -> int:
 def cmd_devices(args: argparse.Namespace) -> int:
     from bruxwatch.devices.discovery import serial_ports
 
+    if args.ble:
+        return _ble_devices(args.seconds)
     ports = serial_ports()
     if not ports:
         print("no serial ports found. Without a board: `bruxwatch emulate cyton` in one terminal,")
@@ -460,6 +462,23 @@ def cmd_devices(args: argparse.Namespace) -> int:
     for p in ports:
         ids = f"{p.vid:04x}:{p.pid:04x}" if p.vid is not None and p.pid is not None else "-"
         print(f"{p.device:<{width}}  {ids:<9}  {p.guess}  ->  {p.spec}")
+    return 0
+
+
+def _ble_devices(seconds: float) -> int:
+    from bruxwatch.devices.discovery import ble_boards
+    from bruxwatch.devices.serial_link import DeviceError
+
+    try:
+        boards = ble_boards(seconds)
+    except DeviceError as exc:
+        raise CliError(str(exc)) from None
+    if not boards:
+        print(f"no Ganglion or bruxwatch BLE board seen in {seconds:g} s (is it switched on?)")
+        return 0
+    for b in boards:
+        rssi = f"{b.rssi} dBm" if b.rssi is not None else "-"
+        print(f"{b.address:<18}  {b.name:<20}  {rssi:>8}  ->  {b.spec}")
     return 0
 
 
@@ -1042,7 +1061,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("devices", help="list serial ports and what they probably are")
+    p = sub.add_parser("devices", help="list serial ports (or BLE boards) and what they are")
+    p.add_argument("--ble", action="store_true", help="scan for Ganglions and bruxwatch boards")
+    p.add_argument("--seconds", type=_positive, default=5.0, help="BLE scan time (default 5)")
     p.set_defaults(func=cmd_devices)
 
     p = sub.add_parser("emulate", help="emulate a board on a pseudo-terminal (no hardware needed)")

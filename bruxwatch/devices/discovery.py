@@ -55,3 +55,60 @@ def serial_ports() -> list[PortInfo]:
             )
         )
     return sorted(found, key=lambda p: (identify(p.vid, p.pid) is None, p.device))
+
+
+@dataclass(frozen=True)
+class BleBoard:
+    """A BLE board seen advertising: address, name, signal strength (dBm), what it is."""
+
+    address: str
+    name: str
+    rssi: int | None
+    kind: str  # "ganglion" or "ble" (the bruxwatch EMG board)
+
+    @property
+    def spec(self) -> str:
+        return f"{self.kind}:{self.address}"
+
+
+def classify_ble(name: str, service_uuids: list[str]) -> str | None:
+    """Which device spec scheme an advertisement belongs to, or None if not ours."""
+    from bruxwatch.devices import ble_emg, ganglion_protocol
+
+    uuids = {u.lower() for u in service_uuids}
+    if ganglion_protocol.SERVICE_UUID in uuids or name.lower().startswith("ganglion"):
+        return "ganglion"
+    if ble_emg.SERVICE_UUID in uuids or name.lower().startswith(ble_emg.NAME_PREFIX):
+        return "ble"
+    return None
+
+
+def ble_boards(timeout_s: float = 5.0, scanner=None) -> list[BleBoard]:
+    """Scan for Ganglions and bruxwatch boards for `timeout_s` seconds, strongest first.
+    Raises DeviceError with one line where there is no Bluetooth."""
+    import asyncio
+
+    from bruxwatch.devices.ble_link import bluetooth_error
+    from bruxwatch.devices.serial_link import DeviceError
+
+    async def scan():
+        if scanner is not None:
+            return await scanner(timeout_s)
+        from bleak import BleakScanner
+
+        found = await BleakScanner.discover(timeout=timeout_s, return_adv=True)
+        return [
+            (device.address, adv.local_name or device.name or "", adv.rssi, adv.service_uuids)
+            for device, adv in found.values()
+        ]
+
+    try:
+        seen = asyncio.run(scan())
+    except Exception as exc:  # noqa: BLE001 - D-Bus, adapter or permission trouble: one line
+        raise DeviceError(f"Bluetooth scan failed: {bluetooth_error(exc)}") from None
+    boards = []
+    for address, name, rssi, uuids in seen:
+        kind = classify_ble(name, list(uuids or []))
+        if kind:
+            boards.append(BleBoard(address, name, rssi, kind))
+    return sorted(boards, key=lambda b: -(b.rssi if b.rssi is not None else -999))

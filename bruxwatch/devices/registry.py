@@ -6,6 +6,9 @@ arduino:/dev/ttyACM0?baud=115200 bruxwatch firmware frames
 arduino-text:/dev/ttyACM0?fs=500 any sketch printing integers per line
 replay:night.edf?speed=1         a recording played back (EDF/BDF, OpenBCI, CSV, .sqlite)
 lsl:obci_eeg1?channels=1,2       a Lab Streaming Layer stream (e.g. the OpenBCI GUI's)
+ganglion:AA:BB:CC:DD:EE:FF       OpenBCI Ganglion over BLE (or its name; options: channels,
+                                 firmware); ganglion:emulated runs an emulated board
+ble:bruxwatch-EMG                the bruxwatch BLE EMG board (address or name); ble:emulated
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 from bruxwatch.devices.base import Device, parse_device_spec
 from bruxwatch.devices.serial_link import DeviceError
 
-SCHEMES = ("sim", "cyton", "arduino", "arduino-text", "replay", "lsl")
+SCHEMES = ("sim", "cyton", "arduino", "arduino-text", "replay", "lsl", "ganglion", "ble")
 
 
 def open_device(spec: str, *, realtime: bool = True) -> Device:
@@ -60,6 +63,20 @@ def open_device(spec: str, *, realtime: bool = True) -> Device:
             options.pop("fs", None)
             _no_more(parsed.scheme, options)
             return ReplayDevice(parsed.target, speed=speed, fs=fs)
+        if parsed.scheme == "ganglion":
+            from bruxwatch.devices.ganglion import GanglionBoard
+
+            picked = tuple(int(c) for c in options.pop("channels", "1,2,3,4").split(","))
+            firmware = int(options.pop("firmware")) if "firmware" in options else None
+            _no_more(parsed.scheme, options)
+            target, backend = _emulated_ble(parsed.target, "ganglion", firmware)
+            return GanglionBoard(target, channels=picked, firmware=firmware, backend=backend)
+        if parsed.scheme == "ble":
+            from bruxwatch.devices.ble_emg import BleEmgBoard
+
+            _no_more(parsed.scheme, options)
+            target, backend = _emulated_ble(parsed.target, "ble", None)
+            return BleEmgBoard(target, backend=backend)
         if parsed.scheme == "lsl":
             from bruxwatch.devices.lsl_inlet import LslInlet
 
@@ -76,6 +93,19 @@ def open_device(spec: str, *, realtime: bool = True) -> Device:
     raise DeviceError(
         f"unknown device {parsed.scheme!r} in {spec!r}; use one of: {', '.join(SCHEMES)}"
     )
+
+
+def _emulated_ble(target: str, kind: str, firmware: int | None) -> tuple[str, type | None]:
+    """`emulated` as the target: an emulated board behind a fake bleak backend."""
+    if target != "emulated":
+        return target, None
+    from bruxwatch.devices import ble_emulators as emu
+
+    if kind == "ganglion":
+        peripheral = emu.GanglionPeripheral(firmware=firmware or 2).register()
+    else:
+        peripheral = emu.BleEmgPeripheral().register()
+    return peripheral.address, emu.FakeBleakBackend
 
 
 def _no_more(scheme: str, options: dict[str, str]) -> None:

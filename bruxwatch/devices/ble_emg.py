@@ -1,0 +1,114 @@
+"""`ble:<address or name>`: the bruxwatch BLE EMG board (ESP32 or nRF52840 with a MyoWare 2.0,
+hardware/firmware/bruxwatch_emg_ble), with bleak.
+
+GATT (documented in hardware/README.md, "BLE protocol"):
+- service  68830001-c0c3-422a-b597-8023cc741e36
+- data     68830002-… notify: one sample frame per notification, exactly the serial frame
+  without its sync word (version, type, uint32 first index, C, N, N x C uint16 counts,
+  CRC-16/CCITT-FALSE), or a '#' text reply ("#ok vibrate 300 180");
+- command  68830003-… write: "start", "stop", "info", "vibrate <ms> <strength>";
+- info     68830004-… read: "fw=1.0.0 fs=1000 bits=12 channels=2 kind=raw".
+Gaps come from the frame index; after a reconnect the board restarts at 0 and the gap is
+measured with the host clock. `vibrate(ms, strength)` drives the board's motor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from bruxwatch.devices import arduino_protocol as proto
+from bruxwatch.devices.base import Chunk, StreamInfo
+from bruxwatch.devices.ble_link import BleLink, Notification, Reconnected
+from bruxwatch.devices.serial_link import DeviceError
+
+SERVICE_UUID = "68830001-c0c3-422a-b597-8023cc741e36"
+DATA_UUID = "68830002-c0c3-422a-b597-8023cc741e36"
+COMMAND_UUID = "68830003-c0c3-422a-b597-8023cc741e36"
+INFO_UUID = "68830004-c0c3-422a-b597-8023cc741e36"
+NAME_PREFIX = "bruxwatch"
+
+
+class BleEmgBoard:
+    def __init__(self, target: str, *, backend: type | None = None, scanner=None) -> None:
+        if not target:
+            raise ValueError("give the board's address or name, e.g. ble:bruxwatch-EMG")
+        self.board: proto.BoardInfo | None = None
+        self.parser = proto.FrameParser()
+        self.messages: list[str] = []
+        self.link = BleLink(
+            target,
+            DATA_UUID,
+            COMMAND_UUID,
+            start=b"start",
+            stop=b"stop",
+            on_connect=self._on_connect,
+            backend=backend,
+            scanner=scanner,
+            write_response=True,
+        )
+        self.info = StreamInfo(
+            fs=1000.0, channels=("ch1",), units="counts", kind="raw", device=f"BLE EMG {target}"
+        )
+
+    async def _on_connect(self, client) -> None:
+        text = bytes(await client.read_gatt_char(INFO_UUID)).decode("ascii", "replace")
+        self.board = proto.BoardInfo.parse("#info " + text)
+
+    def chunks(self) -> Iterator[Chunk]:
+        self.link.open()
+        board = self.board
+        if board is None:
+            raise DeviceError(f"{self.link.target}: the board did not say its sample rate")
+        self.info = StreamInfo(
+            fs=board.fs,
+            channels=tuple(f"ch{i + 1}" for i in range(board.channels)),
+            units="counts",
+            kind="envelope" if board.kind == "envelope" else "raw",
+            device=f"{self.info.device} (firmware {board.firmware})",
+            rails=(0.0, float(2**board.bits - 1)),
+        )
+        offset = 0  # stream index = board index + offset (the board restarts on reconnect)
+        expected: int | None = None
+        last_time = 0.0
+        restarted = False
+        for batch in self.link.events():
+            run: list[np.ndarray] = []
+            run_start = run_missing = 0
+            for item in batch:
+                if isinstance(item, Reconnected):
+                    restarted = True
+                    continue
+                assert isinstance(item, Notification)
+                data = item.data
+                decoded = self.parser.feed(data if data[:1] == b"#" else proto.SYNC + data)
+                self.messages += decoded.messages
+                for first, counts in decoded.frames:
+                    index = first + offset
+                    if restarted and expected is not None and index < expected:
+                        lost = max(0, round((item.at - last_time) * board.fs) - counts.shape[1])
+                        offset = expected + lost - first
+                        index = first + offset
+                    restarted = False
+                    if expected is not None and index < expected:
+                        continue  # a repeated frame
+                    missing = 0 if expected is None else index - expected
+                    if missing and run:
+                        yield Chunk(run_start, np.concatenate(run, axis=1), run_missing)
+                        run = []
+                    if not run:
+                        run_start, run_missing = index, missing
+                    run.append(counts.astype(np.float32))
+                    expected = index + counts.shape[1]
+                    last_time = item.at
+            if run:
+                yield Chunk(run_start, np.concatenate(run, axis=1), run_missing)
+
+    def vibrate(self, ms: int, strength: int = 255) -> None:
+        """Buzz the board's motor for `ms` milliseconds at PWM `strength` 0-255."""
+        ms, strength = int(np.clip(ms, 1, 5000)), int(np.clip(strength, 0, 255))
+        self.link.write(f"vibrate {ms} {strength}".encode("ascii"))
+
+    def close(self) -> None:
+        self.link.close()

@@ -1,0 +1,120 @@
+"""`ganglion:<address or name>`: the OpenBCI Ganglion over BLE (bleak), 4 channels at 200 Hz.
+
+On connect the firmware version is read from the Software Revision characteristic (0x2A28;
+"3..." means firmware 3, otherwise 2; `?firmware=2|3` overrides), notifications are switched
+on and `b` starts the stream; `s` stops it on close. Lost notifications become exact gaps from
+the packet counter (see ganglion_protocol). The Ganglion resets when a BLE connection opens,
+so after a drop it starts afresh: that gap is measured with the host clock. Options:
+`channels=1,2` (1-based) picks the channels scored; default all four.
+
+At 200 Hz the band-pass tops out at 90 Hz (0.45 x fs): masseter EMG has most of its power
+below that, but the Cyton (250 Hz) or the bruxwatch boards (1 kHz) see more of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from bruxwatch.devices import ganglion_protocol as gp
+from bruxwatch.devices.base import Chunk, StreamInfo
+from bruxwatch.devices.ble_link import BleLink, Notification, Reconnected
+
+
+class GanglionBoard:
+    def __init__(
+        self,
+        target: str,
+        *,
+        channels: tuple[int, ...] = (1, 2, 3, 4),
+        firmware: int | None = None,
+        backend: type | None = None,
+        scanner=None,
+    ) -> None:
+        if not target:
+            raise ValueError("give the Ganglion's address or name, e.g. ganglion:AA:BB:CC:DD:EE:FF")
+        if any(not 1 <= c <= gp.CHANNELS for c in channels):
+            raise ValueError(f"Ganglion channels are 1-{gp.CHANNELS}")
+        self.picked = np.asarray([c - 1 for c in channels])
+        self.forced_firmware = firmware
+        self.firmware = firmware or 2
+        self.decoder = gp.GanglionDecoder(self.firmware)
+        self.messages: list[str] = []
+        self.link = BleLink(
+            target,
+            gp.RECEIVE_UUID,
+            gp.SEND_UUID,
+            start=gp.START,
+            stop=gp.STOP,
+            on_connect=self._on_connect,
+            backend=backend,
+            scanner=scanner,
+        )
+        self.info = StreamInfo(
+            fs=gp.FS,
+            channels=tuple(f"ch{c}" for c in channels),
+            units="uV",
+            kind="raw",
+            device=f"Ganglion {target}",
+        )
+
+    async def _on_connect(self, client) -> None:
+        if self.forced_firmware is None:
+            try:
+                revision = await client.read_gatt_char(gp.SOFTWARE_REVISION_UUID)
+                self.firmware = (
+                    3 if bytes(revision).decode("ascii", "replace").startswith("3") else 2
+                )
+            except Exception:  # noqa: BLE001 - older boards lack the characteristic
+                self.firmware = 2
+        self.decoder = gp.GanglionDecoder(self.firmware)  # the board restarts its counters
+
+    def chunks(self) -> Iterator[Chunk]:
+        self.link.open()
+        self.info = StreamInfo(
+            fs=gp.FS,
+            channels=self.info.channels,
+            units="uV",
+            kind="raw",
+            device=f"{self.info.device} (firmware {self.firmware})",
+        )
+        index = 0  # the stream index of the next sample
+        last_time: float | None = None
+        reconnected = False
+        for batch in self.link.events():
+            run: list[np.ndarray] = []
+            run_start = run_missing = 0
+            for item in batch:
+                if isinstance(item, Reconnected):
+                    reconnected = True
+                    continue
+                assert isinstance(item, Notification)
+                decoded = self.decoder.feed(item.data)
+                if decoded.message:
+                    self.messages.append(decoded.message)
+                n = decoded.samples.shape[1]
+                if n == 0:
+                    continue
+                missing = decoded.missing_before
+                if reconnected and last_time is not None:  # the board restarted: host clock
+                    missing += max(1, round((item.at - last_time) * gp.FS) - n)
+                reconnected = False
+                if missing and run:
+                    yield Chunk(run_start, np.concatenate(run, axis=1), missing_before=run_missing)
+                    run = []
+                index += missing
+                if not run:
+                    run_start, run_missing = index, missing
+                run.append(decoded.samples[self.picked])
+                index += n
+                last_time = item.at
+            if run:
+                yield Chunk(run_start, np.concatenate(run, axis=1), missing_before=run_missing)
+
+    def impedance(self) -> dict[str, int]:
+        """The last impedance readings (ohms) the board sent, by channel name."""
+        return dict(self.decoder.impedance)
+
+    def close(self) -> None:
+        self.link.close()
