@@ -1,0 +1,191 @@
+// bruxwatch_emg_ble: MyoWare 2.0 EMG sampler for bruxwatch over Bluetooth LE.
+//
+// Same sampling and frames as bruxwatch_emg (the serial firmware), carried in BLE
+// notifications instead of a serial port: one frame per notification, without the sync word
+// (a notification is already delimited). Written for the ArduinoBLE library, which runs on
+// the Arduino Nano 33 BLE / Nano 33 BLE Sense (nRF52840), the Nano ESP32 and the UNO R4 WiFi.
+// The GATT layout is specified in hardware/README.md ("BLE protocol"); the host side is
+// bruxwatch/devices/ble_emg.py.
+//
+//   service  68830001-c0c3-422a-b597-8023cc741e36
+//   data     68830002-...  notify  sample frames, and '#' text replies
+//   command  68830003-...  write   "start", "stop", "info", "vibrate <ms> <strength>"
+//   info     68830004-...  read    "fw=1.0.0 fs=1000 bits=12 channels=2 kind=raw"
+//
+// Frame (little-endian): version(1) type(1=samples) first_index(uint32) C N
+// N x C uint16 counts (sample-major) CRC-16/CCITT-FALSE(poly 0x1021, init 0xFFFF) of all
+// preceding bytes. 20 samples x 2 channels = 90 bytes: the central must negotiate an ATT MTU
+// of at least 93 (BlueZ, macOS, Windows and Android all offer 185-517).
+
+#include <Arduino.h>
+#include <ArduinoBLE.h>
+
+// ------------------------------------------------------------------ settings
+#define FIRMWARE_VERSION "1.0.0"
+#define DEVICE_NAME "bruxwatch-EMG"
+#define SAMPLE_RATE_HZ 1000
+#define N_CHANNELS 2
+#define SIGNAL_KIND "raw"
+#define SAMPLES_PER_FRAME 20   // 20 ms of signal per notification at 1 kHz: 50 per second
+#define ADC_BITS 12
+#define VIBRATION_PIN 9        // PWM -> 1 kOhm -> NPN base; motor with a 1N4148 flyback diode
+const uint8_t ADC_PINS[N_CHANNELS] = {A0, A1};
+
+#define UUID(x) "6883" x "-c0c3-422a-b597-8023cc741e36"
+
+BLEService emgService(UUID("0001"));
+BLECharacteristic dataChar(UUID("0002"), BLENotify, 10 + 2 * N_CHANNELS * SAMPLES_PER_FRAME + 2);
+BLECharacteristic commandChar(UUID("0003"), BLEWrite | BLEWriteWithoutResponse, 48);
+BLECharacteristic infoChar(UUID("0004"), BLERead, 64);
+
+const uint8_t PROTOCOL_VERSION = 1, TYPE_SAMPLES = 1;
+const uint16_t RING = 256;  // 256 ms at 1 kHz: rides out a slow connection event
+
+uint16_t ring[RING][N_CHANNELS];
+uint32_t ringIndex[RING];  // each buffered sample's index since "start"
+uint16_t ringHead = 0, ringTail = 0;
+bool streaming = false;
+uint32_t sampleIndex = 0;  // index of the next sample taken
+uint32_t overruns = 0;
+uint32_t nextSampleMicros = 0;
+uint32_t vibrateUntil = 0;
+bool vibrating = false;
+
+uint16_t crc16Ccitt(const uint8_t *data, size_t length, uint16_t crc) {
+  for (size_t i = 0; i < length; i++) {
+    crc ^= (uint16_t)data[i] << 8;
+    for (uint8_t bit = 0; bit < 8; bit++) {
+      crc = (crc & 0x8000) ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
+    }
+  }
+  return crc;
+}
+
+uint16_t buffered() { return (ringHead + RING - ringTail) % RING; }
+
+void sampleDue() {
+  const uint32_t period = 1000000UL / SAMPLE_RATE_HZ;
+  while ((int32_t)(micros() - nextSampleMicros) >= 0) {
+    nextSampleMicros += period;
+    if (!streaming) continue;
+    uint16_t next = (ringHead + 1) % RING;
+    if (next == ringTail) {  // the radio fell behind: drop the sample; its index is skipped,
+      overruns++;            // so the host records an exact gap
+      sampleIndex++;
+      continue;
+    }
+    for (uint8_t c = 0; c < N_CHANNELS; c++) ring[ringHead][c] = analogRead(ADC_PINS[c]);
+    ringIndex[ringHead] = sampleIndex++;
+    ringHead = next;
+  }
+}
+
+// Send up to SAMPLES_PER_FRAME consecutive samples (a frame ends early at a dropped sample).
+void sendFrame() {
+  uint8_t frame[10 + 2 * N_CHANNELS * SAMPLES_PER_FRAME + 2];
+  uint32_t first = ringIndex[ringTail];
+  uint8_t count = 1;
+  while (count < SAMPLES_PER_FRAME &&
+         ringIndex[(ringTail + count) % RING] == first + count) count++;
+  size_t n = 0;
+  frame[n++] = PROTOCOL_VERSION;
+  frame[n++] = TYPE_SAMPLES;
+  for (uint8_t b = 0; b < 4; b++) frame[n++] = (first >> (8 * b)) & 0xFF;
+  frame[n++] = N_CHANNELS;
+  frame[n++] = count;
+  for (uint8_t s = 0; s < count; s++) {
+    for (uint8_t c = 0; c < N_CHANNELS; c++) {
+      uint16_t v = ring[ringTail][c];
+      frame[n++] = v & 0xFF;
+      frame[n++] = v >> 8;
+    }
+    ringTail = (ringTail + 1) % RING;
+  }
+  uint16_t crc = crc16Ccitt(frame, n, 0xFFFF);
+  frame[n++] = crc & 0xFF;
+  frame[n++] = crc >> 8;
+  dataChar.writeValue(frame, n);
+}
+
+void reply(const char *text) {
+  dataChar.writeValue((const uint8_t *)text, strlen(text));
+}
+
+void handleCommand(char *line) {
+  char *word = strtok(line, " \r\n");
+  char text[48];
+  if (word == NULL) return;
+  if (strcmp(word, "start") == 0) {
+    ringHead = ringTail = 0;
+    sampleIndex = 0;
+    nextSampleMicros = micros();
+    streaming = true;
+  } else if (strcmp(word, "stop") == 0) {
+    streaming = false;
+  } else if (strcmp(word, "info") == 0) {
+    snprintf(text, sizeof(text), "#info fw=%s fs=%d bits=%d channels=%d kind=%s\n",
+             FIRMWARE_VERSION, SAMPLE_RATE_HZ, ADC_BITS, N_CHANNELS, SIGNAL_KIND);
+    reply(text);
+  } else if (strcmp(word, "vibrate") == 0) {
+    char *ms = strtok(NULL, " \r\n");
+    char *strength = strtok(NULL, " \r\n");
+    if (ms == NULL || strength == NULL) {
+      reply("#error usage: vibrate <ms> <strength>\n");
+      return;
+    }
+    long duration = constrain(atol(ms), 1, 5000);
+    long pwm = constrain(atol(strength), 0, 255);
+    analogWrite(VIBRATION_PIN, (int)pwm);
+    vibrating = pwm > 0;
+    vibrateUntil = millis() + duration;
+    snprintf(text, sizeof(text), "#ok vibrate %ld %ld\n", duration, pwm);
+    reply(text);
+  } else {
+    reply("#error unknown command\n");
+  }
+}
+
+void setup() {
+  pinMode(VIBRATION_PIN, OUTPUT);
+  analogWrite(VIBRATION_PIN, 0);
+  analogReadResolution(ADC_BITS);
+  if (!BLE.begin()) {
+    while (true) delay(1000);  // no radio: nothing to do
+  }
+  char info[64];
+  snprintf(info, sizeof(info), "fw=%s fs=%d bits=%d channels=%d kind=%s", FIRMWARE_VERSION,
+           SAMPLE_RATE_HZ, ADC_BITS, N_CHANNELS, SIGNAL_KIND);
+  infoChar.writeValue((const uint8_t *)info, strlen(info));
+  BLE.setLocalName(DEVICE_NAME);
+  BLE.setDeviceName(DEVICE_NAME);
+  BLE.setAdvertisedService(emgService);
+  emgService.addCharacteristic(dataChar);
+  emgService.addCharacteristic(commandChar);
+  emgService.addCharacteristic(infoChar);
+  BLE.addService(emgService);
+  BLE.setConnectionInterval(6, 12);  // 7.5-15 ms: room for 50 notifications per second
+  BLE.advertise();
+  nextSampleMicros = micros();
+}
+
+void loop() {
+  BLE.poll();
+  sampleDue();
+  BLEDevice central = BLE.central();
+  if (!central || !central.connected()) {
+    streaming = false;  // the host sends "start" again after it reconnects
+  }
+  if (commandChar.written()) {
+    char line[49];
+    int length = commandChar.valueLength();
+    if (length > 48) length = 48;
+    memcpy(line, commandChar.value(), length);
+    line[length] = '\0';
+    handleCommand(line);
+  }
+  if (streaming && buffered() >= SAMPLES_PER_FRAME) sendFrame();
+  if (vibrating && (int32_t)(millis() - vibrateUntil) >= 0) {
+    analogWrite(VIBRATION_PIN, 0);
+    vibrating = false;
+  }
+}
