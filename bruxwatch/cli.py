@@ -95,6 +95,8 @@ def _simulate_nights(args: argparse.Namespace) -> int:
             seed=args.seed,
             episodes_per_hour=args.episodes_per_hour,
             progress=lambda path: print(f"recorded {path}", flush=True),
+            withhold=args.withhold,
+            feedback_response=args.response,
         )
     except StoreError as exc:
         raise CliError(str(exc)) from None
@@ -310,6 +312,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             mode="feedback",
             feedback="bell",
             mains=50.0,
+            lsl=None,
+            withhold=0.0,
         )
         return cmd_live(live)
     print(
@@ -329,6 +333,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         no_calibrate=True,
         use_saved=False,
         mains=50.0,
+        lsl=None,
+        withhold=0.0,
     )
     return cmd_record(record)
 
@@ -368,14 +374,16 @@ def cmd_live(args: argparse.Namespace) -> int:
     store = None
     if not args.no_record:
         out = _default_night_path(dt.datetime.now())
+    feedback_config, stored = _feedback_settings(args)
+    if not args.no_record:
         store = lambda info: RecordingWriter(  # noqa: E731
-            out, info, mode=args.mode, config={"mains_hz": args.mains}
+            out, info, mode=args.mode, config=stored
         )
     session = Session(
         device,
         config=SignalConfig(filter=FilterConfig(mains_hz=args.mains)),
         store=store,
-        feedback=FeedbackConfig(mode=args.mode),
+        feedback=FeedbackConfig(**feedback_config),
         actuators=_actuators(args.feedback, device),
     )
     _publish_lsl(session, getattr(args, "lsl", None))
@@ -386,6 +394,33 @@ def cmd_live(args: argparse.Namespace) -> int:
     if args.screenshot:
         print(f"saved {args.screenshot}")
     return 0
+
+
+def _feedback_settings(args: argparse.Namespace) -> tuple[dict, dict]:
+    """FeedbackConfig arguments and what the recording stores about them (the mains setting,
+    and for `--withhold` the fraction and the random seed that decided each clench)."""
+    import secrets
+
+    withhold = getattr(args, "withhold", 0.0) or 0.0
+    stored: dict = {"mains_hz": args.mains}
+    config: dict = {"mode": args.mode}
+    if withhold:
+        if args.mode == "baseline":
+            raise CliError("--withhold is for feedback nights; baseline mode withholds all")
+        seed = secrets.randbits(31)
+        config.update(withhold=withhold, seed=seed)
+        stored.update(withhold=withhold, withhold_seed=seed)
+    return config, stored
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction 0-1, got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"withhold must be at least 0 and below 1, got {text}")
+    return value
 
 
 def _publish_lsl(session, name: str | None) -> None:
@@ -577,9 +612,10 @@ def cmd_record(args: argparse.Namespace) -> int:
         raise CliError(f"{out}: already exists; choose another file name")
     if not out.parent.is_dir():
         raise CliError(f"{out.parent}: no such folder")
+    feedback_config, stored = _feedback_settings(args)
     try:
         device = open_device(args.device)
-        feedback = FeedbackConfig(mode=args.mode)
+        feedback = FeedbackConfig(**feedback_config)
     except (DeviceError, ValueError) as exc:
         raise CliError(str(exc)) from None
     calibration = _saved_calibration(args.device) if args.use_saved else None
@@ -592,13 +628,13 @@ def cmd_record(args: argparse.Namespace) -> int:
         config=config,
         calibration=calibration,
         store=lambda info: RecordingWriter(
-            out, info, mode=args.mode, calibration=calibration, config={"mains_hz": args.mains}
+            out, info, mode=args.mode, calibration=calibration, config=stored
         ),
         feedback=feedback,
         actuators=_actuators(args.feedback, device),
         calibrate=PROTOCOL if guided else None,
     )
-    _publish_lsl(session, args.lsl)
+    _publish_lsl(session, getattr(args, "lsl", None))
     ConsoleView(session)
     print(
         f"recording to {out} ({args.mode} mode{', guided calibration first' if guided else ''});"
@@ -1044,6 +1080,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--baseline-nights", type=int, default=2, help="with --nights: how many are baseline"
     )
+    p.add_argument(
+        "--withhold",
+        type=_probability,
+        default=0.0,
+        metavar="P",
+        help="with --nights: feedback nights withhold each clench's feedback with probability P",
+    )
+    p.add_argument(
+        "--response",
+        type=float,
+        default=None,
+        metavar="F",
+        help="with --nights: the simulated wearer's clench shrinks to F of what was left when"
+        " buzzed (default: no response)",
+    )
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("analyze", help="score a recording: episodes, bursts, per-hour indices")
@@ -1088,6 +1139,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_stream)
 
     p = sub.add_parser("record", help="record a night (or a session) with biofeedback")
+    p.add_argument(
+        "--withhold",
+        type=_probability,
+        default=0.0,
+        metavar="P",
+        help="withhold the feedback of each clench with probability P (e.g. 0.2), at random,"
+        " to measure whether it helps (see `bruxwatch report`)",
+    )
     p.add_argument(
         "--lsl",
         nargs="?",
@@ -1171,6 +1230,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("live", help="the live window: scrolling EMG, clench level, threshold")
     p.add_argument("--device", default="sim:scenario=awake", help="device spec")
+    p.add_argument(
+        "--withhold",
+        type=_probability,
+        default=0.0,
+        metavar="P",
+        help="withhold the feedback of each clench with probability P (e.g. 0.2), at random,"
+        " to measure whether it helps (see `bruxwatch report`)",
+    )
     p.add_argument(
         "--lsl",
         nargs="?",

@@ -41,6 +41,9 @@ class SimulatorConfig:
     calibrate: put the calibration sequence (rest, then three maximal clenches) first.
     rest_uv / mvc_uv: RMS amplitude of the EMG at rest and at maximal voluntary clench (µV).
     chunk_s: length of the chunks `chunks()` yields; realtime: pace them to the wall clock.
+    feedback_response: how the simulated wearer answers a buzz (`vibrate`): the clench burst
+        under way when it arrives lasts only this fraction of what was left of it (0.5: half
+        as long). None: the wearer ignores feedback. Used to test the evidence estimates.
     """
 
     scenario: Scenario = "night"
@@ -60,6 +63,7 @@ class SimulatorConfig:
     ecg_uv: float = 12.0
     chunk_s: float = 0.01
     realtime: bool = False
+    feedback_response: float | None = None
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:
@@ -160,6 +164,11 @@ class Simulator:
         self.truth = _script(config, script_rng)
         self.n_samples = int(round(self.truth.duration_s * config.fs))
         self._closed = False
+        self._activations = sorted(self.truth.activations, key=lambda a: a.start_s)
+        self._position_s = 0.0
+        self.vibrations: list[tuple[float, int, int]] = []  # (time s, ms, strength)
+        # answering buzzes needs the session to stay in step (at most one chunk read ahead)
+        self.max_ahead_chunks = 1 if config.feedback_response is not None else None
 
     # ------------------------------------------------------------------------ Device API
     def chunks(self) -> Iterator[Chunk]:
@@ -183,7 +192,28 @@ class Simulator:
                         time.sleep(delay)
                 if self._closed:
                     return
+                self._position_s = chunk.end_index / self.fs
                 yield chunk
+
+    def vibrate(self, ms: int, strength: int = 255) -> None:
+        """A buzz reaches the simulated wearer now (at the end of the last chunk delivered).
+        With `feedback_response` the burst under way is shortened from the next chunk on."""
+        now = self._position_s
+        self.vibrations.append((now, int(ms), int(strength)))
+        factor = self.config.feedback_response
+        if factor is None:
+            return
+        for k, act in enumerate(self._activations):
+            if act.start_s > now:
+                break
+            for j, (b0, b1) in enumerate(act.bursts):
+                if b0 <= now < b1:
+                    bursts = list(act.bursts)
+                    bursts[j] = (b0, now + factor * (b1 - now))
+                    changed = Activation(act.kind, tuple(bursts), act.amplitude)
+                    self._activations[k] = changed
+                    self.truth.activations[self.truth.activations.index(act)] = changed
+                    return
 
     def close(self) -> None:
         self._closed = True
@@ -202,7 +232,10 @@ class Simulator:
         cfg, fs = self.config, self.fs
         rng = np.random.default_rng([cfg.seed, 2])
         n_ch = self.info.n_channels
-        block = int(round(self.BLOCK_S * fs))
+        block_s = self.BLOCK_S
+        if cfg.feedback_response is not None:  # generate just in time, so a buzz can act
+            block_s = min(self.BLOCK_S, max(cfg.chunk_s, 1.0 / fs))
+        block = int(round(block_s * fs))
         carrier_sos = sps.butter(
             2, [30.0, min(300.0, 0.4 * fs)], btype="bandpass", fs=fs, output="sos"
         )
@@ -214,7 +247,7 @@ class Simulator:
         offsets = rng.uniform(-300, 300, size=(n_ch, 1))
         mains_phase = rng.uniform(0, 2 * np.pi)
         side = rng.uniform(0.7, 1.0, size=n_ch)
-        activations = sorted(self.truth.activations, key=lambda a: a.start_s)
+        activations = self._activations  # shared with vibrate(), which may shorten bursts
         starts = np.array([a.start_s for a in activations])
         for first in range(0, self.n_samples, block):
             n = min(block, self.n_samples - first)

@@ -5,6 +5,13 @@ not buzz), then waits a refractory period (10 s) before the next clench may buzz
 that goes on gets another, stronger pulse every `repeat_after_s`. An hourly cap protects
 sleep. In *baseline* mode every decision is taken and logged the same way, but nothing fires,
 so baseline and feedback nights can be compared.
+
+Micro-randomization (`withhold`, e.g. 0.2): for each clench that earns feedback, a seeded
+generator decides once, at its first pulse, whether this clench's feedback is withheld; a
+withheld clench is logged exactly like a given one (trigger sample, strength) with the reason
+"withheld: ...". Comparing what happens after given and withheld feedback then measures the
+effect of the feedback for this wearer (bruxwatch.signal.evidence). Baseline mode is the
+special case withhold = 1. The same seed and the same clenches give the same assignments.
 """
 
 from __future__ import annotations
@@ -39,10 +46,14 @@ class FeedbackConfig:
     repeat_after_s: float = 5.0
     escalation: float = 1.25
     max_per_hour: int = 60
+    withhold: float = 0.0
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("feedback", "baseline"):
             raise ValueError(f"feedback mode must be feedback or baseline, got {self.mode!r}")
+        if not 0.0 <= self.withhold <= 1.0:
+            raise ValueError(f"withhold must be a probability 0-1, got {self.withhold:g}")
         if not 0 < self.pulse_ms <= 5000 or not 0 <= self.strength <= 255:
             raise ValueError("pulse must be 1-5000 ms and strength 0-255")
 
@@ -73,6 +84,8 @@ class FeedbackPolicy:
         self._next_due = 0
         self._last: int | None = None
         self._recent: deque[int] = deque()
+        self._rng = np.random.default_rng(config.seed)
+        self._withheld = False
 
     def update(self, clench_since: int | None, end_index: int) -> Decision | None:
         """After a chunk ending before `end_index`: the decision due now, if any.
@@ -97,12 +110,18 @@ class FeedbackPolicy:
         if len(self._recent) >= cfg.max_per_hour:
             return Decision(due, False, 0, cfg.pulse_ms, "hourly cap")
         strength = int(min(255, round(cfg.strength * cfg.escalation**self._pulses)))
+        if self._pulses == 0 and cfg.withhold > 0:  # one draw per clench, at its first pulse
+            self._withheld = bool(self._rng.random() < cfg.withhold)
+        elif self._pulses == 0:
+            self._withheld = False
         self._pulses += 1
         self._last = due
         self._recent.append(due)
         reason = "clench" if self._pulses == 1 else f"clench continues (pulse {self._pulses})"
         if cfg.mode == "baseline":
             return Decision(due, False, strength, cfg.pulse_ms, f"baseline: {reason}")
+        if self._withheld:
+            return Decision(due, False, strength, cfg.pulse_ms, f"withheld: {reason}")
         return Decision(due, True, strength, cfg.pulse_ms, reason)
 
 

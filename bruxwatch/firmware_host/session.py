@@ -114,7 +114,9 @@ class Session:
         self.policy: FeedbackPolicy | None = None
         self._stop_reason: str | None = None
         self._queue: asyncio.Queue | None = None
-        self._room = threading.Semaphore(MAX_QUEUED_CHUNKS)
+        # a closed-loop simulator (one that answers the buzz) asks to stay in step
+        ahead = getattr(device, "max_ahead_chunks", None) or MAX_QUEUED_CHUNKS
+        self._room = threading.Semaphore(ahead)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # ---------------------------------------------------------------------- control
@@ -216,8 +218,8 @@ class Session:
                 self.stop(f"device error: {item}")
                 raise item
             chunk, received_at = item
-            self._room.release()
             self._handle(chunk, received_at)
+            self._room.release()
             if duration_s is not None and chunk.end_index / self.info.fs >= duration_s:
                 self.stop("duration reached")
         # handle what the reader already delivered, so nothing received is lost

@@ -2,8 +2,11 @@
 
 Each night starts with the guided calibration (rest, three maximal clenches), runs the
 feedback policy in `baseline` or `feedback` mode and is stored like any recording, so
-`bruxwatch report` and `review` can be tried (and tested) on a bare laptop. The simulated
-wearer does not respond to the feedback: expect no difference between the two kinds of night.
+`bruxwatch report` and `review` can be tried (and tested) on a bare laptop. By default the
+simulated wearer does not respond to the feedback: expect no difference between the two kinds
+of night. With `feedback_response` (e.g. 0.5) a buzz shortens the clench under way to that
+fraction of what was left of it, and `withhold` micro-randomizes the feedback nights, so the
+evidence estimates can be seen to find an effect that is really there.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
-from bruxwatch.firmware_host.feedback import FeedbackConfig
+from bruxwatch.firmware_host.feedback import FeedbackConfig, MotorActuator
 from bruxwatch.firmware_host.session import Session
 from bruxwatch.signal.calibration import PROTOCOL
 from bruxwatch.store.recording import RecordingWriter
@@ -31,6 +34,11 @@ def record_simulated_nights(
     first_evening: dt.datetime | None = None,
     episodes_per_hour: float | None = None,
     progress: Callable[[Path], None] | None = None,
+    withhold: float = 0.0,
+    feedback_response: float | None = None,
+    scenario: str = "night",
+    fs: float = 1000.0,
+    chunk_s: float = CHUNK_S,
 ) -> list[Path]:
     """Record `nights` simulated nights of `hours` each into `folder` (the first
     `baseline_nights` in baseline mode, the rest with feedback). Night k starts at
@@ -46,20 +54,29 @@ def record_simulated_nights(
         path = folder / f"night-{start:%Y-%m-%d}.sqlite"
         sim = Simulator(
             SimulatorConfig(
-                scenario="night",
+                scenario=scenario,
                 duration_s=hours * 3600 + PROTOCOL.end_s,
                 seed=seed + k,
+                fs=fs,
                 calibrate=True,
                 episodes_per_hour=episodes_per_hour,
-                chunk_s=CHUNK_S,
+                chunk_s=chunk_s,
+                feedback_response=feedback_response,
             )
         )
+        randomized = withhold if mode == "feedback" else 0.0
+        stored = {"mains_hz": 50.0}
+        if randomized:
+            stored.update(withhold=randomized, withhold_seed=seed + 1000 + k)
         session = Session(
             sim,
-            store=lambda info, path=path, mode=mode, start=start: RecordingWriter(
-                path, info, mode=mode, config={"mains_hz": 50.0}, started_at=start
+            store=lambda info, path=path, mode=mode, start=start, stored=stored: RecordingWriter(
+                path, info, mode=mode, config=stored, started_at=start
             ),
-            feedback=FeedbackConfig(mode=mode),
+            feedback=FeedbackConfig(
+                mode=mode, withhold=randomized, seed=stored.get("withhold_seed")
+            ),
+            actuators=[MotorActuator(sim)],  # the simulated wearer feels the buzz
             calibrate=PROTOCOL,
         )
         session.run(handle_signals=False)

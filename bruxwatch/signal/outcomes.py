@@ -22,7 +22,8 @@ STOP_WINDOW_S = 2.0
 class FeedbackOutcome:
     """The outcome of one feedback decision (given or held back).
 
-    at_s: trigger time, s from the recording start. fired: the buzz/alert was given.
+    at_s: trigger time, s from the recording start. fired: the buzz/alert was given;
+    withheld: held back by the micro-randomization (not by baseline mode or a rule).
     remaining_s: clench left after the trigger, s (None: no burst contains the trigger, e.g.
     it fell into a gap or a stretch scored differently). stopped: remaining_s <= window.
     episode_continued: the episode had another burst after the one that triggered.
@@ -33,6 +34,7 @@ class FeedbackOutcome:
     remaining_s: float | None
     stopped: bool | None
     episode_continued: bool | None
+    withheld: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,22 +58,24 @@ class OutcomeSummary:
 
 
 def feedback_outcomes(
-    triggers: Sequence[tuple[int, bool]],
+    triggers: Sequence[tuple[int, bool] | tuple[int, bool, bool]],
     bursts: Sequence[Burst],
     episodes: Sequence[Episode],
     fs: float,
     window_s: float = STOP_WINDOW_S,
 ) -> list[FeedbackOutcome]:
-    """Outcome of each (trigger sample index, fired) decision, given the scored `bursts` and
-    `episodes` (both in time order) of the same recording sampled at `fs` Hz."""
+    """Outcome of each (trigger sample index, fired[, withheld]) decision, given the scored
+    `bursts` and `episodes` (both in time order) of the same recording sampled at `fs` Hz."""
     starts = [b.start_index for b in bursts]
     episode_starts = [e.start_index for e in episodes]
     result = []
-    for index, fired in triggers:
+    for trigger in triggers:
+        index, fired = trigger[0], trigger[1]
+        withheld = bool(trigger[2]) if len(trigger) > 2 else False
         k = bisect_right(starts, index) - 1
         burst = bursts[k] if k >= 0 and index <= bursts[k].end_index else None
         if burst is None:
-            result.append(FeedbackOutcome(index / fs, fired, None, None, None))
+            result.append(FeedbackOutcome(index / fs, fired, None, None, None, withheld))
             continue
         remaining = (burst.end_index - index) / fs
         continued = None
@@ -79,7 +83,9 @@ def feedback_outcomes(
         if j >= 0 and burst.end_index <= episodes[j].end_index:
             continued = episodes[j].end_index > burst.end_index
         result.append(
-            FeedbackOutcome(index / fs, fired, remaining, remaining <= window_s, continued)
+            FeedbackOutcome(
+                index / fs, fired, remaining, remaining <= window_s, continued, withheld
+            )
         )
     return result
 

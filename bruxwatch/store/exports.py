@@ -26,6 +26,7 @@ EPISODE_COLUMNS = (
     "bursts",
     "peak_pct_mvc",
     "feedback_given",
+    "feedback_withheld",
     "feedback_held_back",
     "artifact",
 )
@@ -49,7 +50,7 @@ def episode_rows(nights: Sequence[ScoredNight]) -> list[dict]:
     rows = []
     for night in nights:
         for e in night.analysis.episodes:
-            given, held = night.feedback_in(e)
+            given, withheld, held = night.feedback_in(e)
             rows.append(
                 {
                     "night": night.label,
@@ -60,6 +61,7 @@ def episode_rows(nights: Sequence[ScoredNight]) -> list[dict]:
                     "bursts": e.bursts,
                     "peak_pct_mvc": _round(e.peak_pct_mvc, 1),
                     "feedback_given": given,
+                    "feedback_withheld": withheld,
                     "feedback_held_back": held,
                     "artifact": int(e.artifact),
                 }
@@ -102,7 +104,9 @@ def night_row(night: ScoredNight) -> dict:
         "clench_seconds": round(s.clench_seconds, 1),
         "clench_pct": round(s.clench_pct, 3),
         "mean_episode_s": round(s.mean_episode_s, 2),
+        "withhold": night.withhold,
         "feedback_given": o.given,
+        "feedback_withheld": sum(f.withheld for f in night.feedback),
         "feedback_held_back": o.held_back,
         "stopped_within_2s": o.stopped,
         "stopped_fraction": _round(o.stopped_fraction, 3),
@@ -118,6 +122,21 @@ def comparison(nights: Sequence[ScoredNight]) -> GroupComparison:
     )
 
 
+def evidence(nights: Sequence[ScoredNight]) -> dict:
+    """ "Does feedback help?": the micro-randomized estimate pooled over the nights recorded
+    with --withhold, and the baseline-vs-feedback nights comparison with its interval."""
+    from bruxwatch.signal.evidence import feedback_effect, night_effect
+
+    randomized = [o for n in nights for o in n.randomized_outcomes()]
+    base = [n.analysis.summary.episodes_per_hour for n in nights if n.mode == "baseline"]
+    fb = [n.analysis.summary.episodes_per_hour for n in nights if n.mode == "feedback"]
+    return {
+        "randomized_nights": sum(1 for n in nights if n.randomized_outcomes()),
+        "feedback_effect": feedback_effect(randomized).to_dict(),
+        "night_effect": night_effect(base, fb).to_dict(),
+    }
+
+
 def report_dict(nights: Sequence[ScoredNight], patient: str | None = None) -> dict:
     """The machine-readable report: every night's figures, the baseline/feedback comparison,
     the hourly counts and the scoring rules."""
@@ -131,6 +150,7 @@ def report_dict(nights: Sequence[ScoredNight], patient: str | None = None) -> di
             {**night_row(n), "hourly_episodes": n.analysis.summary.hourly_episodes} for n in nights
         ],
         "comparison": comparison(nights).to_dict(),
+        "evidence": evidence(nights),
         "scoring": scoring_rules(rules),
         "note": DISCLAIMER,
     }

@@ -107,6 +107,16 @@ class FeedbackRecord:
     latency_ms: float | None
     reason: str
 
+    @property
+    def withheld(self) -> bool:
+        """Held back by the micro-randomization (`record --withhold`), not by a rule."""
+        return self.reason.startswith("withheld")
+
+    @property
+    def first_pulse(self) -> bool:
+        """The clench's first decision (the randomized one), not a repeat while it goes on."""
+        return "continues" not in self.reason and "hourly cap" not in self.reason
+
 
 @dataclass
 class SessionInfo:

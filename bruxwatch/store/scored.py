@@ -39,6 +39,22 @@ class ScoredNight:
     mains_hz: float | None
 
     @property
+    def withhold(self) -> float:
+        """The micro-randomization's withheld fraction this night was recorded with (0: none)."""
+        return float(self.session.config.get("withhold", 0.0) or 0.0)
+
+    def randomized_outcomes(self) -> list[FeedbackOutcome]:
+        """Outcomes of the randomized decisions: each clench's first decision, on a night
+        recorded with 0 < withhold < 1 (given or withheld by chance, nothing else)."""
+        if not 0.0 < self.withhold < 1.0 or self.mode != "feedback":
+            return []
+        return [
+            o
+            for o, f in zip(self.outcomes, self.feedback, strict=True)
+            if f.first_pulse and (f.fired or f.withheld)
+        ]
+
+    @property
     def mode(self) -> str:
         """ "feedback" or "baseline" (feedback logged but never given)."""
         return self.session.mode
@@ -52,13 +68,15 @@ class ScoredNight:
     def clock(self, seconds: float) -> dt.datetime:
         return self.started_at + dt.timedelta(seconds=seconds)
 
-    def feedback_in(self, episode: Episode) -> tuple[int, int]:
-        """(given, held back) feedback decisions triggered during `episode`."""
+    def feedback_in(self, episode: Episode) -> tuple[int, int, int]:
+        """(given, withheld by the randomization, held back otherwise) feedback decisions
+        triggered during `episode`."""
         inside = [
             f for f in self.feedback if episode.start_index <= f.trigger_index <= episode.end_index
         ]
         given = sum(f.fired for f in inside)
-        return given, len(inside) - given
+        withheld = sum(f.withheld for f in inside)
+        return given, withheld, len(inside) - given - withheld
 
 
 def score_night(
@@ -80,7 +98,7 @@ def score_night(
     )
     feedback = recording.feedback()
     outcomes = feedback_outcomes(
-        [(f.trigger_index, f.fired) for f in feedback],
+        [(f.trigger_index, f.fired, f.withheld) for f in feedback],
         analysis.bursts,
         analysis.episodes,
         recording.info.fs,

@@ -64,6 +64,7 @@ def render_report(
     _key_figures(fig, nights)
     _rates_chart(fig, nights)
     _comparison_box(fig, nights)
+    _evidence_box(fig, nights)
     _timeline(fig, nights)
     _nights_table(fig, nights)
     _footer(fig)
@@ -189,8 +190,11 @@ def _rates_chart(fig: Figure, nights: Sequence[ScoredNight]) -> None:
 
 
 def _comparison_box(fig: Figure, nights: Sequence[ScoredNight]) -> None:
+    from bruxwatch.store.exports import evidence
+
     c = comparison(nights)
-    x, y = 0.63, 0.795
+    nightly = evidence(nights)["night_effect"]
+    x, y = 0.61, 0.795
     fig.text(x, y, "Baseline vs biofeedback nights", fontsize=9, weight="bold")
     lines = [
         "baseline: no nights"
@@ -205,19 +209,58 @@ def _comparison_box(fig: Figure, nights: Sequence[ScoredNight]) -> None:
     if c.comparable:
         pct = f" ({c.change_pct:+.0f} %)" if c.change_pct is not None else ""
         lines.append(f"change with feedback: {c.change_per_hour:+.1f} episodes/h{pct}")
-        lines.append("Night-to-night variation is large; compare")
-        lines.append("several nights of each kind before concluding.")
+        if nightly["enough"]:
+            d = nightly["difference"]
+            lines.append(
+                f"nightly means {d['estimate']:+.1f}/h, 95 % CI {d['low']:+.1f} to {d['high']:+.1f}"
+            )
+        else:
+            lines.append("(an interval needs 2+ nights of each kind)")
+        lines.append("Nights differ for many reasons: the per-clench")
+        lines.append("test below is the fairer one.")
     else:
         lines.append("Needs at least one night of each kind:")
         lines.append("record with --mode baseline for a few nights.")
     for k, line in enumerate(lines):
         fig.text(
             x,
-            y - 0.02 - 0.016 * k,
+            y - 0.018 - 0.0145 * k,
             line,
             fontsize=7.5,
             weight="bold" if k == 2 and c.comparable else "normal",
         )
+
+
+def _evidence_box(fig: Figure, nights: Sequence[ScoredNight]) -> None:
+    """ "Does feedback help?": the micro-randomized estimate, in numbers and one sentence."""
+    import textwrap
+
+    from bruxwatch.store.exports import evidence
+
+    result = evidence(nights)
+    effect = result["feedback_effect"]
+    x, y = 0.61, 0.675
+    fig.text(x, y, "Does feedback help?", fontsize=9, weight="bold")
+    lines: list[str] = []
+    if effect["enough"]:
+        diff, ratio = effect["remaining_difference_s"], effect["remaining_ratio"]
+        lines.append(
+            f"clench left after a buzz: {effect['remaining_given_s']:.1f} s; "
+            f"withheld: {effect['remaining_withheld_s']:.1f} s"
+        )
+        lines.append(
+            f"difference {diff['estimate']:+.1f} s (95 % CI {diff['low']:+.1f} to "
+            f"{diff['high']:+.1f}), ratio {ratio['estimate']:.2f}"
+        )
+        lines.append(
+            f"stopped within 2 s: {100 * effect['stopped_given']:.0f} % vs "
+            f"{100 * effect['stopped_withheld']:.0f} %; {effect['given']} given, "
+            f"{effect['withheld']} withheld"
+        )
+    wrapped = textwrap.wrap(effect["sentence"], 56)
+    for k, line in enumerate(lines + wrapped):
+        weight = "bold" if k >= len(lines) else "normal"
+        fig.text(x, y - 0.016 - 0.0125 * k, line, fontsize=6.8, weight=weight)
 
 
 def _timeline(fig: Figure, nights: Sequence[ScoredNight]) -> None:
