@@ -96,7 +96,9 @@ def bare_frames(frames: int) -> list[float]:
 
 def write_night(path: Path, hours: float) -> None:
     sim = Simulator(
-        SimulatorConfig(scenario="night", duration_s=hours * 3600, seed=3, episodes_per_hour=12)
+        SimulatorConfig(
+            scenario="night", duration_s=hours * 3600, seed=3, episodes_per_hour=12, chunk_s=1.0
+        )
     )
     writer = RecordingWriter(path, sim.info, calibration=CAL)
     pipeline = Pipeline(sim.info, calibration=CAL)

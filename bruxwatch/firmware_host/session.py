@@ -191,13 +191,19 @@ class Session:
     # ------------------------------------------------------------------------ threads
     def _read(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> None:
         try:
-            for chunk in self.device.chunks():
-                received = time.perf_counter()
+            chunks = iter(self.device.chunks())
+            while True:
                 # Back-pressure for sources faster than real time (the simulator at full speed):
-                # a live board never gets this far ahead, so nothing it sends waits here.
+                # room is taken before the next chunk is read, so a closed-loop simulator
+                # (max_ahead_chunks = 1) makes chunk k+1 only after chunk k was handled. A live
+                # board never gets this far ahead, so nothing it sends waits here.
                 while not self._room.acquire(timeout=0.5):
                     if self._stop_reason is not None:
                         return
+                chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                received = time.perf_counter()
                 loop.call_soon_threadsafe(queue.put_nowait, (chunk, received))
                 if self._stop_reason is not None:
                     break
