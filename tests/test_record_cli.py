@@ -91,7 +91,9 @@ def test_calibrate_on_a_quiet_sensor_says_check_the_electrodes(capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--feedback", "motor"], "no vibration motor"),
+        (["--device", "ganglion:emulated", "--feedback", "motor"], "no vibration motor"),
+        (["--mode", "baseline", "--withhold", "0.2"], "baseline mode withholds all"),
+        (["--withhold", "1.5"], "withhold must be"),
         (["--feedback", "laser"], "unknown feedback"),
         (["--duration", "soon"], "duration"),
         (["--use-saved"], "no saved calibration"),

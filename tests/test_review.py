@@ -44,16 +44,16 @@ def test_min_max_decimation_across_chunk_boundaries():
     assert whole.highs[0] == values[:300].max() and len(whole.starts) == 34
 
 
-def test_review_lists_every_episode_and_zooms_to_a_clicked_row(tmp_path):
+def test_review_of_an_8_hour_night_lists_every_episode_and_zooms_to_a_clicked_row(tmp_path):
     path = tmp_path / "night.sqlite"
-    write_night(path, hours=1.0)
+    write_night(path, hours=8.0)
     app = pg.mkQApp()
     with Recording(path) as rec:
         stored = rec.episodes()
         window = ReviewWindow(rec)
-        assert window.table.rowCount() == len(stored) >= 5
+        assert window.table.rowCount() == len(stored) >= 40
         assert window.night.level_units == "% MVC"
-        assert window.night.bin_starts_s.size <= 4000 and window.night.duration_s == 3600
+        assert window.night.bin_starts_s.size <= 4000 and window.night.duration_s == 8 * 3600
         row = len(stored) - 2
         window.table.cellClicked.emit(row, 0)
         app.processEvents()

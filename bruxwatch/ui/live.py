@@ -124,7 +124,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         wanted = [(a, b, "burst") for a, b, _ in marks.bursts if b >= end - WINDOW_S]
         wanted += [(a, b, k) for a, b, k in marks.episodes if b >= end - WINDOW_S]
         if marks.open_episode is not None:
-            wanted.append((marks.open_episode, end, "open"))
+            wanted.append((marks.open_episode, end, f"open {marks.open_kind}"))
         while len(self.regions) < len(wanted):  # reuse region items; never pile them up
             region = pg.LinearRegionItem(movable=False)
             region.setZValue(-10)
@@ -132,8 +132,9 @@ class LiveWindow(QtWidgets.QMainWindow):
             self.regions.append(region)
         self.shown = [kind for _a, _b, kind in wanted]
         for region, (a, b, kind) in zip(self.regions, wanted, strict=False):
-            colour = KIND_COLOURS.get(kind, (150, 150, 150))
-            region.setBrush(pg.mkBrush(*colour, 60 if kind != "burst" else 35))
+            colour = KIND_COLOURS.get(kind.removeprefix("open "), (150, 150, 150))
+            alpha = 35 if kind == "burst" else 40 if kind.startswith("open") else 60
+            region.setBrush(pg.mkBrush(*colour, alpha))
             region.setRegion((a, b))
             region.show()
         for region in self.regions[len(wanted) :]:

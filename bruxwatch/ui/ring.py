@@ -20,6 +20,7 @@ class Marks:
     bursts: list[tuple[float, float, str]] = field(default_factory=list)
     episodes: list[tuple[float, float, str]] = field(default_factory=list)
     open_episode: float | None = None
+    open_kind: str = "phasic"  # the rule the open episode met first (its final kind may differ)
 
 
 class SignalRing:
@@ -65,6 +66,7 @@ class SignalRing:
                 marks.bursts.append((b.start_s, b.end_s, b.kind))
             elif isinstance(event, EpisodeStart):
                 marks.open_episode = event.start_s
+                marks.open_kind = event.kind
             elif isinstance(event, EpisodeEnd):
                 e = event.episode
                 marks.episodes.append((e.start_s, e.end_s, e.kind))
