@@ -84,3 +84,82 @@ def test_firmware_builds_for_an_arduino_uno(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "bruxwatch_emg.hex").stat().st_size > 1000
+
+
+# ------------------------------------------------------------------- the BLE firmware
+@pytest.fixture(scope="module")
+def ble_harness(tmp_path_factory) -> Path:
+    compiler = shutil.which("g++") or shutil.which("c++")
+    if compiler is None:
+        pytest.skip("no C++ compiler")
+    binary = tmp_path_factory.mktemp("fw") / "harness_ble"
+    subprocess.run(
+        [
+            compiler,
+            "-std=c++17",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            f"-I{HERE}",
+            "-o",
+            str(binary),
+            str(HERE / "harness_ble.cpp"),
+        ],
+        check=True,
+    )
+    return binary
+
+
+def run_ble(harness: Path, end_us: int, *commands: str):
+    result = subprocess.run([str(harness), str(end_us), *commands], capture_output=True, check=True)
+    lines = result.stdout.decode().splitlines()
+    notifications = [bytes.fromhex(line[2:]) for line in lines if line.startswith("N ")]
+    info = next(line[2:] for line in lines if line.startswith("I "))
+    overruns = int(next(line[2:] for line in lines if line.startswith("O ")))
+    return notifications, info, overruns
+
+
+def decode_ble(notifications):
+    """Each notification as the host's BleEmgBoard takes it: text, or a frame without sync."""
+    parser = proto.FrameParser()
+    frames, messages = [], []
+    for data in notifications:
+        decoded = parser.feed(data if data[:1] == b"#" else proto.SYNC + data)
+        frames += decoded.frames
+        messages += decoded.messages
+    return parser, frames, messages
+
+
+def test_ble_firmware_frames_decode_on_the_host(ble_harness):
+    notes, info, overruns = run_ble(ble_harness, 300_000, "1000:info", "2000:start")
+    parser, frames, messages = decode_ble(notes)
+    assert proto.BoardInfo.parse("#info " + info) == proto.BoardInfo("1.0.0", 1000.0, 12, 2, "raw")
+    assert messages == ["#info fw=1.0.0 fs=1000 bits=12 channels=2 kind=raw"]
+    assert parser.crc_errors == 0 and overruns == 0
+    assert all(len(n) <= 92 for n in notes)  # fits an ATT MTU of 95
+    firsts = [first for first, _ in frames]
+    assert firsts == list(range(0, 20 * len(firsts), 20)) and len(firsts) >= 14
+    counts = np.concatenate([c for _, c in frames], axis=1)
+    k = np.arange(counts.shape[1])
+    np.testing.assert_array_equal(counts[0], (k * 7) % 4096)
+    np.testing.assert_array_equal(counts[1], (k * 7 + 100) % 4096)
+
+
+def test_ble_firmware_skips_the_index_of_samples_it_had_to_drop(ble_harness):
+    # the radio blocks for 400 ms: the 256-sample ring overflows and samples are dropped
+    notes, _, overruns = run_ble(ble_harness, 700_000, "1000:start", "100000:stall=400000")
+    _, frames, _ = decode_ble(notes)
+    assert overruns > 100
+    received = sum(c.shape[1] for _, c in frames)
+    end = frames[-1][0] + frames[-1][1].shape[1]
+    gaps = [b[0] - (a[0] + a[1].shape[1]) for a, b in zip(frames, frames[1:], strict=False)]
+    assert sum(g for g in gaps if g) == overruns == end - received  # an exact gap
+
+
+def test_ble_firmware_vibrates_and_stops(ble_harness):
+    notes, _, _ = run_ble(
+        ble_harness, 200_000, "1000:start", "50000:vibrate 30 200", "100000:stop", "120000:dance"
+    )
+    _, frames, messages = decode_ble(notes)
+    assert messages == ["#ok vibrate 30 200", "#error unknown command"]
+    assert max(first for first, _ in frames) < 100

@@ -16,6 +16,8 @@ uint32_t millis();
 uint16_t analogRead(uint8_t pin);
 void analogWrite(uint8_t pin, int value);
 void pinMode(uint8_t pin, uint8_t mode);
+inline void analogReadResolution(int) {}
+inline void delay(unsigned long) {}
 inline void noInterrupts() {}
 inline void interrupts() {}
 

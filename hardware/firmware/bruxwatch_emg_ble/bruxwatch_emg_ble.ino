@@ -113,7 +113,7 @@ void reply(const char *text) {
 
 void handleCommand(char *line) {
   char *word = strtok(line, " \r\n");
-  char text[48];
+  char text[80];
   if (word == NULL) return;
   if (strcmp(word, "start") == 0) {
     ringHead = ringTail = 0;
