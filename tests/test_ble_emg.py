@@ -154,3 +154,28 @@ def test_record_on_the_emulated_boards_from_the_command_line(tmp_path, capsys):
     assert code == 0, capsys.readouterr().err
     with Recording(out) as rec:
         assert rec.info.fs == 200.0 and rec.n_samples >= 400
+
+
+def test_a_board_found_by_name_and_a_name_nobody_has():
+    import pytest
+
+    from bruxwatch.devices.serial_link import DeviceError
+
+    peripheral = BleEmgPeripheral("EE:EE:00:03:00:02", speed=0.0).register()
+    names = {"bruxwatch-EMG": peripheral.address}
+    asked = []
+
+    async def scan(name, timeout_s):
+        asked.append(name)
+        return names.get(name)
+
+    try:
+        board = BleEmgBoard("bruxwatch-EMG", backend=FakeBleakBackend, scanner=scan)
+        chunk = next(board.chunks())
+        assert chunk.samples.shape[0] == 2 and asked == ["bruxwatch-EMG"]
+        board.close()
+        missing = BleEmgBoard("bruxwatch-OTHER", backend=FakeBleakBackend, scanner=scan)
+        with pytest.raises(DeviceError, match="no BLE device named 'bruxwatch-OTHER' found"):
+            next(missing.chunks())
+    finally:
+        peripheral.unregister()
