@@ -78,3 +78,23 @@ def test_glibc_can_be_asked_to_keep_freed_memory():
     if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         pytest.skip("mallopt is glibc's")
     assert keep_freed_memory() is True
+
+
+def test_fast_kernel_and_public_sosfilt_give_the_same_stream(monkeypatch):
+    from bruxwatch.signal import filters
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 50, size=(2, 3000)) + 300.0
+    sos = filters.design_sos(1000.0)
+
+    def stream(kernel):
+        monkeypatch.setattr(filters, "_KERNEL", kernel)
+        f = filters.StreamingFilter(sos, 2)
+        return np.concatenate([f.process(x[:, a : a + 37]) for a in range(0, 3000, 37)], axis=1)
+
+    fast, public = stream(filters._KERNEL), stream(None)
+    np.testing.assert_array_equal(fast, public)
+    from scipy import signal as sps
+
+    zi = sps.sosfilt_zi(sos)[:, None, :] * x[:, 0][None, :, None]
+    np.testing.assert_allclose(public, sps.sosfilt(sos, x, axis=-1, zi=zi)[0], rtol=0, atol=1e-9)
