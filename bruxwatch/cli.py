@@ -17,7 +17,6 @@ import numpy as np
 from bruxwatch import __version__
 from bruxwatch.memory import keep_freed_memory
 from bruxwatch.signal import Analysis, CalibrationError, SignalConfig, analyze, calibrate
-from bruxwatch.signal.config import FilterConfig
 from bruxwatch.store.importers import Recording, RecordingError, read_recording, write_csv
 
 EXIT_USAGE = 2
@@ -109,7 +108,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if Path(args.input).suffix in (".sqlite", ".db"):
         return _analyze_night(args)
     recording = _read_recording(Path(args.input), args.fs)
-    config = SignalConfig(filter=FilterConfig(mains_hz=args.mains))
+    config = _signal_config(args)
     calibration = _calibration_from_ranges(recording, args.rest, args.mvc, config)
     exclude = [args.rest, args.mvc] if calibration is not None else []
     with _progress("scoring", enabled=not args.quiet) as tick:
@@ -166,7 +165,9 @@ def _analyze_night(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise CliError(str(exc)) from None
     with night:
-        config = SignalConfig(filter=FilterConfig(mains_hz=args.mains))
+        from bruxwatch.store.scored import stored_signal_config
+
+        config = _with_mains(stored_signal_config(night.session), args.mains)
         calibration = night.session.calibration
         stretch = night.session.config.get("calibration_s")
         exclude: list[tuple[float, float]] = [tuple(stretch)] if stretch else []
@@ -381,7 +382,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         )
     session = Session(
         device,
-        config=SignalConfig(filter=FilterConfig(mains_hz=args.mains)),
+        config=_signal_config(args),
         store=store,
         feedback=FeedbackConfig(**feedback_config),
         actuators=_actuators(args.feedback, device),
@@ -396,14 +397,40 @@ def cmd_live(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace):
+    """The settings file's values (loaded once, in main)."""
+    from bruxwatch.config import Settings
+
+    return getattr(args, "settings", None) or Settings()
+
+
+def _signal_config(args: argparse.Namespace) -> SignalConfig:
+    """The settings file's signal chain, with `--mains` applied when given."""
+    return _with_mains(_settings(args).signal, getattr(args, "mains", None))
+
+
+def _with_mains(config: SignalConfig, mains: float | None) -> SignalConfig:
+    """`config` with the `--mains` flag applied (None: not given; 0: no notch)."""
+    import dataclasses
+
+    if mains is None:
+        return config
+    notch = dataclasses.replace(config.filter, mains_hz=float(mains) or None)
+    return dataclasses.replace(config, filter=notch)
+
+
 def _feedback_settings(args: argparse.Namespace) -> tuple[dict, dict]:
-    """FeedbackConfig arguments and what the recording stores about them (the mains setting,
-    and for `--withhold` the fraction and the random seed that decided each clench)."""
+    """FeedbackConfig arguments (the settings file's, with --mode and --withhold applied) and
+    what the recording stores: the signal settings it is scored with, and for `--withhold`
+    the fraction and the random seed that decided each clench."""
+    import dataclasses
     import secrets
 
+    signal = _signal_config(args)
     withhold = getattr(args, "withhold", 0.0) or 0.0
-    stored: dict = {"mains_hz": args.mains}
-    config: dict = {"mode": args.mode}
+    stored: dict = {"mains_hz": signal.filter.mains_hz, "signal": dataclasses.asdict(signal)}
+    config = dataclasses.asdict(_settings(args).feedback)
+    config["mode"] = args.mode
     if withhold:
         if args.mode == "baseline":
             raise CliError("--withhold is for feedback nights; baseline mode withholds all")
@@ -557,7 +584,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
         device = open_device(args.device)
     except DeviceError as exc:
         raise CliError(str(exc)) from None
-    config = SignalConfig(filter=FilterConfig(mains_hz=args.mains))
+    config = _signal_config(args)
     pipeline = None
     second, samples, gaps, episodes = 0, 0, 0, 0
     peak: np.ndarray | None = None
@@ -622,7 +649,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     if args.use_saved and calibration is None:
         raise CliError(f"no saved calibration for {args.device}; run `bruxwatch calibrate` first")
     guided = not args.no_calibrate and calibration is None
-    config = SignalConfig(filter=FilterConfig(mains_hz=args.mains))
+    config = _signal_config(args)
     session = Session(
         device,
         config=config,
@@ -903,7 +930,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise CliError(f"{out}: already exists; give another --out")
     recording = _read_recording(source, args.fs)
     try:
-        store_file_recording(recording, source, out, mode=args.mode, mains_hz=args.mains)
+        store_file_recording(recording, source, out, mode=args.mode, signal=_signal_config(args))
     except StoreError as exc:
         raise CliError(str(exc)) from None
     lost = sum(n for _, n in recording.gaps) / recording.fs
@@ -1009,9 +1036,10 @@ def _positive(text: str) -> float:
     return value
 
 
-def _mains(text: str) -> float | None:
+def _mains(text: str) -> float:
+    """50, 60, or 0.0 for "off" (no notch); not given = the settings file's value."""
     if text.lower() in ("off", "none", "0"):
-        return None
+        return 0.0
     if text not in ("50", "60"):
         raise argparse.ArgumentTypeError(f"mains must be 50, 60 or off, got {text!r}")
     return float(text)
@@ -1056,6 +1084,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure jaw clenching (bruxism) from masseter EMG: record, score, feed back.",
     )
     parser.add_argument("--version", action="version", version=f"bruxwatch {__version__}")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="settings file (TOML; default: config.toml in your config folder, if there)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("simulate", help="write a simulated recording (CSV) and its ground truth")
@@ -1107,7 +1140,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rest", type=_range, metavar="A:B", help="seconds of the file at rest")
     p.add_argument("--mvc", type=_range, metavar="A:B", help="seconds with maximal clenches")
-    p.add_argument("--mains", type=_mains, default=50.0, help="mains frequency: 50, 60 or off")
+    p.add_argument("--mains", type=_mains, help="mains frequency: 50, 60 or off")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_analyze)
@@ -1135,7 +1168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stream", help="read a device and print per-second counts and levels")
     p.add_argument("device", help="sim, cyton:PORT, arduino:PORT, arduino-text:PORT?fs=HZ")
     p.add_argument("--seconds", type=_positive, default=10.0)
-    p.add_argument("--mains", type=_mains, default=50.0, help="mains frequency: 50, 60 or off")
+    p.add_argument("--mains", type=_mains, help="mains frequency: 50, 60 or off")
     p.set_defaults(func=cmd_stream)
 
     p = sub.add_parser("record", help="record a night (or a session) with biofeedback")
@@ -1156,15 +1189,13 @@ def build_parser() -> argparse.ArgumentParser:
         " NAME-events; default name bruxwatch)",
     )
     p.add_argument(
-        "--device",
-        default="sim:scenario=night,calibrate=1",
-        help="device spec (default: the simulator)",
+        "--device", help="device spec (default: the settings file's, else the simulator)"
     )
+    p.set_defaults(default_device="sim:scenario=night,calibrate=1")
     p.add_argument(
         "--mode",
         choices=("feedback", "baseline"),
-        default="feedback",
-        help="baseline: log what would have buzzed, buzz nothing",
+        help="baseline: log what would have buzzed, buzz nothing (default: feedback)",
     )
     p.add_argument("--out", help="recording file (default: a dated file in your data folder)")
     p.add_argument("--duration", type=_duration, help="stop after 90s, 30m, 8h ... of stream")
@@ -1176,11 +1207,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use the calibration saved by `bruxwatch calibrate`",
     )
-    p.add_argument("--mains", type=_mains, default=50.0, help="mains frequency: 50, 60 or off")
+    p.add_argument("--mains", type=_mains, help="mains frequency: 50, 60 or off")
     p.set_defaults(func=cmd_record)
 
     p = sub.add_parser("calibrate", help="guided rest + maximal-clench calibration, saved")
-    p.add_argument("--device", default="sim:scenario=calibration")
+    p.add_argument("--device", help="device spec (default: settings file, else the simulator)")
+    p.set_defaults(default_device="sim:scenario=calibration")
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("review", help="review a recorded night: timeline, episodes, per hour")
@@ -1217,7 +1249,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="imported",
         help="what kind of night it was, for the baseline-vs-feedback comparison",
     )
-    p.add_argument("--mains", type=_mains, default=50.0, help="mains frequency: 50, 60 or off")
+    p.add_argument("--mains", type=_mains, help="mains frequency: 50, 60 or off")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="a night's raw EMG as EDF+ (with annotations) or CSV")
@@ -1229,7 +1261,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("live", help="the live window: scrolling EMG, clench level, threshold")
-    p.add_argument("--device", default="sim:scenario=awake", help="device spec")
+    p.add_argument("--device", help="device spec (default: settings file, else the simulator)")
+    p.set_defaults(default_device="sim:scenario=awake")
     p.add_argument(
         "--withhold",
         type=_probability,
@@ -1247,9 +1280,9 @@ def build_parser() -> argparse.ArgumentParser:
         " NAME-events; default name bruxwatch)",
     )
     p.add_argument("--no-record", action="store_true", help="do not keep a recording")
-    p.add_argument("--mode", choices=("feedback", "baseline"), default="feedback")
+    p.add_argument("--mode", choices=("feedback", "baseline"), help="default: feedback")
     p.add_argument("--feedback", help="motor, sound, bell, notify (comma-separated)")
-    p.add_argument("--mains", type=_mains, default=50.0, help="mains frequency: 50, 60 or off")
+    p.add_argument("--mains", type=_mains, help="mains frequency: 50, 60 or off")
     p.add_argument("--screenshot", metavar="PNG", help="run offscreen, save the window, exit")
     p.add_argument("--seconds", type=_positive, help="with --screenshot: how long to run first")
     p.set_defaults(func=cmd_live)
@@ -1280,6 +1313,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    from bruxwatch.config import ConfigError, load_settings
+
+    try:
+        args.settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"bruxwatch {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if hasattr(args, "default_device") and not getattr(args, "device", None):
+        args.device = args.settings.device or args.default_device
+    if getattr(args, "mode", "") is None:
+        args.mode = args.settings.feedback.mode
     try:
         return int(args.func(args))
     except CliError as exc:

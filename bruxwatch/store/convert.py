@@ -4,12 +4,13 @@ the episodes scored by the same Pipeline, the start time."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
 from bruxwatch.devices.base import StreamInfo
 from bruxwatch.signal import Pipeline
-from bruxwatch.signal.config import FilterConfig, SignalConfig
+from bruxwatch.signal.config import SignalConfig
 from bruxwatch.store.importers import Recording as FileRecording
 from bruxwatch.store.recording import RecordingWriter
 
@@ -34,9 +35,11 @@ def store_file_recording(
     out: Path,
     *,
     mode: str = IMPORTED_MODE,
-    mains_hz: float | None = 50.0,
+    signal: SignalConfig | None = None,
 ) -> Path:
-    """Write `recording` (read from `source`) as a finished night at `out`."""
+    """Write `recording` (read from `source`) as a finished night at `out`, scored with
+    `signal` (default settings), which the night keeps for later re-scoring."""
+    signal = signal or SignalConfig()
     info = StreamInfo(
         fs=recording.fs,
         channels=recording.channels,
@@ -44,12 +47,16 @@ def store_file_recording(
         kind="raw",
         device=f"{recording.source} file {source.name}",
     )
-    pipeline = Pipeline(info, SignalConfig(filter=FilterConfig(mains_hz=mains_hz)))
+    pipeline = Pipeline(info, signal)
     writer = RecordingWriter(
         out,
         info,
         mode=mode,
-        config={"mains_hz": mains_hz, "imported_from": str(source)},
+        config={
+            "mains_hz": signal.filter.mains_hz,
+            "signal": dataclasses.asdict(signal),
+            "imported_from": str(source),
+        },
         started_at=file_start(recording, source),
     )
     try:

@@ -79,13 +79,22 @@ class ScoredNight:
         return given, withheld, len(inside) - given - withheld
 
 
+def stored_signal_config(session: SessionInfo) -> SignalConfig:
+    """The signal settings a night was recorded with (older nights stored only the mains)."""
+    if "signal" in session.config:
+        from bruxwatch.config import signal_config_from_dict
+
+        return signal_config_from_dict(session.config["signal"])
+    return SignalConfig(filter=FilterConfig(mains_hz=session.config.get("mains_hz", 50.0)))
+
+
 def score_night(
     recording: Recording, progress: Callable[[int, int], None] | None = None
 ) -> ScoredNight:
     """Re-score `recording` from its raw samples as `bruxwatch analyze NIGHT.sqlite` does."""
     session = recording.session
-    mains = session.config.get("mains_hz", 50.0)
-    config = SignalConfig(filter=FilterConfig(mains_hz=mains))
+    config = stored_signal_config(session)
+    mains = config.filter.mains_hz
     stretch = session.config.get("calibration_s")
     analysis = analyze_chunks(
         recording.chunks(),
