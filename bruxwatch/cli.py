@@ -819,7 +819,10 @@ def cmd_review(args: argparse.Namespace) -> int:
             f"the review needs the ui extra: pip install 'bruxwatch[ui]' ({exc})"
         ) from None
     try:
-        nights = find_nights(args.night)
+        skipped: list[str] = []
+        nights = find_nights(args.night, skipped)
+        for line in skipped:
+            print(f"skipped {line}", file=sys.stderr)
         first = nights[-1] if args.night_number is None else nights[_night_number(args, nights)]
         night = Night(first)
     except StoreError as exc:
@@ -875,7 +878,10 @@ def _score_stored(paths: Sequence[str | Path], quiet: bool) -> list:
     from bruxwatch.store.scored import score_night
 
     try:
-        found = find_nights(paths)
+        skipped: list[str] = []
+        found = find_nights(paths, skipped)
+        for line in skipped:
+            print(f"skipped {line}", file=sys.stderr)
         nights = []
         for path in found:
             with Night(path) as night, _progress(f"scoring {path.name}", not quiet) as tick:

@@ -152,3 +152,25 @@ def test_report_errors_are_one_line(tmp_path, capsys, week):
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 3 and all(line.startswith("bruxwatch report: error:") for line in lines)
     assert "no such" in lines[0] and "no such folder" in lines[1] and "not a bruxwatch" in lines[2]
+
+
+def test_a_stray_file_in_the_nights_folder_is_skipped_not_fatal(week, tmp_path, capsys):
+    import shutil
+
+    folder, paths = week
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for path in paths:
+        shutil.copy(path, mixed / path.name)
+    (mixed / "notes.sqlite").write_bytes(b"my notes, not a recording" * 50)
+    capsys.readouterr()
+    assert main(["report", str(mixed), "--json"]) == 0
+    out = capsys.readouterr()
+    assert len(json.loads(out.out)["nights"]) == 3
+    assert out.err.startswith("skipped ") and "notes.sqlite" in out.err
+    only_junk = tmp_path / "junk"
+    only_junk.mkdir()
+    (only_junk / "a.sqlite").write_bytes(b"x" * 500)
+    assert main(["report", str(only_junk)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "bruxwatch report: error: none of the files found is a bruxwatch recording"

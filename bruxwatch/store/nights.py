@@ -41,24 +41,38 @@ class NightListing:
         )
 
 
-def find_nights(paths: Iterable[str | Path]) -> list[Path]:
+def find_nights(paths: Iterable[str | Path], skipped: list[str] | None = None) -> list[Path]:
     """Recording files named by `paths` (files, or folders searched for *.sqlite), in
-    recording order. Raises StoreError with one line if a path is missing or holds none."""
-    found: list[Path] = []
+    recording order. A named file that is not a recording, a missing path or a folder with
+    none raises StoreError with one line; a file in a folder that is not a recording is left
+    out, with a line saying why appended to `skipped`."""
+    named: list[Path] = []
+    from_folders: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             inside = sorted(p for p in path.glob(f"*{SUFFIX}") if p.is_file())
             if not inside:
                 raise StoreError(f"{path}: no recordings (*{SUFFIX}) in this folder")
-            found.extend(inside)
+            from_folders.extend(inside)
         elif path.is_file():
-            found.append(path)
+            named.append(path)
         else:
             raise StoreError(f"{path}: no such recording or folder")
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    listings = {p: listing(p) for p in unique}
-    return sorted(unique, key=lambda p: (listings[p].started_at, str(p)))
+    listings: dict[Path, NightListing] = {}
+    for path in dict.fromkeys(p.resolve() for p in named):
+        listings[path] = listing(path)
+    for path in dict.fromkeys(p.resolve() for p in from_folders):
+        if path in listings:
+            continue
+        try:
+            listings[path] = listing(path)
+        except StoreError as exc:
+            if skipped is not None:
+                skipped.append(str(exc))
+    if not listings:
+        raise StoreError("none of the files found is a bruxwatch recording")
+    return sorted(listings, key=lambda p: (listings[p].started_at, str(p)))
 
 
 def listing(path: Path) -> NightListing:
