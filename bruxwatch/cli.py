@@ -1018,6 +1018,13 @@ def format_nights(nights: list) -> str:
         )
     else:
         lines.append("baseline vs feedback: needs at least one night of each")
+    from bruxwatch.store.exports import evidence
+
+    found = evidence(nights)
+    if found["night_effect"]["enough"]:
+        lines.append(found["night_effect"]["sentence"])
+    if found["randomized_nights"]:
+        lines.append("Does feedback help? " + found["feedback_effect"]["sentence"])
     return "\n".join(lines)
 
 
