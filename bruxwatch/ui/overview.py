@@ -15,6 +15,7 @@ from bruxwatch.devices.base import Chunk
 from bruxwatch.signal import Pipeline
 from bruxwatch.signal.events import QualityChanged
 from bruxwatch.store.recording import FeedbackRecord, Recording
+from bruxwatch.store.scored import stored_signal_config
 
 OVERVIEW_BINS = 4000
 
@@ -73,7 +74,9 @@ def night_overview(recording: Recording, bins: int = OVERVIEW_BINS) -> NightOver
     info, fs = recording.info, recording.info.fs
     end = max(1, recording.end_index)
     decimator = MinMaxDecimator(int(np.ceil(end / bins)))
-    pipeline = Pipeline(info, calibration=recording.session.calibration)
+    pipeline = Pipeline(
+        info, stored_signal_config(recording.session), recording.session.calibration
+    )
     quality_starts: dict[int, float] = {}
     bad: list[tuple[float, float]] = []
 
@@ -132,7 +135,9 @@ def detail_window(
     fs = recording.info.fs
     lo = max(0, int((start_s - settle_s) * fs))
     hi = int(end_s * fs)
-    pipeline = Pipeline(recording.info, calibration=recording.session.calibration)
+    pipeline = Pipeline(
+        recording.info, stored_signal_config(recording.session), recording.session.calibration
+    )
     times, filtered, envelope = [], [], []
     for first, samples in recording.read(lo, hi):
         out = pipeline.process(Chunk(first, samples))
