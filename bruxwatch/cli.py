@@ -1091,6 +1091,26 @@ class _progress:
             self._bar.stop()
 
 
+def _add_session_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by `record` and `live`: randomized withholding and LSL publishing."""
+    p.add_argument(
+        "--withhold",
+        type=_probability,
+        default=0.0,
+        metavar="P",
+        help="withhold the feedback of each clench with probability P (e.g. 0.2), at random,"
+        " to measure whether it helps (see `bruxwatch report`)",
+    )
+    p.add_argument(
+        "--lsl",
+        nargs="?",
+        const="bruxwatch",
+        metavar="NAME",
+        help="publish the envelope and events on Lab Streaming Layer (streams NAME-envelope,"
+        " NAME-events; default name bruxwatch)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bruxwatch",
@@ -1185,22 +1205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_stream)
 
     p = sub.add_parser("record", help="record a night (or a session) with biofeedback")
-    p.add_argument(
-        "--withhold",
-        type=_probability,
-        default=0.0,
-        metavar="P",
-        help="withhold the feedback of each clench with probability P (e.g. 0.2), at random,"
-        " to measure whether it helps (see `bruxwatch report`)",
-    )
-    p.add_argument(
-        "--lsl",
-        nargs="?",
-        const="bruxwatch",
-        metavar="NAME",
-        help="publish the envelope and events on Lab Streaming Layer (streams NAME-envelope,"
-        " NAME-events; default name bruxwatch)",
-    )
+    _add_session_options(p)
     p.add_argument(
         "--device", help="device spec (default: the settings file's, else the simulator)"
     )
@@ -1276,22 +1281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("live", help="the live window: scrolling EMG, clench level, threshold")
     p.add_argument("--device", help="device spec (default: settings file, else the simulator)")
     p.set_defaults(default_device="sim:scenario=awake")
-    p.add_argument(
-        "--withhold",
-        type=_probability,
-        default=0.0,
-        metavar="P",
-        help="withhold the feedback of each clench with probability P (e.g. 0.2), at random,"
-        " to measure whether it helps (see `bruxwatch report`)",
-    )
-    p.add_argument(
-        "--lsl",
-        nargs="?",
-        const="bruxwatch",
-        metavar="NAME",
-        help="publish the envelope and events on Lab Streaming Layer (streams NAME-envelope,"
-        " NAME-events; default name bruxwatch)",
-    )
+    _add_session_options(p)
     p.add_argument("--no-record", action="store_true", help="do not keep a recording")
     p.add_argument("--mode", choices=("feedback", "baseline"), help="default: feedback")
     p.add_argument("--feedback", help="motor, sound, bell, notify (comma-separated)")

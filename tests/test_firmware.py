@@ -16,12 +16,12 @@ HERE = Path(__file__).parent / "native_firmware"
 FIRMWARE = HERE.parent.parent / "hardware" / "firmware"
 
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory) -> Path:
+def compile_harness(tmp_path_factory, name: str) -> Path:
+    """Build tests/native_firmware/NAME.cpp (a sketch with its stand-in libraries) natively."""
     compiler = shutil.which("g++") or shutil.which("c++")
     if compiler is None:
         pytest.skip("no C++ compiler")
-    binary = tmp_path_factory.mktemp("fw") / "harness"
+    binary = tmp_path_factory.mktemp("fw") / name
     subprocess.run(
         [
             compiler,
@@ -32,11 +32,16 @@ def harness(tmp_path_factory) -> Path:
             f"-I{HERE}",
             "-o",
             str(binary),
-            str(HERE / "harness.cpp"),
+            str(HERE / f"{name}.cpp"),
         ],
         check=True,
     )
     return binary
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory) -> Path:
+    return compile_harness(tmp_path_factory, "harness")
 
 
 def run(harness: Path, end_us: int, *commands: str) -> tuple[bytes, list[tuple[int, int, int]]]:
@@ -89,25 +94,7 @@ def test_firmware_builds_for_an_arduino_uno(tmp_path):
 # ------------------------------------------------------------------- the BLE firmware
 @pytest.fixture(scope="module")
 def ble_harness(tmp_path_factory) -> Path:
-    compiler = shutil.which("g++") or shutil.which("c++")
-    if compiler is None:
-        pytest.skip("no C++ compiler")
-    binary = tmp_path_factory.mktemp("fw") / "harness_ble"
-    subprocess.run(
-        [
-            compiler,
-            "-std=c++17",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            f"-I{HERE}",
-            "-o",
-            str(binary),
-            str(HERE / "harness_ble.cpp"),
-        ],
-        check=True,
-    )
-    return binary
+    return compile_harness(tmp_path_factory, "harness_ble")
 
 
 def run_ble(harness: Path, end_us: int, *commands: str):

@@ -18,7 +18,7 @@ import numpy as np
 import serial
 
 from bruxwatch.devices import arduino_protocol as proto
-from bruxwatch.devices.base import Chunk, StreamInfo
+from bruxwatch.devices.base import Chunk, ChunkRun, StreamInfo
 from bruxwatch.devices.serial_link import DeviceError, SerialLink
 
 log = logging.getLogger(__name__)
@@ -118,8 +118,7 @@ class ArduinoBoard:
             decoded = self.frames.feed(data)
             self.messages += decoded.messages
             now = time.monotonic()
-            run: list[np.ndarray] = []  # consecutive frames of this read become one chunk
-            run_start = run_missing = 0
+            run = ChunkRun()  # consecutive frames of this read become one chunk
             for first, counts in decoded.frames:
                 index = first + offset
                 if self.link.reconnects != reconnects and expected is not None:
@@ -131,16 +130,12 @@ class ArduinoBoard:
                 if expected is not None and index < expected:
                     continue  # a repeated or stale frame
                 missing = 0 if expected is None else index - expected
-                if missing and run:
-                    yield Chunk(run_start, np.concatenate(run, axis=1), missing_before=run_missing)
-                    run = []
-                if not run:
-                    run_start, run_missing = index, missing
-                run.append(counts.astype(np.float32))
+                if done := run.add(index, counts.astype(np.float32), missing):
+                    yield done
                 expected = index + counts.shape[1]
                 last_time = now
-            if run:
-                yield Chunk(run_start, np.concatenate(run, axis=1), missing_before=run_missing)
+            if last := run.take():
+                yield last
 
     def _text_chunks(self) -> Iterator[Chunk]:
         pending: list[np.ndarray] = []

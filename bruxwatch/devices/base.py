@@ -72,6 +72,33 @@ class Chunk:
         return self.first_index + self.n
 
 
+class ChunkRun:
+    """Pieces of a stream (frames, packets) joined into one Chunk per gap-free run, so a read
+    that brought many pieces becomes one chunk, split only where samples were lost."""
+
+    def __init__(self) -> None:
+        self._parts: list[np.ndarray] = []
+        self._start = 0
+        self._missing = 0
+
+    def add(self, index: int, samples: np.ndarray, missing: int = 0) -> Chunk | None:
+        """Append `samples` starting at stream `index`, `missing` samples lost before them;
+        returns the run finished by that gap, if any."""
+        done = self.take() if missing else None
+        if not self._parts:
+            self._start, self._missing = index, missing
+        self._parts.append(samples)
+        return done
+
+    def take(self) -> Chunk | None:
+        """The run so far as one Chunk (None if empty); starts a new run."""
+        if not self._parts:
+            return None
+        chunk = Chunk(self._start, np.concatenate(self._parts, axis=1), self._missing)
+        self._parts = []
+        return chunk
+
+
 @runtime_checkable
 class Device(Protocol):
     """Anything that yields chunks: a board, the simulator, a replayed recording."""

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from bruxwatch.devices import arduino_protocol as proto
-from bruxwatch.devices.base import Chunk, StreamInfo
+from bruxwatch.devices.base import Chunk, ChunkRun, StreamInfo
 from bruxwatch.devices.ble_link import BleLink, Notification, Reconnected
 from bruxwatch.devices.serial_link import DeviceError
 
@@ -74,8 +74,7 @@ class BleEmgBoard:
         last_time = 0.0
         restarted = False
         for batch in self.link.events():
-            run: list[np.ndarray] = []
-            run_start = run_missing = 0
+            run = ChunkRun()
             for item in batch:
                 if isinstance(item, Reconnected):
                     restarted = True
@@ -94,16 +93,12 @@ class BleEmgBoard:
                     if expected is not None and index < expected:
                         continue  # a repeated frame
                     missing = 0 if expected is None else index - expected
-                    if missing and run:
-                        yield Chunk(run_start, np.concatenate(run, axis=1), run_missing)
-                        run = []
-                    if not run:
-                        run_start, run_missing = index, missing
-                    run.append(counts.astype(np.float32))
+                    if done := run.add(index, counts.astype(np.float32), missing):
+                        yield done
                     expected = index + counts.shape[1]
                     last_time = item.at
-            if run:
-                yield Chunk(run_start, np.concatenate(run, axis=1), run_missing)
+            if last := run.take():
+                yield last
 
     def vibrate(self, ms: int, strength: int = 255) -> None:
         """Buzz the board's motor for `ms` milliseconds at PWM `strength` 0-255."""

@@ -54,6 +54,10 @@ class FakePeripheral:
         self.values: dict[str, bytes] = {}
         self.writes: list[tuple[str, bytes]] = []
         self.connections = 0
+        self.notifications = 0
+        self.speed = 0.0  # x real time; 0 = as fast as possible
+        self._task: asyncio.Task | None = None
+        self._disconnected_once = False
         self._backend: FakeBleakBackend | None = None
 
     def register(self) -> FakePeripheral:
@@ -86,6 +90,29 @@ class FakePeripheral:
 
     def stop_streaming(self) -> None:
         pass
+
+    async def _send(self, uuid: str, data: bytes, streamed_s: float, started: float) -> bool:
+        """One notification of a stream that started at loop time `started` and has produced
+        `streamed_s` of signal: dropped if the faults say so, then the link breaks once if it is
+        time, then the pace (`speed` x real time, or yield now and then at full speed).
+        False when the link broke and streaming must end."""
+        number = self.notifications
+        self.notifications += 1
+        if number not in self.faults.drop:
+            self.notify(uuid, data)
+        after = self.faults.disconnect_after_s
+        if after is not None and not self._disconnected_once and streamed_s >= after:
+            self._disconnected_once = True
+            self._task = None
+            self.drop_link()
+            return False
+        if self.speed > 0:
+            delay = started + streamed_s / self.speed - asyncio.get_running_loop().time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        elif number % 20 == 0:
+            await asyncio.sleep(0)
+        return True
 
     def _wearer(self):
         """The simulated wearer's signal, one iterator for the peripheral's whole life."""
@@ -251,10 +278,6 @@ class GanglionPeripheral(FakePeripheral):
         self.values = {gp.SOFTWARE_REVISION_UUID: b"3.1.2" if firmware == 3 else b"2.0.0"}
         self.sent: list[np.ndarray] = []  # true counts, per sample (4,)
         self.transmitted: list[np.ndarray] = []  # what the packets carry, rebuilt (4,)
-        self.notifications = 0
-        self._task: asyncio.Task | None = None
-        self._streamed_s = 0.0
-        self._disconnected_once = False
 
     async def write(self, uuid: str, data: bytes) -> None:
         await super().write(uuid, data)
@@ -283,8 +306,7 @@ class GanglionPeripheral(FakePeripheral):
         last = np.zeros(4, dtype=np.int64)  # the firmware's lastChannelData
         rebuilt = np.zeros(4, dtype=np.int64)  # what a receiver rebuilds
         half: list[int] = []
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = asyncio.get_running_loop().time()
         produced = 0
         while True:
             while pending.shape[1] < 2:
@@ -300,26 +322,8 @@ class GanglionPeripheral(FakePeripheral):
             produced += 1
             if packet is None:
                 continue
-            number = self.notifications
-            self.notifications += 1
-            if number not in self.faults.drop:
-                self.notify(gp.RECEIVE_UUID, packet)
-            streamed = produced / gp.FS
-            if (
-                self.faults.disconnect_after_s is not None
-                and not self._disconnected_once
-                and streamed >= self.faults.disconnect_after_s
-            ):
-                self._disconnected_once = True
-                self._task = None
-                self.drop_link()
+            if not await self._send(gp.RECEIVE_UUID, packet, produced / gp.FS, started):
                 return
-            if self.speed > 0:
-                delay = started + streamed / self.speed - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            elif number % 50 == 0:
-                await asyncio.sleep(0)
 
     def _encode(self, counter, sample, last, rebuilt, half) -> bytes | None:
         """Firmware behaviour for one new sample; returns a packet when one is complete."""
@@ -405,9 +409,6 @@ class BleEmgPeripheral(FakePeripheral):
         }
         self.sent: list[np.ndarray] = []  # counts per frame, in order since "start"
         self.vibrations: list[tuple[int, int]] = []
-        self.notifications = 0
-        self._task: asyncio.Task | None = None
-        self._disconnected_once = False
 
     async def write(self, uuid: str, data: bytes) -> None:
         await super().write(uuid, data)
@@ -431,31 +432,12 @@ class BleEmgPeripheral(FakePeripheral):
     async def _stream(self) -> None:
         from bruxwatch.devices.arduino_protocol import encode_frame
 
-        loop = asyncio.get_running_loop()
-        started, index = loop.time(), 0
+        started, index = asyncio.get_running_loop().time(), 0
         for chunk in self._wearer():
             counts = np.clip(np.rint(2048 + chunk.samples * (2048 / 1500.0)), 0, 4095)
             counts = counts.astype(np.uint16)
             frame = encode_frame(index, counts)[2:]  # BLE: no sync word
             self.sent.append(counts)
-            number = self.notifications
-            self.notifications += 1
-            if number not in self.faults.drop:
-                self.notify(self.uuids.DATA_UUID, frame)
             index += counts.shape[1]
-            streamed = index / self.fs
-            if (
-                self.faults.disconnect_after_s is not None
-                and not self._disconnected_once
-                and streamed >= self.faults.disconnect_after_s
-            ):
-                self._disconnected_once = True
-                self._task = None
-                self.drop_link()
+            if not await self._send(self.uuids.DATA_UUID, frame, index / self.fs, started):
                 return
-            if self.speed > 0:
-                delay = started + streamed / self.speed - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            elif number % 20 == 0:
-                await asyncio.sleep(0)

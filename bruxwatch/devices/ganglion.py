@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from bruxwatch.devices import ganglion_protocol as gp
-from bruxwatch.devices.base import Chunk, StreamInfo
+from bruxwatch.devices.base import Chunk, ChunkRun, StreamInfo
 from bruxwatch.devices.ble_link import BleLink, Notification, Reconnected
 
 
@@ -83,8 +83,7 @@ class GanglionBoard:
         last_time: float | None = None
         reconnected = False
         for batch in self.link.events():
-            run: list[np.ndarray] = []
-            run_start = run_missing = 0
+            run = ChunkRun()
             for item in batch:
                 if isinstance(item, Reconnected):
                     reconnected = True
@@ -100,17 +99,13 @@ class GanglionBoard:
                 if reconnected and last_time is not None:  # the board restarted: host clock
                     missing += max(1, round((item.at - last_time) * gp.FS) - n)
                 reconnected = False
-                if missing and run:
-                    yield Chunk(run_start, np.concatenate(run, axis=1), missing_before=run_missing)
-                    run = []
                 index += missing
-                if not run:
-                    run_start, run_missing = index, missing
-                run.append(decoded.samples[self.picked])
+                if done := run.add(index, decoded.samples[self.picked], missing):
+                    yield done
                 index += n
                 last_time = item.at
-            if run:
-                yield Chunk(run_start, np.concatenate(run, axis=1), missing_before=run_missing)
+            if last := run.take():
+                yield last
 
     def impedance(self) -> dict[str, int]:
         """The last impedance readings (ohms) the board sent, by channel name."""

@@ -79,17 +79,8 @@ def read_recording(
     from bruxwatch.store import edf_import, openbci_files
 
     path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(4096)
-    except FileNotFoundError:
-        raise RecordingError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise RecordingError(f"{path}: is a folder, not a recording file") from None
-    except PermissionError:
-        raise RecordingError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise RecordingError(f"{path}: cannot open ({exc.strerror})") from None
+    with _open(path, "rb") as handle:
+        head = handle.read(4096)
     try:
         if edf_import.looks_like_edf(head) or path.suffix.lower() in (".edf", ".bdf"):
             edf = edf_import.read_edf(path)
@@ -135,16 +126,7 @@ def read_csv(
     path = Path(path)
     if fs is not None and not (fs > 0 and np.isfinite(fs)):
         raise RecordingError(f"sample rate must be a positive number of Hz, got {fs:g}")
-    try:
-        handle = path.open("r", encoding="utf-8", newline="")
-    except FileNotFoundError:
-        raise RecordingError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise RecordingError(f"{path}: is a folder, not a recording file") from None
-    except PermissionError:
-        raise RecordingError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise RecordingError(f"{path}: cannot open ({exc.strerror})") from None
+    handle = _open(path, "r", encoding="utf-8", newline="")
     with handle:
         size = max(1, path.stat().st_size)
         try:
@@ -223,6 +205,20 @@ def write_csv(path: str | Path, samples: np.ndarray, channels: tuple[str, ...]) 
         for start in range(0, samples.shape[1], step):
             block = samples[:, start : start + step].T
             out.write((row * block.shape[0]) % tuple(block.ravel().tolist()))
+
+
+def _open(path: Path, mode: str, **kwargs):
+    """`path.open(...)`, with every reason it cannot be opened as one RecordingError line."""
+    try:
+        return path.open(mode, **kwargs)
+    except FileNotFoundError:
+        raise RecordingError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise RecordingError(f"{path}: is a folder, not a recording file") from None
+    except PermissionError:
+        raise RecordingError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot open ({exc.strerror})") from None
 
 
 def _fs_from_time(path: Path, t: np.ndarray, fs: float | None) -> float:

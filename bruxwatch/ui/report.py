@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from bruxwatch import __version__
 from bruxwatch.signal.config import SignalConfig
-from bruxwatch.store.exports import DISCLAIMER, comparison, scoring_rules
+from bruxwatch.store.exports import DISCLAIMER, comparison, evidence, scoring_rules
 from bruxwatch.store.scored import ScoredNight
 
 KIND_COLOURS = {"phasic": "#4285f4", "tonic": "#db4437", "mixed": "#f4a000"}
@@ -63,8 +63,9 @@ def render_report(
     _header(fig, nights, patient)
     _key_figures(fig, nights)
     _rates_chart(fig, nights)
-    _comparison_box(fig, nights)
-    _evidence_box(fig, nights)
+    found = evidence(nights)  # bootstrap intervals: computed once for both boxes
+    _comparison_box(fig, nights, found["night_effect"])
+    _evidence_box(fig, found["feedback_effect"])
     _timeline(fig, nights)
     _nights_table(fig, nights)
     _footer(fig)
@@ -189,11 +190,8 @@ def _rates_chart(fig: Figure, nights: Sequence[ScoredNight]) -> None:
     ax.spines[["top", "right"]].set_visible(False)
 
 
-def _comparison_box(fig: Figure, nights: Sequence[ScoredNight]) -> None:
-    from bruxwatch.store.exports import evidence
-
+def _comparison_box(fig: Figure, nights: Sequence[ScoredNight], nightly: dict) -> None:
     c = comparison(nights)
-    nightly = evidence(nights)["night_effect"]
     x, y = 0.61, 0.795
     fig.text(x, y, "Baseline vs biofeedback nights", fontsize=9, weight="bold")
     lines = [
@@ -231,14 +229,10 @@ def _comparison_box(fig: Figure, nights: Sequence[ScoredNight]) -> None:
         )
 
 
-def _evidence_box(fig: Figure, nights: Sequence[ScoredNight]) -> None:
+def _evidence_box(fig: Figure, effect: dict) -> None:
     """ "Does feedback help?": the micro-randomized estimate, in numbers and one sentence."""
     import textwrap
 
-    from bruxwatch.store.exports import evidence
-
-    result = evidence(nights)
-    effect = result["feedback_effect"]
     x, y = 0.61, 0.675
     fig.text(x, y, "Does feedback help?", fontsize=9, weight="bold")
     lines: list[str] = []
