@@ -137,3 +137,25 @@ def test_not_a_recording(tmp_path):
         Recording(empty)
     with pytest.raises(StoreError, match="no such recording"):
         Recording(tmp_path / "missing.sqlite")
+
+
+def test_chunk_indexes_are_python_ints_wherever_they_come_from(tmp_path):
+    """numpy integers (what counter arithmetic makes) become ints; sqlite3 would store a numpy
+    integer as a BLOB ("datatype mismatch" on the primary key)."""
+    chunk = Chunk(np.int64(250), np.zeros((2, 5), np.float32), np.uint8(3))
+    assert type(chunk.first_index) is int and type(chunk.missing_before) is int
+    with pytest.raises(TypeError, match="must be integers"):
+        Chunk(2.0, np.zeros((2, 5), np.float32))
+    with pytest.raises(ValueError, match="negative"):
+        Chunk(0, np.zeros((2, 5), np.float32), -1)
+    info = StreamInfo(fs=250.0, channels=("a", "b"))
+    writer = RecordingWriter(tmp_path / "n.sqlite", info)
+    writer.append(Chunk(np.int64(0), np.ones((2, 5), np.float32)))
+    writer.append(Chunk(np.int64(7), np.ones((2, 5), np.float32), np.int64(2)))
+    forged = Chunk(10, np.ones((2, 5), np.float32))
+    forged.first_index = np.int64(12)  # set after construction: the store still refuses it
+    with pytest.raises(StoreError, match="not Python ints"):
+        writer.append(forged)
+    writer.finish()
+    with Recording(tmp_path / "n.sqlite") as rec:
+        assert rec.n_samples == 10 and rec.gaps() == [(7, 2)]

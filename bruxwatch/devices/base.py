@@ -6,6 +6,7 @@ sample rate. Host wall-clock time is recorded once per session, never per sample
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
@@ -61,6 +62,26 @@ class Chunk:
     first_index: int
     samples: np.ndarray
     missing_before: int = 0
+
+    def __post_init__(self) -> None:
+        # Indexes are Python ints whatever arithmetic made them: sqlite3 stores a numpy
+        # integer as a BLOB, and a float index would silently round. operator.index accepts
+        # every integer type (numpy's too) and refuses floats.
+        try:
+            self.first_index = operator.index(self.first_index)
+            self.missing_before = operator.index(self.missing_before)
+        except TypeError:
+            raise TypeError(
+                f"chunk indexes must be integers, got first_index={self.first_index!r}, "
+                f"missing_before={self.missing_before!r}"
+            ) from None
+        if self.first_index < 0 or self.missing_before < 0:
+            raise ValueError(
+                f"chunk indexes must not be negative (first_index={self.first_index}, "
+                f"missing_before={self.missing_before})"
+            )
+        if self.samples.ndim != 2:
+            raise ValueError(f"chunk samples must be (channels, n), got {self.samples.shape}")
 
     @property
     def n(self) -> int:

@@ -298,8 +298,11 @@ class Session:
     def _calibrate(self, chunks: list[Chunk]) -> Calibration | None:
         assert self.info is not None and self.protocol is not None
         probe = Pipeline(self.info, self.config)
-        envelope = np.concatenate([probe.process(c).envelope for c in chunks], axis=1)
-        index = np.concatenate([np.arange(c.first_index, c.end_index) for c in chunks])
+        outs = [probe.process(c) for c in chunks]
+        envelope = np.concatenate([o.envelope for o in outs], axis=1)
+        index = np.concatenate(
+            [np.arange(o.first_index, o.first_index + o.envelope.shape[1]) for o in outs]
+        )
         t = index / self.info.fs - self._cal_window[0]
         scored = probe.scored
         (r0, r1), (m0, m1) = self.protocol.rest_s, self.protocol.mvc_s

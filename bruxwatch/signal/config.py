@@ -75,6 +75,10 @@ class DetectorConfig:
     merge. Phasic burst: `min_burst_s`–`tonic_min_s`; tonic burst: longer than `tonic_min_s`.
     Bursts less than `episode_gap_s` apart form one episode. An episode is phasic with at least
     `min_phasic_bursts` phasic bursts, tonic with a tonic burst, mixed with both.
+    bridge_gap_s: samples lost for at most this long (a few radio packets) are bridged: the
+    signal chain carries on as if the stream were whole (the missing stretch is concealed with
+    a copy of the samples just before it), so a lost packet does not end a burst or an episode.
+    Longer gaps end what is under way and restart the filters. The gap is recorded either way.
     """
 
     min_burst_s: float = 0.25
@@ -82,6 +86,11 @@ class DetectorConfig:
     tonic_min_s: float = 2.0
     min_phasic_bursts: int = 3
     episode_gap_s: float = 3.0
+    bridge_gap_s: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.bridge_gap_s <= 0.5:
+            raise ValueError(f"bridge_gap_s must be 0-0.5 s, got {self.bridge_gap_s}")
 
 
 @dataclass(frozen=True)
@@ -92,12 +101,16 @@ class QualityConfig:
     clip_fraction: a block with at least this fraction of samples at the ADC rails is clipped.
     mains_ratio: a block whose mains RMS exceeds this multiple of the filtered EMG RMS has a
         poor electrode contact (mains pick-up).
+    max_abs: a sample whose magnitude exceeds this (stream units), like one that is not a
+        finite number or lies outside the ADC rails, is impossible: it is held at the last
+        valid value before it reaches the filters, and its block is flagged "invalid".
     """
 
     block_s: float = 1.0
     flat_std: float = 0.1
     clip_fraction: float = 0.01
     mains_ratio: float = 10.0
+    max_abs: float = 1e7
 
 
 @dataclass(frozen=True)

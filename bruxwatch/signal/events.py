@@ -104,10 +104,16 @@ class EpisodeEnd:
 
 @dataclass(frozen=True)
 class Gap:
-    """Samples lost in transmission (dropped packets, a reconnect) before `at_s`."""
+    """Samples lost in transmission (dropped packets, a reconnect) before `at_s`.
+
+    bridged: the gap was short enough (DetectorConfig.bridge_gap_s) for scoring to carry on
+        across it; bursts and episodes under way did not end. The samples are missing all
+        the same.
+    """
 
     at_s: float
     missing_s: float
+    bridged: bool = False
 
 
 @dataclass(frozen=True)

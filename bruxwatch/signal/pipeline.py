@@ -24,16 +24,29 @@ from bruxwatch.signal.quality import QualityMonitor
 
 @dataclass
 class Filtered:
-    """Stage 1's result: the chunk as float64 (channels, n) and its band-passed version."""
+    """Stage 1's result: the chunk as float64 (channels, n) and its band-passed version.
+
+    first_index: index of raw[:, 0]; earlier than the chunk's own first index when a short
+        gap before it was bridged (raw then starts with the concealment of the gap).
+    bridged: samples of concealment at the start (0: none).
+    invalid: (channels, n) bool where the input was impossible (not finite, beyond the rails
+        or `max_abs`) and held at the last valid value; None when every sample was valid.
+    """
 
     raw: np.ndarray
     filtered: np.ndarray
+    first_index: int = 0
+    bridged: int = 0
+    invalid: np.ndarray | None = None
 
 
 @dataclass
 class ProcessedChunk:
     """What the pipeline made of one chunk.
 
+    first_index: index of the first sample of the arrays below. When a short gap before the
+        chunk was bridged, the arrays start with the concealed stretch, so first_index is the
+        index where the samples went missing, not the chunk's own.
     filtered: band-passed, notched EMG (channels, n) in the stream's units (raw input as-is
         for envelope streams).
     envelope: RMS envelope (channels, n), same units, float32.
@@ -106,6 +119,11 @@ class Pipeline:
             scored=tuple(self.scored),
         )
         self._all_scored = self.scored == list(range(n_channels))
+        self._bridge = round(config.detector.bridge_gap_s * fs)
+        # the raw samples just before the next chunk (at most _bridge of them): a short gap
+        # is concealed with a copy of them, and an invalid first sample is held at the last
+        self._history = np.zeros((n_channels, 0))
+        self._rails = info.rails
         self._filter_next: int | None = None
         self._next_index: int | None = None
         self._thresholds = np.full(len(self.scored), np.nan)
@@ -140,18 +158,61 @@ class Pipeline:
         first = chunk.first_index
         if self._filter_next is not None and first < self._filter_next:
             raise ValueError(f"chunk at sample {first} overlaps samples already processed")
-        if self._filter is None:
-            filtered = x
-        else:
-            if self._filter_next is not None and first > self._filter_next:
+        gap = 0 if self._filter_next is None else first - self._filter_next
+        if gap > self._bridge or (gap and self._history.shape[1] == 0):
+            gap = -1  # too long to bridge: everything restarts
+            self._history = self._history[:, :0]
+            if self._filter is not None:
                 self._filter.reset()
-            filtered = self._filter.process(x)
-        self._filter_next = first + x.shape[-1]
-        return Filtered(raw=x, filtered=filtered)
+        x, invalid = self._held_valid(x)
+        bridged = max(gap, 0)
+        if bridged:
+            x = np.concatenate((_concealment(self._history, bridged), x), axis=1)
+            if invalid is not None:
+                invalid = np.pad(invalid, ((0, 0), (bridged, 0)))
+        filtered = x if self._filter is None else self._filter.process(x)
+        if self._bridge:
+            keep = self._bridge
+            self._history = (
+                x[:, -keep:]
+                if x.shape[1] >= keep
+                else np.concatenate((self._history, x), axis=1)[:, -keep:]
+            )
+        elif x.shape[1]:
+            self._history = x[:, -1:]
+        self._filter_next = first + chunk.n
+        return Filtered(
+            raw=x, filtered=filtered, first_index=first - bridged, bridged=bridged, invalid=invalid
+        )
+
+    def _held_valid(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """x with impossible samples (not finite, beyond the rails or `max_abs`) replaced by
+        the last valid one of their channel, and where they were (None: all valid)."""
+        limit = self.config.quality.max_abs
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.abs(x) <= limit)  # NaN compares False: caught here too
+            if self._rails is not None:
+                lo, hi = self._rails
+                bad |= (x < lo) | (x > hi)
+        if not bad.any():
+            return x, None
+        x = x.copy()
+        n = x.shape[1]
+        for ch in np.flatnonzero(bad.any(axis=1)).tolist():
+            row, ok = x[ch], ~bad[ch]
+            if self._history.shape[1]:
+                before = self._history[ch, -1]
+            elif ok.any():
+                before = row[np.argmax(ok)]  # nothing earlier: the first valid value
+            else:
+                before = 0.0
+            last_ok = np.maximum.accumulate(np.where(ok, np.arange(n), -1))
+            x[ch] = np.where(last_ok >= 0, row[np.maximum(last_ok, 0)], before)
+        return x, bad
 
     def score(self, chunk: Chunk, stage: Filtered) -> ProcessedChunk:
         """Stage 2 of `process`: envelope, quality, threshold and detection."""
-        first = chunk.first_index
+        first = stage.first_index
         events: list[Event] = []
         if self._next_index is None:
             self._next_index = first
@@ -159,9 +220,13 @@ class Pipeline:
             raise ValueError(f"chunk at sample {first} overlaps samples already processed")
         elif first > self._next_index:
             events += self._break(self._next_index, first)
+        if stage.bridged:
+            events.append(
+                Gap(at_s=first / self.fs, missing_s=stage.bridged / self.fs, bridged=True)
+            )
         filtered = stage.filtered
         envelope = self._envelope.process(filtered)
-        events += self.quality.process(stage.raw, filtered, first)
+        events += self.quality.process(stage.raw, filtered, first, stage.invalid)
         scored = envelope if self._all_scored else envelope[self.scored]
         level, above = self._detection_level(scored, first)
         events += self._mark_artifacts(self.detector.process(above, level, first))
@@ -218,3 +283,13 @@ class Pipeline:
                 event = EpisodeEnd(dataclasses.replace(ep, artifact=artifact))
             out.append(event)
         return out
+
+
+def _concealment(history: np.ndarray, n: int) -> np.ndarray:
+    """n samples standing in for a short gap: the last n samples before it, repeated if fewer
+    were seen (like the waveform substitution of speech codecs), so the envelope keeps its
+    level and a burst under way does not end for a lost packet."""
+    if history.shape[1] >= n:
+        return history[:, -n:]
+    reps = -(-n // history.shape[1])
+    return np.tile(history, reps)[:, -n:]

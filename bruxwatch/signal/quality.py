@@ -1,4 +1,5 @@
-"""Signal-quality gates on fixed blocks: flat line / lead-off, clipping at the rails, mains pick-up.
+"""Signal-quality gates on fixed blocks: flat line / lead-off, clipping at the rails, mains pick-up,
+and impossible values (not finite, beyond the rails: held by the pipeline, flagged here).
 
 Blocks are aligned to the stream's sample indices (block b covers [b·L, (b+1)·L)), so the flags
 do not depend on chunking. A block is judged once it is complete (or when the stream breaks).
@@ -13,7 +14,7 @@ import numpy as np
 from bruxwatch.signal.config import QualityConfig
 from bruxwatch.signal.events import QualityChanged
 
-FLAT, CLIPPED, MAINS = "flat", "clipped", "mains"
+FLAT, CLIPPED, MAINS, INVALID = "flat", "clipped", "mains", "invalid"
 
 
 class QualityMonitor:
@@ -40,7 +41,7 @@ class QualityMonitor:
         self.known_until = 0
         self._pending_start: int | None = None
         self._pending_end = 0
-        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
         # One matrix product per block gives its sum and its mains projections: columns are
         # [1, cos, sin] at the mains frequency (just [1] without mains).
         columns = [np.ones(self.block)]
@@ -50,8 +51,15 @@ class QualityMonitor:
         self._basis = np.stack(columns, axis=-1)  # (L, 1 or 3)
 
     # ----------------------------------------------------------------------------- public
-    def process(self, raw: np.ndarray, filtered: np.ndarray, first_index: int) -> list:
-        """Feed raw and filtered samples (channels, n); returns QualityChanged events."""
+    def process(
+        self,
+        raw: np.ndarray,
+        filtered: np.ndarray,
+        first_index: int,
+        invalid: np.ndarray | None = None,
+    ) -> list:
+        """Feed raw and filtered samples (channels, n), and where the raw input was impossible
+        (bool (channels, n), None: nowhere); returns QualityChanged events."""
         events: list[QualityChanged] = []
         if self._pending_start is not None and first_index != self._pending_end:
             events += self._flush()  # the stream jumped: judge the partial block on its own
@@ -59,30 +67,38 @@ class QualityMonitor:
         end = first_index + raw.shape[-1]
         L = self.block
         boundary = (start // L + 1) * L  # end of the block that holds `start`
-        self._pending.append((raw, filtered))
+        self._pending.append((raw, filtered, invalid))
         self._pending_start, self._pending_end = start, end
         if end < boundary:  # that block is still incomplete
             return events
         if len(self._pending) > 1:
-            raw = np.concatenate([r for r, _ in self._pending], axis=-1)
-            filtered = np.concatenate([f for _, f in self._pending], axis=-1)
+            raw, filtered, invalid = _joined(self._pending)
         pos = 0
         if boundary - start < L:  # the stream started mid-block (after a gap): a short block
             pos = boundary - start
-            events += self._judge(start, raw[:, None, :pos], filtered[:, None, :pos])
+            part = _part(invalid, 0, pos)
+            events += self._judge(
+                start,
+                raw[:, None, :pos],
+                filtered[:, None, :pos],
+                None if part is None else part[:, None, :],
+            )
         whole = (end - start - pos) // L
         if whole:
             stop = pos + whole * L
             n_channels = raw.shape[0]
+            part = _part(invalid, pos, stop)
             events += self._judge(
                 start + pos,
                 raw[:, pos:stop].reshape(n_channels, whole, L),
                 filtered[:, pos:stop].reshape(n_channels, whole, L),
+                None if part is None else part.reshape(n_channels, whole, L),
             )
             pos = stop
         self._pending, self._pending_start = [], None
         if start + pos < end:
-            self._pending = [(raw[:, pos:], filtered[:, pos:])]
+            rest = None if invalid is None else invalid[:, pos:]
+            self._pending = [(raw[:, pos:], filtered[:, pos:], rest)]
             self._pending_start = start + pos
         return events
 
@@ -106,14 +122,25 @@ class QualityMonitor:
     def _flush(self) -> list:
         if self._pending_start is None:
             return []
-        raw = np.concatenate([r for r, _ in self._pending], axis=-1)
-        filtered = np.concatenate([f for _, f in self._pending], axis=-1)
+        raw, filtered, invalid = _joined(self._pending)
         start = self._pending_start
         self._pending_start, self._pending = None, []
-        return self._judge(start, raw[:, None, :], filtered[:, None, :])
+        return self._judge(
+            start,
+            raw[:, None, :],
+            filtered[:, None, :],
+            None if invalid is None else invalid[:, None, :],
+        )
 
-    def _judge(self, start: int, raw: np.ndarray, filtered: np.ndarray) -> list:
-        """Flag blocks raw/filtered (channels, k, length) beginning at sample `start`."""
+    def _judge(
+        self,
+        start: int,
+        raw: np.ndarray,
+        filtered: np.ndarray,
+        invalid: np.ndarray | None = None,
+    ) -> list:
+        """Flag blocks raw/filtered (channels, k, length) beginning at sample `start`;
+        `invalid` (same shape, or None) marks impossible input samples."""
         cfg = self.config
         length = raw.shape[-1]
         basis = self._basis[:length]
@@ -134,7 +161,8 @@ class QualityMonitor:
             mains_rms = np.sqrt(2.0) * np.hypot(cos, sin) / length
             emg_rms = np.sqrt(np.einsum("ckl,ckl->ck", filtered, filtered) / length)
             mains = mains_rms > cfg.mains_ratio * np.maximum(emg_rms, 1e-12)
-        codes = flat * 1 + clipped * 2 + mains * 4  # (channels, k)
+        impossible = np.zeros_like(flat) if invalid is None else invalid.any(axis=-1)
+        codes = flat * 1 + clipped * 2 + mains * 4 + impossible * 8  # (channels, k)
         events = self._changes(start, length, codes)
         bad_blocks = np.flatnonzero(codes[self.scored].any(axis=0))
         for b in bad_blocks.tolist():
@@ -165,7 +193,25 @@ class QualityMonitor:
             self.bad.append([start, end])
 
 
-_NAMES = (FLAT, CLIPPED, MAINS)
+_NAMES = (FLAT, CLIPPED, MAINS, INVALID)
+
+
+def _joined(pending: list) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The pending pieces as one (raw, filtered, invalid-or-None)."""
+    if len(pending) == 1:
+        return pending[0]
+    raw = np.concatenate([r for r, _, _ in pending], axis=-1)
+    filtered = np.concatenate([f for _, f, _ in pending], axis=-1)
+    if all(i is None for _, _, i in pending):
+        return raw, filtered, None
+    invalid = np.concatenate(
+        [np.zeros(r.shape, dtype=bool) if i is None else i for r, _, i in pending], axis=-1
+    )
+    return raw, filtered, invalid
+
+
+def _part(invalid: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
+    return None if invalid is None else invalid[:, lo:hi]
 
 
 def _flags(code: int) -> tuple[str, ...]:

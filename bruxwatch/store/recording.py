@@ -192,6 +192,11 @@ class RecordingWriter:
 
     # ----------------------------------------------------------------------- writing
     def append(self, chunk: Chunk) -> None:
+        if type(chunk.first_index) is not int or type(chunk.missing_before) is not int:
+            raise StoreError(
+                f"{self.path}: refusing a chunk whose indexes are not Python ints "
+                f"({type(chunk.first_index).__name__}, {type(chunk.missing_before).__name__})"
+            )
         if chunk.missing_before:
             self._rows["gaps"].append((chunk.first_index, int(chunk.missing_before)))
         if chunk.n:

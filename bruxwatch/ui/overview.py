@@ -90,7 +90,7 @@ def night_overview(recording: Recording, bins: int = OVERVIEW_BINS) -> NightOver
 
     for chunk in recording.chunks():
         out = pipeline.process(chunk)
-        decimator.add(chunk.first_index, out.level.astype(np.float32))
+        decimator.add(out.first_index, out.level.astype(np.float32))
         note(out.events)
     note(pipeline.finish())
     bad += [(start, end / fs) for start in quality_starts.values()]
