@@ -37,17 +37,59 @@ def test_packets_round_trip_every_24_bit_extreme():
     np.testing.assert_array_equal(decoded.accel[:, 3], [3, -3, 7])
 
 
-def test_a_single_corrupted_counter_is_repaired():
-    np.testing.assert_array_equal(
-        proto.repair_counter(9, np.array([10, 77, 12, 13])), [10, 11, 12, 13]
-    )
-    np.testing.assert_array_equal(proto.repair_counter(9, np.array([10, 15, 16])), [10, 15, 16])
+def place(numbers, times=None, fs=250.0):
+    """Indexes the timeline gives packets that arrived at a steady rate (or at `times`)."""
+    timeline = proto.CytonTimeline(fs)
+    numbers = np.asarray(numbers) % 256
+    times = np.arange(numbers.size) / fs if times is None else np.asarray(times, float)
+    indexes, decided = timeline.place(numbers, times)
+    return list(indexes[:decided]), timeline
 
 
-def test_missing_samples_from_the_wrapping_counter():
-    np.testing.assert_array_equal(
-        proto.missing_between(254, np.array([255, 1, 2, 10])), [0, 1, 0, 7]
-    )
+def test_timeline_repairs_a_single_corrupted_counter():
+    indexes, timeline = place([9, 10, 77, 12, 13])
+    assert indexes == [0, 1, 2, 3, 4] and timeline.repaired == 1
+
+
+def test_timeline_lost_packets_are_exact_gaps():
+    indexes, _ = place([254, 255, 1, 2, 10, 11], times=np.array([0, 1, 3, 4, 12, 13]) / 250)
+    assert indexes == [0, 1, 3, 4, 12, 13]
+
+
+def test_timeline_counts_full_turns_of_the_counter_from_arrival_times():
+    # 300 packets lost: the counter says 44, the clock says 1.2 s
+    numbers = [10, 11, 12 + 300, 13 + 300, 14 + 300]
+    times = np.array([0, 1, 302, 303, 304]) / 250 + np.array([0, 0, 0.03, 0.03, 0.03])
+    indexes, _ = place(numbers, times)
+    assert indexes == [0, 1, 302, 303, 304]
+    # exactly 256 lost: the counter says none were
+    indexes, _ = place([5, 6, 7, 8], np.array([0, 1, 258, 259]) / 250)
+    assert indexes == [0, 1, 258, 259]
+
+
+def test_timeline_drops_duplicates_and_junk():
+    indexes, timeline = place([20, 21, 21, 22, 23])  # 21 sent twice
+    assert indexes == [0, 1, -1, 2, 3]
+    indexes, timeline = place([20, 21, 140, 22, 23])  # a junk packet in between
+    assert indexes == [0, 1, -1, 2, 3] and timeline.rejected == 1
+    indexes, _ = place([20, 21, 19, 22, 23])  # a stale repeat
+    assert indexes == [0, 1, -1, 2, 3]
+
+
+def test_timeline_waits_for_the_packet_that_confirms_a_jump():
+    timeline = proto.CytonTimeline(250.0)
+    indexes, decided = timeline.place(np.array([1, 2, 9]), np.array([0, 1, 8]) / 250)
+    assert list(indexes[:decided]) == [0, 1] and decided == 2
+    indexes, decided = timeline.place(np.array([9, 10]), np.array([8, 9]) / 250)
+    assert list(indexes[:decided]) == [8, 9] and decided == 2
+
+
+def test_timeline_after_a_restart_uses_the_host_clock():
+    timeline = proto.CytonTimeline(250.0)
+    timeline.place(np.array([0, 1, 2]), np.array([0, 1, 2]) / 250)
+    timeline.restart()
+    indexes, _ = timeline.place(np.array([0, 1]), np.array([2 + 751, 2 + 752]) / 250)
+    assert list(indexes) == [753, 754]
 
 
 def read(board: CytonBoard, samples: int, timeout_s: float = 20.0):

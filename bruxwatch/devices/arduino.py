@@ -3,8 +3,15 @@
 Two modes:
 - bruxwatch firmware (`arduino:`): binary frames with a sample index and CRC (arduino_protocol);
   the board describes itself in answer to `info`, and drives the vibration motor on `vibrate`.
-- any sketch printing integers per line (`arduino-text:`): the sample rate is given with
-  `?fs=` or estimated from the first two seconds of lines and reported.
+- any sketch printing numbers per line (`arduino-text:`), in any form the Arduino Serial
+  Plotter reads: the sample rate is given with `?fs=` or estimated from the first two seconds
+  of lines and reported. A rate too low for band-passing raw EMG (below MIN_RAW_FS, like
+  SparkFun's MyoWare examples printing the ENV output about 20 times a second) is taken as an
+  envelope; `?signal=env|raw` says which it is.
+
+Silence with the port open is noticed by the link (SerialLink): the board is restarted (the
+firmware) or waited for (a plain sketch), and the samples after it are placed by the host
+clock, from the last sample before to the first after.
 """
 
 from __future__ import annotations
@@ -19,15 +26,21 @@ import serial
 
 from bruxwatch.devices import arduino_protocol as proto
 from bruxwatch.devices.base import Chunk, ChunkRun, StreamInfo
-from bruxwatch.devices.serial_link import DeviceError, SerialLink
+from bruxwatch.devices.serial_link import DeviceError, SerialBoard, SerialLink
 
 log = logging.getLogger(__name__)
 INFO_TIMEOUT_S = 3.0
 FS_ESTIMATE_S = 2.0
-COMMON_RATES = (100, 125, 200, 250, 500, 1000, 2000)
+NO_NUMBERS_S = 5.0
+"""Seconds of lines without one line of numbers before a text sketch is refused."""
+COMMON_RATES = (10, 20, 25, 50, 100, 125, 200, 250, 500, 1000, 2000)
+MIN_RAW_FS = 100.0
+"""Below this rate (Hz) a text stream cannot be raw EMG (nothing left to band-pass above the
+20-Hz edge): it is an envelope, such as the MyoWare's ENV output."""
+SIGNALS = {"env": "envelope", "envelope": "envelope", "raw": "raw"}
 
 
-class ArduinoBoard:
+class ArduinoBoard(SerialBoard):
     """A MyoWare sensor board. `info` is complete once `chunks()` has started."""
 
     def __init__(
@@ -37,12 +50,20 @@ class ArduinoBoard:
         baud: int = 115200,
         text: bool = False,
         fs: float | None = None,
-        kind: str = "raw",
+        kind: str | None = None,
         reconnect: bool = True,
         info_timeout_s: float = INFO_TIMEOUT_S,
     ) -> None:
-        if fs is not None and not fs > 0:
-            raise DeviceError(f"sample rate must be positive, got {fs:g}")
+        """kind: "raw" or "envelope" for a text sketch; None guesses from the rate."""
+        if fs is not None and not (fs > 0 and np.isfinite(fs)):
+            raise DeviceError(f"sample rate must be a positive number of Hz, got {fs:g}")
+        if kind not in (None, "raw", "envelope"):
+            raise DeviceError(f"signal must be env or raw, got {kind!r}")
+        if kind == "raw" and fs is not None and fs < MIN_RAW_FS:
+            raise DeviceError(
+                f"{fs:g} Hz is too slow for raw EMG (at least {MIN_RAW_FS:g} Hz); a sketch this "
+                "slow prints an envelope: use ?signal=env"
+            )
         self.port_path = port
         self.text = text
         self.fs = fs
@@ -53,7 +74,10 @@ class ArduinoBoard:
         self.lines = proto.TextLineParser()
         self.messages: list[str] = []
         self.fs_estimated = False
-        self.link = SerialLink(port, baud, self._handshake, reconnect=reconnect)
+        self._described = False
+        self.link = SerialLink(
+            port, baud, self._handshake, reconnect=reconnect, restartable=not text
+        )
         self.info = StreamInfo(
             fs=fs or 1000.0, channels=("ch1",), units="counts", kind="raw", device=self._name()
         )
@@ -101,9 +125,10 @@ class ArduinoBoard:
     def _frame_chunks(self) -> Iterator[Chunk]:
         board = self.board
         assert board is not None
+        fs = board.fs
         top = float(2**board.bits - 1)
         self.info = StreamInfo(
-            fs=board.fs,
+            fs=fs,
             channels=tuple(f"ch{i + 1}" for i in range(board.channels)),
             units="counts",
             kind="envelope" if board.kind == "envelope" else "raw",
@@ -112,19 +137,28 @@ class ArduinoBoard:
         )
         offset = 0  # host index = board index + offset (the board restarts at 0 on a reset)
         expected: int | None = None
-        last_time = time.monotonic()
+        last_time = 0.0  # host time of the last sample placed (s)
         reconnects = self.link.reconnects
+        broken = False
         for data in self.link.read():
             decoded = self.frames.feed(data)
             self.messages += decoded.messages
             now = time.monotonic()
+            if self.link.reconnects != reconnects:  # an outage: until the next frame
+                broken, reconnects = expected is not None, self.link.reconnects
+            total = sum(counts.shape[1] for _, counts in decoded.frames)
             run = ChunkRun()  # consecutive frames of this read become one chunk
+            done_so_far = 0
             for first, counts in decoded.frames:
+                n = counts.shape[1]
+                # when this frame's first sample arrived, the read's last one arriving now
+                arrived = now - (total - done_so_far - 1) / fs
+                done_so_far += n
                 index = first + offset
-                if self.link.reconnects != reconnects and expected is not None:
-                    reconnects = self.link.reconnects
+                if broken and expected is not None:
+                    broken = False
                     if index < expected:  # the board restarted: place it by the host clock
-                        lost = max(0, round((now - last_time) * board.fs) - counts.shape[1])
+                        lost = max(0, round((arrived - last_time) * fs) - 1)
                         offset = expected + lost - first
                         index = first + offset
                 if expected is not None and index < expected:
@@ -132,8 +166,8 @@ class ArduinoBoard:
                 missing = 0 if expected is None else index - expected
                 if done := run.add(index, counts.astype(np.float32), missing):
                     yield done
-                expected = index + counts.shape[1]
-                last_time = now
+                expected = index + n
+                last_time = arrived + (n - 1) / fs
             if last := run.take():
                 yield last
 
@@ -141,20 +175,24 @@ class ArduinoBoard:
         pending: list[np.ndarray] = []
         started = time.monotonic()
         index = 0
+        last_time = 0.0  # host time of the last sample (s)
+        reconnects = self.link.reconnects
         for data in self.link.read():
             samples = self.lines.feed(data)
+            now = time.monotonic()
+            if self.lines.lines == 0 and now - started >= NO_NUMBERS_S:
+                seen = f' (last line: "{self.lines.last_bad}")' if self.lines.last_bad else ""
+                raise DeviceError(
+                    f"{self.port_path}: no lines of numbers in {now - started:.0f} s{seen}; check "
+                    "the baud rate and that the sketch prints readings, one sample per line"
+                )
             if self.fs is None:  # estimate the rate from the first seconds of lines
                 if samples.shape[1]:
                     pending.append(samples)
-                elapsed = time.monotonic() - started
-                if elapsed < FS_ESTIMATE_S:
+                elapsed = now - started
+                if elapsed < FS_ESTIMATE_S or not pending:
                     continue
                 count = sum(p.shape[1] for p in pending)
-                if not count:
-                    raise DeviceError(
-                        f"{self.port_path}: no lines of numbers in {elapsed:.0f} s; check the "
-                        "baud rate and that the sketch prints one reading per line"
-                    )
                 self.fs = _nearest_rate(count / elapsed)
                 self.fs_estimated = True
                 log.warning(
@@ -164,18 +202,42 @@ class ArduinoBoard:
                 )
                 samples = np.concatenate(pending, axis=1)
                 pending = []
-            if samples.shape[1] == 0:
+            n = samples.shape[1]
+            if n == 0:
                 continue
-            if self.info.n_channels != samples.shape[0] or self.info.fs != self.fs:
-                self.info = StreamInfo(
-                    fs=self.fs,
-                    channels=tuple(f"ch{i + 1}" for i in range(samples.shape[0])),
-                    units="counts",
-                    kind="envelope" if self.kind == "envelope" else "raw",
-                    device=self._name(),
-                )
-            yield Chunk(index, samples)
-            index += samples.shape[1]
+            self._describe_text(samples.shape[0])
+            arrived = now - (n - 1) / self.fs
+            missing = 0
+            if self.link.reconnects != reconnects and index:
+                # after a silence: the lines since are placed by the host clock
+                missing = max(0, round((arrived - last_time) * self.fs) - 1)
+                index += missing
+            reconnects = self.link.reconnects
+            yield Chunk(index, samples, missing)
+            index += n
+            last_time = now
+
+    def _describe_text(self, channels: int) -> None:
+        """The text stream's StreamInfo, once its channels and rate are known (the first line
+        of numbers fixes the channels for good)."""
+        assert self.fs is not None
+        if self._described:
+            return
+        kind = self.kind or ("envelope" if self.fs < MIN_RAW_FS else "raw")
+        if kind == "raw" and self.fs < MIN_RAW_FS:
+            raise DeviceError(
+                f"{self.port_path}: {self.fs:g} Hz is too slow for raw EMG (at least "
+                f"{MIN_RAW_FS:g} Hz); a sketch this slow prints an envelope: use ?signal=env"
+            )
+        names = self.lines.names or tuple(f"ch{i + 1}" for i in range(channels))
+        self.info = StreamInfo(
+            fs=self.fs,
+            channels=tuple(names),
+            units="counts",
+            kind=kind,
+            device=f"{self._name()} ({'envelope' if kind == 'envelope' else 'raw EMG'})",
+        )
+        self._described = True
 
     # ------------------------------------------------------------------------ commands
     def vibrate(self, ms: int, strength: int = 255) -> None:
@@ -184,15 +246,6 @@ class ArduinoBoard:
             raise DeviceError("a plain text sketch has no vibration command")
         ms, strength = int(np.clip(ms, 1, 5000)), int(np.clip(strength, 0, 255))
         self.link.write(f"vibrate {ms} {strength}\n".encode("ascii"))
-
-    @property
-    def read_window_s(self) -> float:
-        """How long the reader lets bytes gather between reads (latency vs. CPU)."""
-        return self.link.read_window_s
-
-    @read_window_s.setter
-    def read_window_s(self, seconds: float) -> None:
-        self.link.read_window_s = seconds
 
     def close(self) -> None:
         if not self.text and self.link.port is not None:

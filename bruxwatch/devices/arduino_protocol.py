@@ -170,18 +170,26 @@ class BoardInfo:
 
 
 class TextLineParser:
-    """Lines of integers ("512" or "512,498" or "512 498") from any sketch.
+    """Lines of numbers from any sketch, in every form the Arduino Serial Plotter accepts.
 
-    Text before the first newline is dropped (the port may open mid-line). The first valid
-    line fixes the channel count; lines that do not parse, or have another count, are skipped
-    and counted in `bad_lines`.
+    Values are separated by commas, tabs, spaces or semicolons; each may carry a label
+    (``env:512,raw:498``, the Serial Plotter's `label:value` form); a line of labels alone
+    (``ENV,RAW,REF``) names the channels of the lines that follow it when the counts agree.
+    Text before the first newline is dropped (the port may open mid-line). The first line of
+    numbers fixes the channel count; lines that do not parse (a sketch's title, "Connecting
+    ..."), or have another count, are skipped and counted in `bad_lines`, the last of them
+    kept in `last_bad` for messages. Values are kept as written, even if not finite: the
+    signal chain flags impossible values, so one bad line cannot poison a night.
     """
 
     def __init__(self, channels: int | None = None) -> None:
         self._buffer = bytearray()
         self._synced = False
         self.channels = channels
+        self.names: tuple[str, ...] | None = None
+        self._header: tuple[str, ...] | None = None
         self.bad_lines = 0
+        self.last_bad = ""
         self.lines = 0
 
     def feed(self, data: bytes) -> np.ndarray:
@@ -196,22 +204,54 @@ class TextLineParser:
         self._buffer = bytearray(rest[-MAX_TEXT_LINE:])
         rows = []
         for raw in lines:
-            text = raw.strip().replace(b"\t", b" ").replace(b";", b",")
-            if not text:
-                continue
-            parts = text.replace(b",", b" ").split()
-            try:
-                values = [float(p) for p in parts]
-            except ValueError:
-                self.bad_lines += 1
+            values = self._values(raw)
+            if values is None:
                 continue
             if self.channels is None:
                 self.channels = len(values)
-            if len(values) != self.channels or not all(np.isfinite(values)):
-                self.bad_lines += 1
+            if len(values) != self.channels:
+                self._bad(raw)
                 continue
+            if self.names is None:
+                header = self._header or ()
+                self.names = header if len(header) == len(values) else ()
             rows.append(values)
         self.lines += len(rows)
         if not rows:
             return np.zeros((self.channels or 1, 0), dtype=np.float32)
-        return np.asarray(rows, dtype=np.float32).T.copy()
+        with np.errstate(over="ignore"):  # 1e39 becomes inf: flagged downstream, not here
+            return np.asarray(rows, dtype=np.float32).T.copy()
+
+    def _values(self, raw: bytes) -> list[float] | None:
+        text = raw.decode("ascii", "replace").strip()
+        if not text:
+            return None
+        tokens = _TOKEN_SPLIT.split(text)
+        values: list[float] = []
+        labels: list[str] = []
+        for token in filter(None, tokens):
+            label, colon, value = token.rpartition(":")
+            try:
+                values.append(float(value))
+            except ValueError:
+                values = []
+                break
+            labels.append(label if colon else "")
+        if values:
+            if self.names is None and all(labels) and len(set(labels)) == len(labels):
+                self._header = tuple(labels)
+            return values
+        words = [t for t in tokens if t]
+        if words and all(_LABEL.fullmatch(w) for w in words) and self.channels is None:
+            self._header = tuple(words)  # a header line of labels, perhaps
+            return None
+        self._bad(raw)
+        return None
+
+    def _bad(self, raw: bytes) -> None:
+        self.bad_lines += 1
+        self.last_bad = raw.decode("ascii", "replace").strip()[:60]
+
+
+_TOKEN_SPLIT = re.compile(r"[,;\t ]+")
+_LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")

@@ -7,9 +7,9 @@ sample rate. Host wall-clock time is recorded once per session, never per sample
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -118,6 +118,22 @@ class ChunkRun:
         chunk = Chunk(self._start, np.concatenate(self._parts, axis=1), self._missing)
         self._parts = []
         return chunk
+
+
+class LinkedDevice:
+    """A board behind a link (serial or BLE) that reports notices: where they go is the
+    link's `on_notice`, called from the reader's thread with one line per change (silence,
+    reconnecting, data again). The session shows them and stores them in the night."""
+
+    link: Any
+
+    @property
+    def on_notice(self) -> Callable[[str], None]:
+        return self.link.on_notice
+
+    @on_notice.setter
+    def on_notice(self, callback: Callable[[str], None]) -> None:
+        self.link.on_notice = callback
 
 
 @runtime_checkable

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from bruxwatch.devices import arduino_protocol as proto
-from bruxwatch.devices.base import Chunk, ChunkRun, StreamInfo
+from bruxwatch.devices.base import Chunk, ChunkRun, LinkedDevice, StreamInfo
 from bruxwatch.devices.ble_link import BleLink, Notification, Reconnected
 from bruxwatch.devices.serial_link import DeviceError
 
@@ -30,7 +30,7 @@ INFO_UUID = "68830004-c0c3-422a-b597-8023cc741e36"
 NAME_PREFIX = "bruxwatch"
 
 
-class BleEmgBoard:
+class BleEmgBoard(LinkedDevice):
     def __init__(self, target: str, *, backend: type | None = None, scanner=None) -> None:
         if not target:
             raise ValueError("give the board's address or name, e.g. ble:bruxwatch-EMG")

@@ -7,6 +7,9 @@ command, and on a disconnect (common overnight) reconnects with backoff (0.5 s d
 10 s), scanning again when the target is a name. Notifications go from bleak's callback into
 a queue without blocking it; `events()` hands them to the reader with the host time they
 arrived, plus a `Reconnected` marker after each reconnect so the device can record the gap.
+Notifications that stop while the connection stays up (`stall_s` of silence) count as a drop:
+the link disconnects and connects again, which restarts the board. `on_notice` gets one line
+for each change a user should see (silence, drop, retry, data again); by default it is logged.
 
 `backend` and `scanner` exist for tests and emulators: bleak's own BleakClient runs with a
 fake backend (a BaseBleakClient subclass), so bleak's client code is exercised, not bypassed.
@@ -24,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
-from bruxwatch.devices.serial_link import DeviceError
+from bruxwatch.devices.serial_link import STALL_S, DeviceError
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,7 @@ class BleLink:
         scanner: Callable[[str, float], Awaitable[object | None]] | None = None,
         scan_timeout_s: float = 10.0,
         write_response: bool = False,
+        stall_s: float = STALL_S,
     ) -> None:
         self.target = target
         self.notify_uuid, self.write_uuid = notify_uuid, write_uuid
@@ -78,7 +82,10 @@ class BleLink:
         self.scanner = scanner or _scan_for
         self.scan_timeout_s = scan_timeout_s
         self.write_response = write_response
+        self.stall_s = stall_s
+        self.on_notice: Callable[[str], None] = lambda text: log.warning("%s", text)
         self.reconnects = 0
+        self._quiet_since: float | None = None
         self.client = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -179,24 +186,39 @@ class BleLink:
                 if not self._connected.is_set() and self.reconnects == 0:
                     self._first_error = message
                     return
-                log.warning("BLE %s: reconnect failed: %s", self.target, message)
-                await self._sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
+                delay = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
+                self.on_notice(
+                    f"{self.target}: reconnect failed ({message}); retrying in {delay:g} s"
+                )
+                await self._sleep(delay)
                 attempt += 1
                 continue
             if self.reconnects:
-                self._queue.put_nowait(Reconnected(self._last_data, time.monotonic()))
+                self._queue.put_nowait(
+                    Reconnected(self._quiet_since or self._last_data, time.monotonic())
+                )
             self._connected.set()
             attempt = 0
+            self._last_data = time.monotonic()  # silence counts from the (re)connection
             stop_wait = asyncio.ensure_future(self._wait_stop())
             drop_wait = asyncio.ensure_future(disconnected.wait())
-            await asyncio.wait({stop_wait, drop_wait}, return_when=asyncio.FIRST_COMPLETED)
-            stop_wait.cancel()
-            drop_wait.cancel()
+            silence_wait = asyncio.ensure_future(self._wait_silence())
+            waits = {stop_wait, drop_wait, silence_wait}
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for wait in waits:
+                wait.cancel()
             if self._stop.is_set():
                 return
             self._connected.clear()
             self.reconnects += 1
-            log.warning("BLE %s: disconnected, reconnecting", self.target)
+            self._quiet_since = self._quiet_since or self._last_data
+            if silence_wait.done() and not drop_wait.done():
+                quiet = time.monotonic() - self._last_data
+                self.on_notice(f"{self.target}: no data for {quiet:.0f} s; reconnecting")
+                with contextlib.suppress(Exception):
+                    await client.disconnect()
+            else:
+                self.on_notice(f"{self.target}: disconnected; reconnecting")
             await self._sleep(BACKOFF_S[0])
 
     async def _find(self):
@@ -211,6 +233,14 @@ class BleLink:
         now = time.monotonic()
         self._last_data = now
         self._queue.put_nowait(Notification(now, bytes(data)))
+        if self._quiet_since is not None:
+            self.on_notice(f"{self.target}: data again after {now - self._quiet_since:.1f} s")
+            self._quiet_since = None
+
+    async def _wait_silence(self) -> None:
+        """Returns when no notification has come for `stall_s` (never if 0)."""
+        while not self.stall_s or time.monotonic() - self._last_data < self.stall_s:
+            await asyncio.sleep(0.1)
 
     async def _wait_stop(self) -> None:
         while not self._stop.is_set():

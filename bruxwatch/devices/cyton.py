@@ -3,9 +3,11 @@ cyton_protocol.py).
 
 On open: `s` (a board left streaming by a crashed program stops), `v` (soft reset; the answer
 must end in `$$$` and must not report that the dongle cannot reach the board), one `x…X`
-command per used channel to set its gain, then `b`. On close: `s`. Dropped packets are found
-from the 0-255 sample counter; after a reconnect the gap is the outage measured on the host
-clock.
+command per used channel to set its gain, then `b`. On close: `s`. Packets are placed on
+the stream by their 0-255 sample counter, checked against their arrival times (CytonTimeline:
+lost packets become exact gaps, a dropout longer than a counter turn is counted right,
+duplicates and junk are rejected); after a reconnect or a restart the gap is measured on the
+host clock, from the last sample before to the first after.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import numpy as np
 import serial
 
 from bruxwatch.devices import cyton_protocol as proto
-from bruxwatch.devices.base import Chunk, StreamInfo
-from bruxwatch.devices.serial_link import DeviceError, SerialLink
+from bruxwatch.devices.base import Chunk, ChunkRun, StreamInfo
+from bruxwatch.devices.serial_link import DeviceError, SerialBoard, SerialLink
 
 REPLY_TIMEOUT_S = 3.0
 
@@ -37,7 +39,7 @@ def read_reply(port: serial.Serial, timeout_s: float = REPLY_TIMEOUT_S) -> str:
     )
 
 
-class CytonBoard:
+class CytonBoard(SerialBoard):
     """Cyton channels (1-8, default the first two: left and right masseter) in µV at 250 Hz."""
 
     def __init__(
@@ -67,6 +69,7 @@ class CytonBoard:
         self.firmware = ""
         self.link = SerialLink(port, proto.BAUD, self._handshake, reconnect=reconnect)
         self.parser = proto.CytonParser()
+        self.timeline = proto.CytonTimeline(proto.FS)
         self.dropped = 0
 
     def _handshake(self, port: serial.Serial) -> None:
@@ -94,63 +97,52 @@ class CytonBoard:
 
     def chunks(self) -> Iterator[Chunk]:
         self.link.open()
-        index = 0
-        last_number: int | None = None
-        last_time = time.monotonic()
+        self.timeline = timeline = proto.CytonTimeline(proto.FS)
         reconnects = self.link.reconnects
         rows = np.asarray(self.channels) - 1
+        run = ChunkRun()
+        expected: int | None = None  # index of the next sample
         held_numbers = np.zeros(0, dtype=np.int64)
+        held_times = np.zeros(0)
         held_counts = np.zeros((rows.size, 0), dtype=np.int32)
         for data in self.link.read():
+            now = time.monotonic()
+            if self.link.reconnects != reconnects:
+                reconnects = self.link.reconnects
+                timeline.restart()
+                # packets held from before the outage can no longer be confirmed
+                held_numbers, held_times = held_numbers[:0], held_times[:0]
+                held_counts = held_counts[:, :0]
             packets = self.parser.feed(data)
             if packets.sample_numbers.size == 0:
                 continue
-            now = time.monotonic()
             numbers = np.concatenate((held_numbers, packets.sample_numbers))
+            times = np.concatenate(
+                (held_times, proto.arrival_times(now, packets.sample_numbers.size, proto.FS))
+            )
             counts = np.concatenate((held_counts, packets.counts[rows]), axis=1)
-            reconnected = self.link.reconnects != reconnects and last_number is not None
-            if not reconnected:
-                numbers = proto.repair_counter(last_number, numbers)
-                # A last packet that breaks the count waits for the next one, which tells
-                # whether its number was corrupted (repaired) or packets were really lost.
-                before = numbers[-2] if numbers.size > 1 else last_number
-                if before is not None and (numbers[-1] - before) % 256 != 1:
-                    held_numbers, held_counts = numbers[-1:], counts[:, -1:]
-                    numbers, counts = numbers[:-1], counts[:, :-1]
-                else:
-                    held_numbers, held_counts = held_numbers[:0], held_counts[:, :0]
-            else:
-                held_numbers, held_counts = held_numbers[:0], held_counts[:, :0]
-            k = numbers.size
-            if k == 0:
+            indexes, decided = timeline.place(numbers, times)
+            held_numbers, held_times = numbers[decided:], times[decided:]
+            held_counts = counts[:, decided:]
+            kept = np.flatnonzero(indexes[:decided] >= 0)
+            if kept.size == 0:
                 continue
-            missing = proto.missing_between(last_number, numbers)
-            if reconnected:
-                missing[0] = _outage_gap(now - last_time)
-                reconnects = self.link.reconnects
-            last_number = int(numbers[-1])
-            last_time = now
-            self.dropped += int(missing.sum())
-            uv = counts.astype(np.float32) * np.float32(self.scale)
-            # one chunk per run of consecutive packets, so every gap is explicit
-            breaks = np.flatnonzero(missing[1:]) + 1
-            for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, k], strict=True):
-                gap = int(missing[lo])
-                index += gap
-                yield Chunk(first_index=index, samples=uv[:, lo:hi], missing_before=gap)
-                index += hi - lo
+            uv = counts[:, kept].astype(np.float32) * np.float32(self.scale)
+            starts = indexes[kept]
+            # one chunk per run of consecutive samples, so every gap is explicit
+            breaks = np.flatnonzero(np.diff(starts) != 1) + 1
+            for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, kept.size], strict=True):
+                first = int(starts[lo])
+                missing = 0 if expected is None else first - expected
+                self.dropped += missing
+                if done := run.add(first, uv[:, lo:hi], missing):
+                    yield done
+                expected = first + int(hi - lo)
+            if last := run.take():
+                yield last
 
     def send(self, command: bytes) -> None:
         self.link.write(command)
-
-    @property
-    def read_window_s(self) -> float:
-        """How long the reader lets bytes gather between reads (latency vs. CPU)."""
-        return self.link.read_window_s
-
-    @read_window_s.setter
-    def read_window_s(self, seconds: float) -> None:
-        self.link.read_window_s = seconds
 
     def close(self) -> None:
         try:
@@ -159,9 +151,3 @@ class CytonBoard:
         except (serial.SerialException, OSError, DeviceError):
             pass
         self.link.close()
-
-
-def _outage_gap(elapsed_s: float) -> int:
-    """Samples missing over a reconnect, from the host clock: the board was stopped and reset
-    by the handshake, so its counter says nothing about the time that passed."""
-    return max(0, round(elapsed_s * proto.FS) - 1)

@@ -151,24 +151,103 @@ def _decode(packets: list[bytes]) -> CytonPackets:
     return CytonPackets(sample_numbers, counts.T.copy(), accel.T.copy())
 
 
-def missing_between(previous: int | None, current: np.ndarray) -> np.ndarray:
-    """Samples lost before each packet, from the 0-255 sample counter (wrapping)."""
-    if current.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    prev = np.concatenate(([current[0] - 1 if previous is None else previous], current[:-1]))
-    return (current - prev - 1) % 256
+JITTER_S = 0.25
+"""How much earlier or later than its place in the stream a packet may reach the host (s):
+USB latency, the reader's window, a busy machine. Far below half a counter turn (1.02 s)."""
 
 
-def repair_counter(previous: int | None, numbers: np.ndarray) -> np.ndarray:
-    """Undo single corrupted sample numbers: a packet that breaks the count while its
-    neighbours are exactly two apart is given the number between them."""
-    if numbers.size < 2:
-        return numbers
-    full = np.concatenate(([numbers[0] - 1 if previous is None else previous], numbers))
-    before, here, after = full[:-2], full[1:-1], full[2:]
-    broken = ((here - before) % 256 != 1) & ((after - before) % 256 == 2)
-    if not broken.any():
-        return numbers
-    fixed = numbers.copy()
-    fixed[:-1][broken] = (before[broken] + 1) % 256
-    return fixed
+class CytonTimeline:
+    """Places packets on the stream's sample index from their 8-bit sample numbers, checked
+    against when they arrived.
+
+    A packet whose number follows the last one placed takes the next index. One that breaks
+    the count is judged by the packet after it (so the last packet of a read may wait for the
+    next read): if that one is two past the last placed, this one's number was corrupted and
+    it takes the index between; if this one lies on the way from the last placed to that one
+    (and the host clock agrees that so many samples could have gone by), packets were lost;
+    anything else (a duplicate, a stale repeat, a junk packet with a random number) is
+    rejected. How many whole turns of the counter went by is read from the arrival times, so
+    a 300-packet dropout is 300, not 300 mod 256.
+    After `restart()` (a reconnect, a restarted board) the next packet is placed by the host
+    clock alone: the board's counter says nothing about the time that passed.
+
+    All times are host seconds (time.monotonic); `fs` in Hz.
+    """
+
+    def __init__(self, fs: float = FS) -> None:
+        self.fs = fs
+        self.rejected = 0
+        self.repaired = 0
+        self._number: int | None = None  # counter of the last packet placed
+        self._index = -1  # its index
+        self._time = 0.0  # its arrival time
+        self._restarted = False
+
+    def restart(self) -> None:
+        """The stream broke (reconnect, stall): place the next packet by the host clock."""
+        self._restarted = self._number is not None
+
+    def place(self, numbers: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, int]:
+        """Indexes for packets with these sample numbers that arrived at these times.
+
+        Returns (indexes, decided): indexes[:decided] are the indexes of the first `decided`
+        packets (-1: rejected); the packets after them must be passed again, first, with the
+        next call (they wait for a packet that confirms them).
+        """
+        numbers = [int(v) for v in numbers]
+        k = len(numbers)
+        out = np.full(k, -1, dtype=np.int64)
+        j = 0
+        while j < k:
+            number, at = numbers[j], float(times[j])
+            if self._number is None or self._restarted:
+                if self._number is None:
+                    index = 0
+                else:  # by the host clock, from the last sample before to this one
+                    index = self._index + max(1, round((at - self._time) * self.fs))
+                self._restarted = False
+                self._accept(j, number, index, at, out)
+                j += 1
+                continue
+            step = (number - self._number) % 256
+            if step == 1:  # next, or exactly whole turns of the counter later
+                self._accept(j, number, self._index + self._steps(1, at), at, out)
+                j += 1
+                continue
+            if j + 1 == k:
+                break  # undecided: wait for the next packet
+            after = numbers[j + 1]
+            from_last, from_here = (after - self._number) % 256, (after - number) % 256
+            if from_last == 2 and from_here != 1:  # a corrupted number between two good ones
+                self.repaired += 1
+                self._accept(j, (self._number + 1) % 256, self._index + 1, at, out)
+            elif from_here < from_last and self._plausible(step, at):  # packets were lost
+                self._accept(j, number, self._index + self._steps(step, at), at, out)
+            else:  # a duplicate, a stale repeat, junk: off the way to the next packet
+                self.rejected += 1
+            j += 1
+        return out, j
+
+    def _plausible(self, counted: int, at: float) -> bool:
+        """Could `counted` (mod 256) samples have gone by since the last placed packet? Not
+        if the host clock says far fewer did (a junk packet's random number); a repeated
+        number is a duplicate unless about a whole turn went by."""
+        elapsed = (at - self._time) * self.fs
+        return self._steps(counted, at) <= elapsed + JITTER_S * self.fs
+
+    def _steps(self, counted: int, at: float) -> int:
+        """Samples from the last placed packet to one `counted` (mod 256) further on that
+        arrived at `at`: the counter's turns that went by are read from the host clock."""
+        counted = counted or 256
+        elapsed = (at - self._time) * self.fs
+        return counted + 256 * max(0, round((elapsed - counted) / 256))
+
+    def _accept(self, j: int, number: int, index: int, at: float, out: np.ndarray) -> None:
+        out[j] = index
+        self._number, self._index, self._time = number, index, at
+
+
+def arrival_times(now: float, n: int, fs: float) -> np.ndarray:
+    """When each of n samples that had all arrived by `now` came, assuming the board sends
+    at its steady rate: the last at `now`, each earlier one 1/fs before (host seconds)."""
+    return now - (n - 1 - np.arange(n)) / fs

@@ -29,36 +29,54 @@ class Faults:
     """Faults to inject, per packet or frame sent (probabilities 0-1) and in stream time (s).
 
     corrupt: flip one random byte; drop: leave the packet out; garbage: insert 5-40 random
-    bytes before it; vanish_at_s/vanish_for_s: the port disappears at that stream time for
-    that long (wall clock), then comes back under the same path.
+    bytes before it; duplicate: send it twice; junk: insert a packet-sized run of bytes that
+    looks like a packet (right header and footer, random inside);
+    vanish_at_s/vanish_for_s: the port disappears at that stream time for that long (wall
+    clock), then comes back under the same path; stall_at_s/stall_for_s: the board goes
+    silent with its port open (a radio link lost), answering nothing, then carries on by
+    itself; reset_at_s: the board resets with its port open (a brown-out) and waits for the
+    host to start it again. The stream clock runs on through every fault.
     """
 
     corrupt: float = 0.0
     drop: float = 0.0
     garbage: float = 0.0
+    duplicate: float = 0.0
+    junk: float = 0.0
     vanish_at_s: float | None = None
     vanish_for_s: float = 2.0
+    stall_at_s: float | None = None
+    stall_for_s: float = 3.0
+    reset_at_s: float | None = None
     seed: int = 0
+
+    RATES = ("corrupt", "drop", "garbage", "duplicate", "junk")
 
     @classmethod
     def parse(cls, text: str) -> Faults:
-        """From ``corrupt=0.01,drop=0.005,garbage=0.01,vanish=10:2`` (vanish=AT:FOR seconds)."""
+        """From ``corrupt=0.01,drop=0.005,duplicate=0.001,junk=0.001,vanish=10:2,stall=20:3,
+        reset=30`` (vanish/stall=AT:FOR seconds, reset=AT seconds)."""
         faults = cls()
         for part in filter(None, (p.strip() for p in text.split(","))):
             key, eq, value = part.partition("=")
             if not eq:
                 raise ValueError(f"fault {part!r} is not name=value")
             try:
-                if key == "vanish":
+                if key in ("vanish", "stall"):
                     at, _, length = value.partition(":")
-                    faults.vanish_at_s = float(at)
-                    faults.vanish_for_s = float(length or 2.0)
-                elif key in ("corrupt", "drop", "garbage"):
+                    setattr(faults, f"{key}_at_s", float(at))
+                    if length:
+                        setattr(faults, f"{key}_for_s", float(length))
+                elif key == "reset":
+                    faults.reset_at_s = float(value)
+                elif key in cls.RATES:
                     setattr(faults, key, float(value))
                 elif key == "seed":
                     faults.seed = int(value)
                 else:
-                    raise ValueError(f"unknown fault {key!r} (corrupt, drop, garbage, vanish)")
+                    raise ValueError(
+                        f"unknown fault {key!r} ({', '.join(cls.RATES)}, vanish, stall, reset)"
+                    )
             except ValueError as exc:
                 if "unknown fault" in str(exc):
                     raise
@@ -111,9 +129,10 @@ class PtyEmulator:
         self.log = SentLog() if record else None
         self.commands: list[bytes] = []
         self.streaming = False
-        self._sent = 0  # samples generated since streaming started (stream clock)
-        self._stream_t0 = 0.0
-        self._vanished = False
+        self._sent = 0  # samples of the stream clock so far, sent or not
+        self._stream_t0: float | None = None  # wall clock of sample 0 (the first `start`)
+        self._vanished = self._stalled = self._reset_done = False
+        self._silent_until = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._dir = tempfile.mkdtemp(prefix="bruxwatch-")
@@ -171,7 +190,7 @@ class PtyEmulator:
                     data = os.read(self._master, 4096)
                 except OSError:
                     data = b""
-                if data:
+                if data and not self.stalled:
                     self.commands.append(data)
                     reply = self.on_bytes(data)
                     if reply:
@@ -184,21 +203,51 @@ class PtyEmulator:
             os.write(self._master, data)
 
     def start_stream(self) -> None:
-        if not self.streaming:
-            self.streaming = True
-            self._stream_t0 = time.monotonic() - self._sent / (self.fs * self.speed)
+        """Stream from now on. The stream clock starts at the first `start` and runs on when
+        streaming stops (as the wearer's time does): samples meanwhile are never sent."""
+        if self.streaming:
+            return
+        if self._stream_t0 is None:
+            self._stream_t0 = time.monotonic()
+        self._skip_to(self._due())
+        self.streaming = True
 
     def stop_stream(self) -> None:
         self.streaming = False
 
-    def _stream_due(self) -> None:
+    @property
+    def stream_index(self) -> int:
+        """Samples of the stream clock so far (sent or not)."""
+        return self._sent
+
+    def _due(self) -> int:
+        if self._stream_t0 is None:
+            return 0
         due = int((time.monotonic() - self._stream_t0) * self.fs * self.speed)
-        due -= due % self.packet_samples
+        return due - due % self.packet_samples
+
+    def _skip_to(self, due: int) -> None:
+        if due > self._sent:
+            self._take(due - self._sent)  # never sent
+            self._sent = due
+
+    def _stream_due(self) -> None:
+        due = self._due()
         if due <= self._sent:
             return
-        f = self.faults
-        if f.vanish_at_s is not None and not self._vanished and due / self.fs >= f.vanish_at_s:
+        f, at_s = self.faults, due / self.fs
+        if f.vanish_at_s is not None and not self._vanished and at_s >= f.vanish_at_s:
             self._vanish()
+            return
+        if f.stall_at_s is not None and not self._stalled and at_s >= f.stall_at_s:
+            self._stalled = True
+            self._silent_until = time.monotonic() + f.stall_for_s
+        if time.monotonic() < self._silent_until:
+            self._skip_to(due)
+            return
+        if f.reset_at_s is not None and not self._reset_done and at_s >= f.reset_at_s:
+            self._reset_done = True
+            self.on_reset()
             return
         samples = self._take(due - self._sent)
         out = bytearray()
@@ -216,11 +265,15 @@ class PtyEmulator:
                 out += self._rng.integers(
                     0, 256, int(self._rng.integers(5, 41)), dtype=np.uint8
                 ).tobytes()
+            if f.junk and self._rng.random() < f.junk:
+                out += self.junk_packet(len(packet))
             if f.corrupt and self._rng.random() < f.corrupt:
                 packet = bytearray(packet)
                 packet[int(self._rng.integers(len(packet)))] ^= int(self._rng.integers(1, 256))
                 packet = bytes(packet)
             out += packet
+            if f.duplicate and self._rng.random() < f.duplicate:
+                out += packet
         self._sent = due
         self._write(bytes(out))
 
@@ -231,12 +284,14 @@ class PtyEmulator:
         deadline = time.monotonic() + self.faults.vanish_for_s
         while time.monotonic() < deadline and not self._stop.is_set():
             time.sleep(0.01)
-        lost = int(self.faults.vanish_for_s * self.fs * self.speed)
-        lost -= lost % self.packet_samples
-        self._take(lost)  # the samples of the outage are never sent
-        self._sent += lost
+        self._skip_to(self._due())  # the samples of the outage are never sent
         self._open_pty()
         self.on_reconnect()
+
+    @property
+    def stalled(self) -> bool:
+        """Stalled: nothing is sent and no command is answered."""
+        return time.monotonic() < self._silent_until
 
     def _take(self, n: int) -> np.ndarray:
         while self._buffer.shape[1] < n:
@@ -262,6 +317,14 @@ class PtyEmulator:
 
     def on_reconnect(self) -> None:
         """The port is back (a USB replug): what the board does then."""
+
+    def on_reset(self) -> None:
+        """The board resets with its port open (brown-out): it stops until started again."""
+        self.stop_stream()
+
+    def junk_packet(self, size: int) -> bytes:
+        """Bytes that look like a packet but are not one (random inside)."""
+        return self._rng.integers(0, 256, size, dtype=np.uint8).tobytes()
 
 
 class CytonEmulator(PtyEmulator):
@@ -311,6 +374,11 @@ class CytonEmulator(PtyEmulator):
                 self.gains = [cyton.DEFAULT_GAIN] * cyton.N_CHANNELS
                 reply += b"updating channel settings to default$$$"
         return bytes(reply)
+
+    def junk_packet(self, size: int) -> bytes:
+        """33 bytes with the header and footer of a packet and random contents (a sample
+        number that fits nowhere), as radio noise can produce."""
+        return bytes([cyton.HEADER]) + super().junk_packet(size - 2) + bytes([0xC0])
 
     def _channel_settings(self, command: str) -> bytes:
         if self.silent or not self.board_on:
@@ -380,9 +448,9 @@ class ArduinoEmulator(PtyEmulator):
                     f"#info fw=1.0.0 fs={self.fs:g} bits={self.bits} "
                     f"channels={self.sim.info.n_channels} kind=raw\n"
                 ).encode()
-            elif words[0] == "start":
-                self._index_base = self._sent
+            elif words[0] == "start":  # the firmware restarts its index at every start
                 self.start_stream()
+                self._index_base = self._sent
             elif words[0] == "stop":
                 self.stop_stream()
             elif words[0] == "vibrate" and len(words) == 3 and all(w.isdigit() for w in words[1:]):
@@ -409,4 +477,7 @@ class ArduinoEmulator(PtyEmulator):
     def on_reconnect(self) -> None:
         if not self.text:  # opening the port resets an Arduino: it waits for `start` again
             self.stop_stream()
-            self._index_base = self._sent
+
+    def on_reset(self) -> None:
+        if not self.text:  # a plain sketch restarts streaming by itself after a reset
+            self.stop_stream()

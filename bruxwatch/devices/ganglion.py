@@ -18,11 +18,11 @@ from collections.abc import Iterator
 import numpy as np
 
 from bruxwatch.devices import ganglion_protocol as gp
-from bruxwatch.devices.base import Chunk, ChunkRun, StreamInfo
+from bruxwatch.devices.base import Chunk, ChunkRun, LinkedDevice, StreamInfo
 from bruxwatch.devices.ble_link import BleLink, Notification, Reconnected
 
 
-class GanglionBoard:
+class GanglionBoard(LinkedDevice):
     def __init__(
         self,
         target: str,
@@ -98,6 +98,8 @@ class GanglionBoard:
                 missing = decoded.missing_before
                 if reconnected and last_time is not None:  # the board restarted: host clock
                     missing += max(1, round((item.at - last_time) * gp.FS) - n)
+                elif last_time is not None:  # whole counter cycles the packet id cannot show
+                    missing += self._cycles_missed(item.at - last_time, n, missing)
                 reconnected = False
                 index += missing
                 if done := run.add(index, decoded.samples[self.picked], missing):
@@ -106,6 +108,13 @@ class GanglionBoard:
                 last_time = item.at
             if last := run.take():
                 yield last
+
+    def _cycles_missed(self, elapsed_s: float, n: int, counted: int) -> int:
+        """Samples in whole packet-id cycles (about 1 s each) lost without a disconnect: the
+        id says `counted` were lost before these n, the host clock may say a cycle more."""
+        cycle = gp.CYCLE_FW2 if self.firmware == 2 else gp.CYCLE_FW3
+        behind = elapsed_s * gp.FS - n - counted
+        return cycle * max(0, round(behind / cycle))
 
     def impedance(self) -> dict[str, int]:
         """The last impedance readings (ohms) the board sent, by channel name."""

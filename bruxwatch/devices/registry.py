@@ -3,7 +3,8 @@
 sim                              simulator (options: scenario, seed, hours, minutes, fs, ...)
 cyton:/dev/ttyUSB0               OpenBCI Cyton (options: channels=1,2  gain=24)
 arduino:/dev/ttyACM0?baud=115200 bruxwatch firmware frames
-arduino-text:/dev/ttyACM0?fs=500 any sketch printing integers per line
+arduino-text:/dev/ttyACM0?fs=500 any sketch printing numbers per line (Serial Plotter forms;
+                                 signal=env|raw, guessed from the rate when not given)
 replay:night.edf?speed=1         a recording played back (EDF/BDF, OpenBCI, CSV, .sqlite)
 lsl:obci_eeg1?channels=1,2       a Lab Streaming Layer stream (e.g. the OpenBCI GUI's)
 ganglion:AA:BB:CC:DD:EE:FF       OpenBCI Ganglion over BLE (or its name; options: channels,
@@ -44,14 +45,21 @@ def open_device(spec: str, *, realtime: bool = True) -> Device:
             _no_more(parsed.scheme, options)
             return CytonBoard(parsed.target, channels=channels, gain=gain)
         if parsed.scheme in ("arduino", "arduino-text"):
-            from bruxwatch.devices.arduino import ArduinoBoard
+            from bruxwatch.devices.arduino import SIGNALS, ArduinoBoard
 
             baud = int(options.pop("baud", "115200"))
             fs = float(options["fs"]) if "fs" in options else None
             options.pop("fs", None)
+            signal = options.pop("signal", None)
+            if signal is not None and signal not in SIGNALS:
+                raise ValueError(f"signal must be env or raw, got {signal!r}")
             _no_more(parsed.scheme, options)
             return ArduinoBoard(
-                parsed.target, baud=baud, text=parsed.scheme == "arduino-text", fs=fs
+                parsed.target,
+                baud=baud,
+                text=parsed.scheme == "arduino-text",
+                fs=fs,
+                kind=None if signal is None else SIGNALS[signal],
             )
         if parsed.scheme == "replay":
             from bruxwatch.devices.replay import ReplayDevice

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import serial
 
+from bruxwatch.devices.base import LinkedDevice
+
 log = logging.getLogger(__name__)
 
 
@@ -65,13 +67,24 @@ def set_low_latency(path: str) -> bool:
     return False
 
 
-class SerialLink:
-    """A port that is reopened with backoff when it disappears.
+STALL_S = 2.0
+"""Seconds without a byte, port open, before the board is taken for stalled and restarted."""
 
-    handshake(port) runs after every (re)open and may raise DeviceError (board off, no
-    answer). read() yields byte blocks, at most one per `read_window_s` (what arrived in the
-    meantime, so a 1-kHz stream costs ~100 wake-ups a second, not one per frame); `reconnects`
-    counts the reopenings, so a board can tell that the bytes after it come after an outage.
+
+class SerialLink:
+    """A port that is reopened with backoff when it disappears, and restarted when it falls
+    silent.
+
+    handshake(port) runs after every (re)open, and again on the open port when no byte has
+    come for `stall_s` (a board reset by a brown-out waits for its start command; a Cyton
+    whose radio link dropped needs a new start); it may raise DeviceError (board off, no
+    answer), and then the port is reopened with backoff. A link without `restartable` (a
+    plain sketch: nothing to send) only reports the silence. read() yields byte blocks, at
+    most one per `read_window_s` (what arrived in the meantime, so a 1-kHz stream costs ~100
+    wake-ups a second, not one per frame). `reconnects` counts the breaks (reopenings and
+    silences), so a board can tell that the bytes after it come after an outage and place
+    them by the host clock. `on_notice` gets one line for each change a user should see
+    (silence, lost port, retry, data again); by default it is logged.
     """
 
     def __init__(
@@ -83,6 +96,8 @@ class SerialLink:
         reconnect: bool = True,
         max_backoff_s: float = 5.0,
         read_window_s: float = 0.01,
+        stall_s: float = STALL_S,
+        restartable: bool = True,
     ) -> None:
         self.path = path
         self.read_window_s = read_window_s
@@ -90,9 +105,13 @@ class SerialLink:
         self.handshake = handshake
         self.reconnect = reconnect
         self.max_backoff_s = max_backoff_s
+        self.stall_s = stall_s
+        self.restartable = restartable
         self.port: serial.Serial | None = None
         self.reconnects = 0
+        self.on_notice: Callable[[str], None] = lambda text: log.warning("%s", text)
         self._closed = False
+        self._quiet_since: float | None = None  # set while an outage is under way
 
     def open(self) -> None:
         self.port = open_port(self.path, self.baud)
@@ -112,6 +131,8 @@ class SerialLink:
     def read(self) -> Iterator[bytes]:
         """Blocks of received bytes until `close()`; reconnects on loss when allowed."""
         last = time.monotonic()
+        last_data = last
+        stall_after = self.stall_s
         rate = 0.0  # bytes/s arriving, smoothed
         while not self._closed:
             if self.port is None:
@@ -132,11 +153,23 @@ class SerialLink:
                     return
                 if not self.reconnect:
                     raise DeviceError(f"{self.path}: connection lost ({exc})") from None
+                self._quiet_since = self._quiet_since or last_data
                 self._reopen(exc)
+                last = time.monotonic()
                 continue
             if data:
+                if self._quiet_since is not None:
+                    self.on_notice(f"{self.path}: data again after {now - self._quiet_since:.1f} s")
+                    self._quiet_since = None
+                last_data, stall_after = now, self.stall_s
                 rate = 0.8 * rate + 0.2 * len(data) / max(elapsed, 1e-3)
                 yield data
+            elif self.stall_s and now - last_data >= stall_after and not self._closed:
+                self._quiet_since = self._quiet_since or last_data
+                self._stalled(now - self._quiet_since)
+                # a board that still says nothing is tried again less and less often
+                last_data, stall_after = time.monotonic(), min(4 * stall_after, 60.0)
+                last = last_data
 
     def close(self) -> None:
         self._closed = True
@@ -145,8 +178,23 @@ class SerialLink:
                 self.port.close()
             self.port = None
 
+    def _stalled(self, silent_s: float) -> None:
+        """No byte for a while with the port open: restart the board (or just say so)."""
+        if not self.restartable:
+            self.on_notice(f"{self.path}: no data for {silent_s:.0f} s; waiting for the sketch")
+            self.reconnects += 1
+            return
+        self.on_notice(f"{self.path}: no data for {silent_s:.0f} s; restarting the board")
+        try:
+            assert self.port is not None
+            self.handshake(self.port)
+        except (DeviceError, serial.SerialException, OSError) as exc:
+            self._reopen(exc)
+            return
+        self.reconnects += 1
+
     def _reopen(self, exc: Exception) -> None:
-        log.warning("%s: connection lost (%s); reconnecting", self.path, exc)
+        self.on_notice(f"{self.path}: connection lost ({exc}); reconnecting")
         try:
             if self.port is not None:
                 self.port.close()
@@ -159,7 +207,24 @@ class SerialLink:
                 self.open()
                 break
             except DeviceError as err:
-                log.info("%s: still away (%s); retrying in %.1f s", self.path, err, delay)
+                if delay >= 1.0:  # the first quick retries go unannounced
+                    self.on_notice(f"{self.path}: still away ({err}); retrying in {delay:.0f} s")
                 time.sleep(delay)
                 delay = min(self.max_backoff_s, delay * 2)
         self.reconnects += 1
+
+
+class SerialBoard(LinkedDevice):
+    """What every board on a SerialLink shares: how long bytes gather between reads, and
+    where the link's notices go (the session shows them in its status line)."""
+
+    link: SerialLink
+
+    @property
+    def read_window_s(self) -> float:
+        """How long the reader lets bytes gather between reads (latency vs. CPU)."""
+        return self.link.read_window_s
+
+    @read_window_s.setter
+    def read_window_s(self, seconds: float) -> None:
+        self.link.read_window_s = seconds

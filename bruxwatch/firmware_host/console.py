@@ -33,10 +33,14 @@ class ConsoleView:
         self.interval_s = interval_s if self.tty else log_interval_s
         self._last = 0.0
         session.subscribers.append(self.update)
+        session.notice_listeners.append(self.notice)
         session.on_prompt = self.prompt
 
     def prompt(self, text: str) -> None:
         self._write(f"[{clock(self.session.status.seconds)}] {text}", newline=True)
+
+    def notice(self, at_s: float, text: str) -> None:
+        self._write(f"[{clock(at_s)}] {text}", newline=True)
 
     def update(self, chunk: ProcessedChunk) -> None:
         now = time.monotonic()
@@ -57,6 +61,8 @@ class ConsoleView:
         thr = "/".join(f"{v:.1f}" for v in st.thresholds) if st.thresholds is not None else "-"
         last = clock(st.last_feedback_s) if st.last_feedback_s is not None else "-"
         mode = self.session.feedback.mode if self.session.feedback else "off"
+        if st.link:
+            return f"{clock(st.seconds)}  {st.link}"
         return (
             f"{clock(st.seconds)}  {quality}  envelope {env} (threshold {thr}) {units}  "
             f"episodes {st.episodes}  feedback {mode}: {st.feedback_fired} given, "

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 _STOP = object()
 MAX_QUEUED_CHUNKS = 2000
 """Chunks the reader may be ahead of the scorer (20 s of 10-ms chunks) before it waits."""
+SILENT_S = 2.0
+"""Seconds without a chunk after which the wall clock, not the stream, counts to --duration."""
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Status:
     feedback_held: int = 0
     last_feedback_s: float | None = None
     quality: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    link: str = ""  # what is wrong with the link now ("" while data flows)
     envelope: np.ndarray | None = None
     thresholds: np.ndarray | None = None
     latencies_ms: list[float] = field(default_factory=list)
@@ -69,6 +72,8 @@ class Session:
     actuators: what a fired decision drives (motor, sound, bell, ...).
     subscribers: called with every ProcessedChunk (the live plot subscribes here).
     feedback_listeners (attribute): called with every FeedbackRecord, given or held back.
+    notice_listeners (attribute): called with (stream time s, text) for each notice from the
+        device's link (silence, reconnecting, data again); they are stored in the night too.
     """
 
     def __init__(
@@ -94,6 +99,7 @@ class Session:
         self.actuators = list(actuators or [])
         self.subscribers = list(subscribers or [])
         self.feedback_listeners: list[Callable[[FeedbackRecord], None]] = []
+        self.notice_listeners: list[Callable[[float, str], None]] = []
         self.feedback_enabled = True
         self.idle_window_s = idle_window_s
         self.active_window_s = active_window_s
@@ -113,6 +119,8 @@ class Session:
         self.pipeline: Pipeline | None = None
         self.policy: FeedbackPolicy | None = None
         self._stop_reason: str | None = None
+        self._end_index: int | None = None  # the sample index where --duration ends
+        self._last_arrival = time.monotonic()
         self._queue: asyncio.Queue | None = None
         # a closed-loop simulator (one that answers the buzz) asks to stay in step
         ahead = getattr(device, "max_ahead_chunks", None) or MAX_QUEUED_CHUNKS
@@ -163,6 +171,8 @@ class Session:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.add_signal_handler(sig, self.stop, f"signal {sig.name}")
+        if hasattr(self.device, "on_notice"):
+            self.device.on_notice = lambda text: loop.call_soon_threadsafe(self._notice, text)
         reader = threading.Thread(target=self._read, args=(loop, queue), daemon=True)
         reader.start()
         try:
@@ -175,7 +185,7 @@ class Session:
             while not queue.empty():  # what the reader delivered while it was being stopped
                 item = queue.get_nowait()
                 if isinstance(item, tuple) and self.info is not None:
-                    self._handle(*item)
+                    self._handle_within(*item)
             self._finish()
             if handle_signals:
                 for sig in (signal.SIGINT, signal.SIGTERM):
@@ -213,8 +223,13 @@ class Session:
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
 
     async def _consume(self, queue: asyncio.Queue, duration_s: float | None) -> None:
+        self._last_arrival = time.monotonic()
         while self._stop_reason is None:
-            item = await queue.get()
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=0.5)
+            except TimeoutError:
+                self._check_silence(duration_s)
+                continue
             if item is _STOP:
                 break
             if item is None:
@@ -224,16 +239,50 @@ class Session:
                 self.stop(f"device error: {item}")
                 raise item
             chunk, received_at = item
-            self._handle(chunk, received_at)
+            self._last_arrival = time.monotonic()
+            if duration_s is not None and self._end_index is None:
+                fs = self.device.info.fs
+                self._end_index = chunk.first_index + round(duration_s * fs)
+            self._handle_within(chunk, received_at)
             self._room.release()
-            if duration_s is not None and chunk.end_index / self.info.fs >= duration_s:
+            if self._end_index is not None and chunk.end_index >= self._end_index:
                 self.stop("duration reached")
         # handle what the reader already delivered, so nothing received is lost
         while not queue.empty():
             item = queue.get_nowait()
             if isinstance(item, tuple):
                 self._room.release()
-                self._handle(*item)
+                self._handle_within(*item)
+
+    def _handle_within(self, chunk: Chunk, received_at: float) -> None:
+        """Handle the part of a chunk before the end of --duration (all of it without one):
+        a source faster than real time must not record more than asked."""
+        end = self._end_index
+        if end is not None and chunk.end_index > end:
+            if chunk.first_index >= end:
+                return
+            chunk = Chunk(
+                chunk.first_index, chunk.samples[:, : end - chunk.first_index], chunk.missing_before
+            )
+        self._handle(chunk, received_at)
+
+    def _check_silence(self, duration_s: float | None) -> None:
+        """No chunk for a while: --duration counts on by the wall clock, so a board that
+        never comes back does not keep the recorder waiting forever."""
+        silent = time.monotonic() - self._last_arrival
+        if duration_s is None or silent < SILENT_S:
+            return
+        if self.status.seconds + silent >= duration_s:
+            self.stop(f"duration reached (no data from the device for the last {silent:.0f} s)")
+
+    def _notice(self, text: str) -> None:
+        """A notice from the device's link, in the loop's thread."""
+        self.status.link = "" if "data again" in text else text
+        log.info("%s", text)
+        if self.writer is not None and not self.writer.closed:
+            self.writer.add_notice(self.status.seconds, text)
+        for listener in self.notice_listeners:
+            listener(self.status.seconds, text)
 
     # ---------------------------------------------------------------------- per chunk
     def _handle(self, chunk: Chunk, received_at: float) -> None:

@@ -249,6 +249,10 @@ class RecordingWriter:
         """A marker the wearer set (e.g. "woke up", "talking")."""
         self._rows["events"].append((round(at_s, 6), "Mark", json.dumps({"label": label})))
 
+    def add_notice(self, at_s: float, text: str) -> None:
+        """Something the device's link said (silence, reconnecting, data again)."""
+        self._rows["events"].append((round(at_s, 6), "Notice", json.dumps({"text": text})))
+
     def add_feedback(self, record: FeedbackRecord) -> None:
         self._rows["feedback"].append(
             (

@@ -212,6 +212,8 @@ def _status_text(session: Session) -> str:
     if session.feedback and not session.feedback_enabled:
         mode += " (paused)"
     file = f"  |  file {session.writer.path}" if session.writer else ""
+    if st.link:
+        file += f"  |  {st.link}"
     return (
         f"{info.device if info else ''}  |  {info.fs if info else 0:g} Hz  |  {quality}  |  "
         f"episodes {st.episodes} ({per_hour})  |  feedback given {st.feedback_fired} ({mode}){file}"
