@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bruxwatch import __version__
+from bruxwatch.devices.emulators import TEXT_FORMS
 from bruxwatch.memory import keep_freed_memory
 from bruxwatch.signal import Analysis, CalibrationError, SignalConfig, analyze, calibrate
 from bruxwatch.store.importers import Recording, RecordingError, read_recording, write_csv
@@ -547,7 +548,12 @@ def _ble_devices(seconds: float) -> int:
 def cmd_emulate(args: argparse.Namespace) -> int:
     import time
 
-    from bruxwatch.devices.emulators import ArduinoEmulator, CytonEmulator, Faults
+    from bruxwatch.devices.emulators import (
+        ArduinoEmulator,
+        CytonEmulator,
+        Faults,
+        MyoWareSketchEmulator,
+    )
 
     try:
         faults = Faults.parse(args.faults or "")
@@ -563,8 +569,11 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     if args.board == "cyton":
         emulator = CytonEmulator(**common)
         spec = "cyton:{path}"
+    elif args.board == "myoware":
+        emulator = MyoWareSketchEmulator(**common)
+        spec = "arduino-text:{path}"
     else:
-        emulator = ArduinoEmulator(text=args.text, **common)
+        emulator = ArduinoEmulator(text=args.text or False, **common)
         spec = "arduino-text:{path}?fs=1000" if args.text else "arduino:{path}"
     with emulator:
         print(f"{args.board} emulator on {emulator.path}", flush=True)
@@ -588,10 +597,15 @@ def cmd_stream(args: argparse.Namespace) -> int:
     pipeline = None
     second, samples, gaps, episodes = 0, 0, 0, 0
     peak: np.ndarray | None = None
+    if hasattr(device, "on_notice"):  # silence, reconnects: said as they happen
+        device.on_notice = lambda text: print(text, flush=True)
     try:
         for chunk in device.chunks():
             if pipeline is None:
-                pipeline = Pipeline(device.info, config)
+                try:
+                    pipeline = Pipeline(device.info, config)
+                except ValueError as exc:  # e.g. a rate too low for the band-pass
+                    raise CliError(f"{device.info.device}: {exc}") from None
                 print(
                     f"{device.info.device}: {device.info.n_channels} channels at "
                     f"{device.info.fs:g} Hz ({device.info.units})",
@@ -1184,12 +1198,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_devices)
 
     p = sub.add_parser("emulate", help="emulate a board on a pseudo-terminal (no hardware needed)")
-    p.add_argument("board", choices=("cyton", "arduino"))
+    p.add_argument(
+        "board",
+        choices=("cyton", "arduino", "myoware"),
+        help="myoware: SparkFun's MyoWare 2.0 Example_01 sketch (ENV, about 20 lines/s)",
+    )
     p.add_argument("--scenario", choices=("awake", "night", "calibration"), default="awake")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--speed", type=_positive, default=1.0, help="stream speed, x real time")
-    p.add_argument("--faults", help="e.g. corrupt=0.01,drop=0.005,garbage=0.01,vanish=10:2")
-    p.add_argument("--text", action="store_true", help="arduino: print text lines, no firmware")
+    p.add_argument(
+        "--faults",
+        help="e.g. corrupt=0.01,drop=0.005,garbage=0.01,duplicate=0.001,junk=0.001,"
+        "vanish=10:2,stall=20:3,reset=30 (vanish/stall AT:FOR s, reset AT s)",
+    )
+    p.add_argument(
+        "--text",
+        nargs="?",
+        const="csv",
+        choices=TEXT_FORMS,
+        help="arduino: print text lines as a plain sketch does, no firmware (form: csv, "
+        "tab, space, labels as in label:value, header: a line of labels first)",
+    )
     p.add_argument(
         "--calibrate",
         action="store_true",

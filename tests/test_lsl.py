@@ -105,3 +105,44 @@ def test_an_lsl_stream_is_a_device_and_dropped_samples_are_gaps():
     np.testing.assert_array_equal(samples, data[keep][:, [0, 2]].T)
     assert missing == 50  # the timestamps show the hole; indices jump over it
     assert first_indices[-1] + got[-1].shape[1] == 2000
+
+
+@pytest.mark.parametrize("lost", [0, 75], ids=["pause", "loss"])
+def test_a_sender_without_timestamps_that_pauses_loses_nothing(lost):
+    """The OpenBCI GUI pushes samples without timestamps: liblsl stamps each when it is
+    pushed, so a 300-ms pause of the sender looks like a hole until the late samples rush in.
+    Only samples that never came are a gap; the index does not drift."""
+    name = unique("bwnostamp")
+    fs = 250.0
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EMG", 1, fs, "float32", name))
+    device = LslInlet(name, timeout_s=10)
+    n = 1500
+    values = np.arange(n, dtype=np.float32)
+    keep = np.ones(n, dtype=bool)
+    keep[500 : 500 + lost] = False  # or 75 samples the board never sent, without a pause
+
+    def send():
+        start = time.monotonic() + 0.5
+        resume = start + 500 / fs + 0.3  # the sender pauses 300 ms at sample 500 ...
+        for k in range(0, n, 5):  # 20-ms pushes of 5 samples, stamped when pushed
+            due = start + (k + 5) / fs
+            if not lost and k >= 500:
+                due = max(due, resume)  # ... then pushes what the board sent meanwhile at once
+            time.sleep(max(0.0, due - time.monotonic()))
+            part = keep[k : k + 5]
+            if part.any():
+                outlet.push_chunk(values[k : k + 5][part][:, None].tolist())
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    chunks = []
+    for chunk in device.chunks():
+        chunks.append(chunk)
+        if sum(c.n for c in chunks) >= keep.sum():
+            device.close()
+    sender.join()
+    assert sum(c.missing_before for c in chunks) == pytest.approx(lost, abs=3)
+    got = np.hstack([c.samples[0] for c in chunks])
+    np.testing.assert_array_equal(got, values[keep])
+    index = np.concatenate([np.arange(c.first_index, c.end_index) for c in chunks])
+    assert abs(int(index[-1]) - (n - 1)) <= 3  # no drift

@@ -98,6 +98,7 @@ class PtyEmulator:
 
     fs: float = 250.0
     packet_samples = 1  # samples per packet or frame
+    sim_fs: float | None = None  # the simulator's rate when the board resamples (else fs)
 
     def __init__(
         self,
@@ -117,7 +118,7 @@ class PtyEmulator:
         self.sim = Simulator(
             SimulatorConfig(
                 scenario=scenario,
-                fs=self.fs,
+                fs=self.sim_fs or self.fs,
                 channels=channels,
                 seed=seed,
                 chunk_s=1.0,
@@ -401,34 +402,53 @@ class CytonEmulator(PtyEmulator):
         return cyton.encode_packet(index % 256, counts)
 
 
+TEXT_FORMS = ("csv", "tab", "space", "labels", "header")
+"""How a plain sketch prints each reading, the forms the Arduino Serial Plotter reads:
+"512,498", "512\t498", "512 498", "left:512,right:498", and a header line of labels
+("left,right", once, when the sketch starts) before comma-separated values."""
+
+
 class ArduinoEmulator(PtyEmulator):
     """A MyoWare 2.0 on a board running the bruxwatch firmware (or a plain text sketch).
 
     ADC model: the MyoWare RAW output (gain 200) centred at mid-scale, read by a 12-bit ADC
     at 3.3 V, with ±1 count of ADC noise. Frames carry 10 samples at 1 kHz. `vibrations`
     records every `vibrate` command received; a reconnect resets the board (index from 0),
-    as a USB replug does on a real Arduino. text=True prints "c1,c2" lines instead.
+    as a USB replug does on a real Arduino. text=True (or a form of TEXT_FORMS) prints a line
+    per sample instead, with Serial.println's CR LF, as a sketch of one's own would.
     """
 
     fs = 1000.0
     packet_samples = 10
     bits = 12
     counts_per_uv = 200 * 1e-6 / 3.3 * 4096
+    labels = ("left", "right", "ch3", "ch4", "ch5", "ch6", "ch7", "ch8")
 
-    def __init__(self, *args, text: bool = False, **kwargs) -> None:
+    def __init__(self, *args, text: bool | str = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.text = text
+        form = "csv" if text is True else (text or "")
+        if form and form not in TEXT_FORMS:
+            raise ValueError(f"text form must be one of {', '.join(TEXT_FORMS)}, got {form!r}")
+        self.text_form = form
+        self.text = bool(form)
         self.vibrations: list[tuple[int, int]] = []
         self._line = bytearray()
         self._index_base = 0  # stream index at the board's last (re)start
-        if text:
+        if self.text:
             self.packet_samples = 1
 
     def start(self) -> ArduinoEmulator:
         super().start()
         if self.text:
-            self.start_stream()  # a plain sketch streams from power-up
+            self.sketch_starts()
         return self
+
+    def sketch_starts(self) -> None:
+        """A plain sketch's setup(): its banner, then it streams from power-up."""
+        if self.text_form == "header":
+            names = self.labels[: self.sim.info.n_channels]
+            self._write((",".join(names) + "\r\n").encode())
+        self.start_stream()
 
     def on_bytes(self, data: bytes) -> bytes:
         if self.text:
@@ -471,13 +491,76 @@ class ArduinoEmulator(PtyEmulator):
         counts = self._counts(samples)
         self.last_encoded = counts
         if self.text:
-            return b"".join(",".join(map(str, col)).encode() + b"\n" for col in counts.T.tolist())
+            return b"".join(self.text_line(col) for col in counts.T.tolist())
         return arduino.encode_frame(index - self._index_base, counts)
+
+    def text_line(self, values: list) -> bytes:
+        """One reading as the sketch prints it (Serial.println: CR LF at the end)."""
+        if self.text_form == "labels":
+            text = ",".join(f"{name}:{v}" for name, v in zip(self.labels, values, strict=False))
+        else:
+            sep = {"tab": "\t", "space": " "}.get(self.text_form, ",")
+            text = sep.join(map(str, values))
+        return text.encode() + b"\r\n"
 
     def on_reconnect(self) -> None:
         if not self.text:  # opening the port resets an Arduino: it waits for `start` again
             self.stop_stream()
+        else:  # a plain sketch starts over: its banner again, then readings
+            self.stop_stream()
+            self.sketch_starts()
 
     def on_reset(self) -> None:
-        if not self.text:  # a plain sketch restarts streaming by itself after a reset
+        if not self.text:
             self.stop_stream()
+        else:  # a brown-out: the sketch's setup() runs again, a second or so later
+            self.stop_stream()
+            self._silent_until = time.monotonic() + 1.0
+            self.sketch_starts()
+
+
+class MyoWareSketchEmulator(ArduinoEmulator):
+    """SparkFun's "MyoWare Example_01_analogRead_SINGLE" on an Arduino Uno: a banner line, then
+    `analogRead(A0)` of the MyoWare 2.0's ENV output printed with `Serial.println` and
+    `delay(50)`, so about 19.8 readings a second (the loop takes a little longer than 50 ms).
+
+    ENV model: the MyoWare rectifies and smooths the amplified EMG; here the simulated EMG's
+    moving mean of |x| over 100 ms, scaled so a maximal clench reads about 600 of the Uno's
+    0-1023 counts, on a floor of 10 counts.
+    """
+
+    fs = 19.8
+    sim_fs = 1000.0
+    bits = 10
+    banner = b"MyoWare Example_01_analogRead_SINGLE\r\n"
+    counts_per_uv = 2.4
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("channels", 1)
+        super().__init__(*args, text="csv", **kwargs)
+        self._window = np.zeros((self.sim.info.n_channels, 0), dtype=np.float32)
+
+    def sketch_starts(self) -> None:
+        self._write(self.banner)
+        self.start_stream()
+
+    def _take(self, n: int) -> np.ndarray:
+        """n ENV readings, one every 1/fs s, from the 1-kHz simulated EMG."""
+        if n <= 0:
+            return np.zeros((self.sim.info.n_channels, 0))
+        step = self.sim_fs / self.fs
+        raw = super()._take(int(round(n * step)))
+        rectified = np.abs(np.concatenate((self._window, raw), axis=1))
+        width = int(0.1 * self.sim_fs)
+        self._window = raw[:, -width:]
+        ends = np.round((np.arange(n) + 1) * step).astype(int) + rectified.shape[1] - raw.shape[1]
+        cumulative = np.concatenate(
+            (np.zeros((rectified.shape[0], 1)), np.cumsum(rectified, axis=1)), axis=1
+        )
+        starts = np.maximum(ends - width, 0)
+        return (cumulative[:, ends] - cumulative[:, starts]) / np.maximum(ends - starts, 1)
+
+    def _counts(self, envelope: np.ndarray) -> np.ndarray:
+        noise = self._rng.integers(-1, 2, envelope.shape)
+        counts = np.rint(10 + envelope * self.counts_per_uv) + noise
+        return np.clip(counts, 0, 2**self.bits - 1).astype(np.int64)

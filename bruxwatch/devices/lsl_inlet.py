@@ -4,8 +4,12 @@
 The stream must have a regular rate. Channel labels and units come from the stream's
 description when it has them (units default to uV). Lost samples are found from the
 sender's LSL timestamps (clock-synchronized, not dejittered: dejittering would smooth a hole
-away): a step longer than 3 sample periods and 50 ms is recorded as a gap of the missing
-count. Shorter holes cannot be told from the jitter of senders that stamp whole chunks.
+away). A step longer than 3 sample periods and 50 ms is a hole; but a sender that pushes
+without timestamps (liblsl then stamps each sample when it is pushed, as the OpenBCI GUI's
+output is) makes a hole whenever it pauses, and then delivers the late samples in a rush: so
+a hole is only judged once the samples after it span SETTLE_S, and what is missing is what
+the timestamps say minus what came (0 after a mere pause). Shorter holes cannot be told from
+the jitter of senders that stamp whole chunks.
 Options: `channels=1,2` (1-based) picks channels; `timeout=10` is how long to look for the
 stream, in seconds.
 """
@@ -13,7 +17,8 @@ stream, in seconds.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -22,6 +27,9 @@ from bruxwatch.devices.base import Chunk, StreamInfo
 PULL_TIMEOUT_S = 0.2
 GAP_FACTOR = 3.0
 GAP_MIN_S = 0.05
+SETTLE_S = 0.5
+"""Seconds of samples after a hole in the timestamps before it is judged (loss or a pause)."""
+SILENT_S = 2.0
 
 
 class LslInlet:
@@ -67,34 +75,60 @@ class LslInlet:
         )
         self._total = total
         self._stop = threading.Event()
+        self.on_notice: Callable[[str], None] = lambda text: None
 
     def chunks(self) -> Iterator[Chunk]:
         fs = self.info.fs
+        hole = max(GAP_FACTOR / fs, GAP_MIN_S)
+        tolerance = max(GAP_FACTOR, GAP_MIN_S * fs)  # samples: below this, jitter
         buffer = np.zeros((max(64, int(fs)), self._total), dtype=np.float32)
-        stamps = np.zeros(buffer.shape[0])
         index = 0
         last_stamp: float | None = None
+        # after a hole: the stamp before it and the samples since, until they span SETTLE_S
+        before: float | None = None
+        held: list[tuple[np.ndarray, np.ndarray]] = []
+        quiet_since = time.monotonic()
+        silent = False
         while not self._stop.is_set():
             _, times = self.inlet.pull_chunk(
                 timeout=PULL_TIMEOUT_S, max_samples=buffer.shape[0], dest_obj=buffer
             )
             n = len(times)
+            now = time.monotonic()
             if n == 0:
+                if not silent and now - quiet_since >= SILENT_S:
+                    silent = True
+                    self.on_notice(f"{self.info.device}: no data for {now - quiet_since:.0f} s")
                 continue
-            stamps[:n] = times
+            if silent:
+                self.on_notice(f"{self.info.device}: data again after {now - quiet_since:.1f} s")
+                silent = False
+            quiet_since = now
+            stamps = np.asarray(times[:n], dtype=np.float64)
             data = buffer[:n, self.picked].T.copy()
-            steps = np.diff(np.r_[last_stamp if last_stamp is not None else stamps[0], stamps[:n]])
-            cuts = np.flatnonzero(steps > max(GAP_FACTOR / fs, GAP_MIN_S)).tolist()
-            after_gap = set(cuts)
-            bounds = [0, *cuts, n]
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-                if a == b:
+            if before is None:
+                steps = np.diff(np.r_[stamps[0] if last_stamp is None else last_stamp, stamps])
+                cut = int(np.argmax(steps > hole)) if (steps > hole).any() else n
+                if cut:
+                    yield Chunk(index, data[:, :cut])
+                    index += cut
+                if cut == n:
+                    last_stamp = float(stamps[-1])
                     continue
-                missing = max(1, int(round(steps[a] * fs)) - 1) if a in after_gap else 0
-                index += missing
-                yield Chunk(index, data[:, a:b], missing_before=missing)
-                index += b - a
-            last_stamp = float(stamps[n - 1])
+                before = float(stamps[cut - 1]) if cut else last_stamp
+                data, stamps = data[:, cut:], stamps[cut:]
+            held.append((data, stamps))
+            last_stamp = float(stamps[-1])
+            if last_stamp - before < SETTLE_S:
+                continue
+            samples = np.concatenate([d for d, _ in held], axis=1)
+            came = samples.shape[1]
+            lost = round((last_stamp - before) * fs) - came
+            missing = lost if lost > tolerance else 0
+            index += missing
+            yield Chunk(index, samples, missing_before=missing)
+            index += came
+            before, held = None, []
 
     def close(self) -> None:
         self._stop.set()

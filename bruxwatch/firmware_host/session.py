@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bruxwatch.devices.base import Chunk, Device, StreamInfo
+from bruxwatch.devices.serial_link import DeviceError
 from bruxwatch.firmware_host.feedback import Actuator, Decision, FeedbackConfig, FeedbackPolicy
 from bruxwatch.signal import Calibration, CalibrationError, Pipeline, ProcessedChunk, SignalConfig
 from bruxwatch.signal import calibrate as calibrate_from
@@ -307,7 +308,10 @@ class Session:
 
     def _start_scoring(self) -> None:
         assert self.info is not None
-        self.pipeline = Pipeline(self.info, self.config, self.calibration)
+        try:
+            self.pipeline = Pipeline(self.info, self.config, self.calibration)
+        except ValueError as exc:  # settings that do not fit this stream (a rate too low ...)
+            raise DeviceError(f"{self.info.device}: {exc}") from None
         if self.feedback is not None:
             self.policy = FeedbackPolicy(self.info.fs, self.feedback)
 
