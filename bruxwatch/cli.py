@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from bruxwatch.devices.emulators import TEXT_FORMS
 from bruxwatch.memory import keep_freed_memory
 from bruxwatch.signal import Analysis, CalibrationError, SignalConfig, analyze, calibrate
 from bruxwatch.store.importers import Recording, RecordingError, read_recording, write_csv
+from bruxwatch.store.recording import StoreError
 
 EXIT_USAGE = 2
 
@@ -83,6 +85,8 @@ def _simulate_nights(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CliError(f"{out}: is a file; with --nights, --out is a folder")
+    if args.baseline_nights is None:  # two, but always at least one night with feedback
+        args.baseline_nights = min(2, args.nights - 1)
     if not 0 <= args.baseline_nights <= args.nights:
         raise CliError(f"--baseline-nights must be 0-{args.nights}")
     hours = args.hours if args.hours is not None else (args.minutes or 480) / 60
@@ -375,7 +379,11 @@ def cmd_live(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     store = None
     if not args.no_record:
-        out = _default_night_path(dt.datetime.now())
+        out = Path(args.out) if args.out else _default_night_path(dt.datetime.now())
+        if out.exists():
+            raise CliError(f"{out}: already exists; choose another file name")
+        if not out.parent.is_dir():
+            raise CliError(f"{out.parent}: no such folder")
     feedback_config, stored = _feedback_settings(args)
     if not args.no_record:
         store = lambda info: RecordingWriter(  # noqa: E731
@@ -721,9 +729,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     if session.calibration is None:
         raise CliError(f"calibration failed: {session.calibration_error or 'no data'}")
+    from bruxwatch.store.private import private_file, private_folder
+
     path = _calibration_path(args.device)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(session.calibration.to_dict(), indent=1))
+    private_folder(path.parent)
+    with private_file(path) as out:
+        out.write(json.dumps(session.calibration.to_dict(), indent=1))
     cal = session.calibration
     print(
         "rest "
@@ -751,8 +762,9 @@ def _user_dir(kind: str) -> Path:
 
 
 def _default_night_path(now) -> Path:
-    folder = _user_dir("data") / "nights"
-    folder.mkdir(parents=True, exist_ok=True)
+    from bruxwatch.store.private import private_folder
+
+    folder = private_folder(_user_dir("data") / "nights")
     return folder / f"night-{now:%Y-%m-%d_%H%M%S}.sqlite"
 
 
@@ -1121,7 +1133,9 @@ def _add_session_options(p: argparse.ArgumentParser) -> None:
         const="bruxwatch",
         metavar="NAME",
         help="publish the envelope and events on Lab Streaming Layer (streams NAME-envelope,"
-        " NAME-events; default name bruxwatch)",
+        " NAME-events; default name bruxwatch). Visible to every computer on your local"
+        " network: liblsl listens on all interfaces, and anyone there can read the streams"
+        " (your clench level and episodes, not the raw EMG)",
     )
 
 
@@ -1158,7 +1172,9 @@ def build_parser() -> argparse.ArgumentParser:
         " start, into the --out folder (default 8 h each)",
     )
     p.add_argument(
-        "--baseline-nights", type=int, default=2, help="with --nights: how many are baseline"
+        "--baseline-nights",
+        type=int,
+        help="with --nights: how many are baseline (default 2, and at least one feedback night)",
     )
     p.add_argument(
         "--withhold",
@@ -1312,6 +1328,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(default_device="sim:scenario=awake")
     _add_session_options(p)
     p.add_argument("--no-record", action="store_true", help="do not keep a recording")
+    p.add_argument("--out", help="the recording's file (default: a dated name in the data folder)")
     p.add_argument("--mode", choices=("feedback", "baseline"), help="default: feedback")
     p.add_argument("--feedback", help="motor, sound, bell, notify (comma-separated)")
     p.add_argument("--mains", type=_mains, help="mains frequency: 50, 60 or off")
@@ -1361,11 +1378,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"bruxwatch {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (StoreError, OSError, sqlite3.Error) as exc:  # storage failed (full disk, EIO ...)
+        print(f"bruxwatch {args.command}: error: {_storage_text(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"bruxwatch {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _storage_text(exc: BaseException) -> str:
+    """One line for a failure to read or write a file, whatever raised it."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror}; what was saved before stays readable"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -76,14 +76,14 @@ def open_device(spec: str, *, realtime: bool = True) -> Device:
 
             picked = tuple(int(c) for c in options.pop("channels", "1,2,3,4").split(","))
             firmware = int(options.pop("firmware")) if "firmware" in options else None
+            target, backend = _emulated_ble(parsed.target, "ganglion", firmware, options)
             _no_more(parsed.scheme, options)
-            target, backend = _emulated_ble(parsed.target, "ganglion", firmware)
             return GanglionBoard(target, channels=picked, firmware=firmware, backend=backend)
         if parsed.scheme == "ble":
             from bruxwatch.devices.ble_emg import BleEmgBoard
 
+            target, backend = _emulated_ble(parsed.target, "ble", None, options)
             _no_more(parsed.scheme, options)
-            target, backend = _emulated_ble(parsed.target, "ble", None)
             return BleEmgBoard(target, backend=backend)
         if parsed.scheme == "lsl":
             from bruxwatch.devices.lsl_inlet import LslInlet
@@ -103,16 +103,22 @@ def open_device(spec: str, *, realtime: bool = True) -> Device:
     )
 
 
-def _emulated_ble(target: str, kind: str, firmware: int | None) -> tuple[str, type | None]:
-    """`emulated` as the target: an emulated board behind a fake bleak backend."""
+def _emulated_ble(
+    target: str, kind: str, firmware: int | None, options: dict[str, str]
+) -> tuple[str, type | None]:
+    """`emulated` as the target: an emulated board behind a fake bleak backend (option
+    `speed`: x real time, default 1)."""
     if target != "emulated":
         return target, None
     from bruxwatch.devices import ble_emulators as emu
 
+    speed = float(options.pop("speed", "1"))
+    if not speed > 0:
+        raise ValueError(f"speed must be positive, got {speed:g}")
     if kind == "ganglion":
-        peripheral = emu.GanglionPeripheral(firmware=firmware or 2).register()
+        peripheral = emu.GanglionPeripheral(firmware=firmware or 2, speed=speed).register()
     else:
-        peripheral = emu.BleEmgPeripheral().register()
+        peripheral = emu.BleEmgPeripheral(speed=speed).register()
     return peripheral.address, emu.FakeBleakBackend
 
 

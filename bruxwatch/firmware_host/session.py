@@ -107,6 +107,7 @@ class Session:
         self.protocol = calibrate
         self.on_prompt = on_prompt or (lambda text: None)
         self.calibration_error: str | None = None
+        self.store_error: StoreError | None = None
         self._calibration_chunks: list[Chunk] | None = [] if calibrate is not None else None
         self._prompts = list(calibrate.prompts()) if calibrate is not None else []
         self._cal_window: tuple[float, float] | None = (
@@ -176,8 +177,12 @@ class Session:
             self.device.on_notice = lambda text: loop.call_soon_threadsafe(self._notice, text)
         reader = threading.Thread(target=self._read, args=(loop, queue), daemon=True)
         reader.start()
+        failed = False
         try:
             await self._consume(queue, duration_s)
+        except BaseException:
+            failed = True  # what is still queued is not handled: the session is broken
+            raise
         finally:
             self.stop(self._stop_reason or "stopped")
             with contextlib.suppress(Exception):
@@ -185,13 +190,15 @@ class Session:
             await loop.run_in_executor(None, reader.join, 5.0)
             while not queue.empty():  # what the reader delivered while it was being stopped
                 item = queue.get_nowait()
-                if isinstance(item, tuple) and self.info is not None:
+                if isinstance(item, tuple) and self.info is not None and not failed:
                     self._handle_within(*item)
             self._finish()
             if handle_signals:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                         loop.remove_signal_handler(sig)
+        if self.store_error is not None:  # the end of the night could not be saved
+            raise self.store_error
         return SessionResult(
             reason=self._stop_reason or "stopped",
             status=self.status,
@@ -368,7 +375,7 @@ class Session:
             )
         except CalibrationError as exc:
             self.calibration_error = str(exc)
-            log.warning("calibration failed (%s); scoring against an adaptive background", exc)
+            log.info("calibration failed (%s); scoring against an adaptive background", exc)
             return None
 
     def _score(self, chunk: Chunk, received_at: float | None, store: bool = True) -> None:
@@ -466,8 +473,7 @@ class Session:
         assert self.writer is not None
         try:
             self.writer.flush()
-        except StoreError as exc:
-            log.error("%s", exc)
+        except StoreError as exc:  # raised out of run(): one line for whoever called
             self.stop(f"storage error: {exc}")
             raise
 
@@ -483,7 +489,7 @@ class Session:
             try:
                 self.writer.finish(self._stop_reason or "stopped")
             except StoreError as exc:  # what was committed before stays readable
-                log.error("%s", exc)
+                self.store_error = self.store_error or exc
 
 
 def _within(event: Event, window: tuple[float, float]) -> bool:

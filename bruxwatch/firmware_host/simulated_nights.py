@@ -19,6 +19,7 @@ from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 from bruxwatch.firmware_host.feedback import FeedbackConfig, MotorActuator
 from bruxwatch.firmware_host.session import Session
 from bruxwatch.signal.calibration import PROTOCOL
+from bruxwatch.store.private import private_folder
 from bruxwatch.store.recording import RecordingWriter
 
 CHUNK_S = 1.0
@@ -43,7 +44,7 @@ def record_simulated_nights(
     """Record `nights` simulated nights of `hours` each into `folder` (the first
     `baseline_nights` in baseline mode, the rest with feedback). Night k starts at
     `first_evening` + k days (default: 23:00 UTC, `nights` days before today)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     if first_evening is None:
         today = dt.datetime.now(dt.UTC).replace(hour=23, minute=0, second=0, microsecond=0)
         first_evening = today - dt.timedelta(days=nights)

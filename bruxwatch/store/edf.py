@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bruxwatch.store.private import private_path
 from bruxwatch.store.recording import Recording
 from bruxwatch.store.scored import ScoredNight
 
@@ -138,7 +139,8 @@ def export_edf(
         data_record_duration=DATA_RECORD_S,
         annotations=[edfio.EdfAnnotation(onset, dur, text) for onset, dur, text in notes],
     )
-    edf.write(Path(path))
+    with private_path(path) as temporary:
+        edf.write(temporary)
     return channels
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from bruxwatch import __version__
 from bruxwatch.signal.comparison import GroupComparison, NightCounts, compare_nights
+from bruxwatch.store.private import private_file, private_folder
 from bruxwatch.store.scored import ScoredNight
 
 EPISODE_COLUMNS = (
@@ -178,7 +179,7 @@ def scoring_rules(config) -> dict:
 def write_rows(path: Path, rows: Sequence[dict], columns: Sequence[str] | None = None) -> None:
     """Write dict rows as CSV (None as an empty cell)."""
     columns = list(columns or (rows[0].keys() if rows else []))
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with private_file(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         for row in rows:
@@ -187,7 +188,7 @@ def write_rows(path: Path, rows: Sequence[dict], columns: Sequence[str] | None =
 
 def write_report_csv(folder: Path, nights: Sequence[ScoredNight]) -> list[Path]:
     """episodes.csv (one row per episode) and nights.csv (one row per night) in `folder`."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     episodes, per_night = folder / "episodes.csv", folder / "nights.csv"
     write_rows(episodes, episode_rows(nights), EPISODE_COLUMNS)
     write_rows(per_night, [night_row(n) for n in nights])
@@ -201,7 +202,7 @@ def write_samples_csv(recording, path: Path) -> int:
     fs = recording.info.fs
     row = "%.4f," + ",".join(["%.3f"] * len(channels)) + "\n"
     rows = 0
-    with path.open("w", encoding="utf-8", newline="") as out:
+    with private_file(path, "w", encoding="utf-8", newline="") as out:
         out.write(",".join(("time_s", *channels)) + "\n")
         for chunk in recording.chunks(max_samples=50_000):
             t = np.arange(chunk.first_index, chunk.end_index) / fs

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from bruxwatch.devices.base import Chunk
+from bruxwatch.store.private import private_file
 
 READ_ROWS = 200_000
 """Rows parsed per step when reading, so long files can report progress."""
@@ -198,7 +199,7 @@ def read_csv(
 def write_csv(path: str | Path, samples: np.ndarray, channels: tuple[str, ...]) -> None:
     """Write (channels, n) samples as CSV with a header row of channel names (3 decimals)."""
     samples = np.atleast_2d(samples)
-    with Path(path).open("w", encoding="utf-8", newline="") as out:
+    with private_file(path, "w", encoding="utf-8", newline="") as out:
         out.write(",".join(channels) + "\n")
         row = ",".join(["%.3f"] * samples.shape[0]) + "\n"
         step = 50_000

@@ -238,9 +238,14 @@ class RecordingWriter:
         self, calibration: Calibration | None, calibration_s: tuple[float, float]
     ) -> None:
         """Record the calibration done at the start, and the stretch it took (not scored)."""
-        config = json.loads(self.db.execute("SELECT config FROM session").fetchone()[0] or "{}")
+        try:
+            row = self.db.execute("SELECT config FROM session").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot save the calibration ({exc})") from None
+        config = json.loads(row[0] or "{}")
         config["calibration_s"] = list(calibration_s)
-        self.db.execute(
+        self._execute(
+            "save the calibration",
             "UPDATE session SET calibration=?, config=? WHERE id=1",
             (json.dumps(calibration.to_dict()) if calibration else None, json.dumps(config)),
         )
@@ -304,15 +309,27 @@ class RecordingWriter:
             return
         try:
             self.flush(force=True)
-            self.db.execute(
+            self._execute(
+                "finish the recording",
                 "UPDATE session SET status='finished', ended_at=?, end_reason=? WHERE id=1",
                 (dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), reason),
             )
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._execute("finish the recording", "PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
-            self.db.close()
+            with contextlib.suppress(sqlite3.Error):
+                self.db.close()
             os.close(self._lock_fd)
             self.closed = True
+
+    def _execute(self, what: str, sql: str, parameters: tuple = ()) -> None:
+        """One statement; a storage failure (full disk, read-only, I/O error) is a StoreError
+        whose one line says what could not be done."""
+        try:
+            self.db.execute(sql, parameters)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"{self.path}: cannot {what} ({exc}); what was saved stays readable"
+            ) from None
 
 
 _TABLES = ("gaps", "bursts", "episodes", "quality", "feedback", "events")

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from bruxwatch import __version__
 from bruxwatch.signal.config import SignalConfig
 from bruxwatch.store.exports import DISCLAIMER, comparison, evidence, scoring_rules
+from bruxwatch.store.private import private_path
 from bruxwatch.store.scored import ScoredNight
 
 KIND_COLOURS = {"phasic": "#4285f4", "tonic": "#db4437", "mixed": "#f4a000"}
@@ -69,7 +70,10 @@ def render_report(
     _timeline(fig, nights)
     _nights_table(fig, nights)
     _footer(fig)
-    fig.savefig(path, format="pdf", metadata={"Title": "bruxwatch report", "Creator": "bruxwatch"})
+    with private_path(path) as temporary:
+        fig.savefig(
+            temporary, format="pdf", metadata={"Title": "bruxwatch report", "Creator": "bruxwatch"}
+        )
     return path
 
 
