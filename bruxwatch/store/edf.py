@@ -145,12 +145,16 @@ def export_edf(
 
 
 def edf_label(channel: str) -> str:
-    """A 16-character EDF label: "EMG Masseter L" for bruxwatch's masseter channel names."""
+    """A 16-character EDF label: "EMG Masseter L" for bruxwatch's masseter channel names
+    (left_masseter, "EMG Masseter L" read back from an EDF file); other names keep theirs,
+    with "EMG " in front unless they start with it."""
     lowered = channel.lower()
-    if "masseter" in lowered:
-        side = "L" if "left" in lowered else "R" if "right" in lowered else ""
+    words = lowered.replace("_", " ").split()
+    if "masseter" in words:
+        side = "L" if {"left", "l"} & set(words) else "R" if {"right", "r"} & set(words) else ""
         return f"EMG Masseter {side}".strip()
-    return f"EMG {channel}"[:16]
+    label = channel if lowered.startswith("emg") else f"EMG {channel}"
+    return label[:16]
 
 
 def _edf_text(text: str) -> str:

@@ -61,7 +61,9 @@ def read_edf(path: Path) -> EdfData:
         lengths = {r.size for r in rows}
         if len(lengths) != 1:
             raise EdfFileError(f"{path}: the signals at {rates.max():g} Hz differ in length")
-        start = reader.getStartdatetime()
+        # EDF start times are the wall clock where the file was made (EDF has no time
+        # zone); bruxwatch writes this machine's local time, so that is how it reads them
+        start = reader.getStartdatetime().replace(tzinfo=None).astimezone()
         kind = "BDF" if str(path).lower().endswith(".bdf") else "EDF"
     finally:
         reader.close()

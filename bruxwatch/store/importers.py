@@ -111,6 +111,7 @@ def read_recording(
         channels=data.channels,
         gaps=data.gaps,
         source=data.source,
+        start=data.start,
     )
 
 

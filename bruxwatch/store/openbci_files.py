@@ -3,8 +3,10 @@
 
 OpenBCI GUI (v5 and later): `%` header lines (`%Number of channels = 8`, `%Sample Rate = 250
 Hz`, `%Board = OpenBCI_GUI$BoardCytonSerial`), then a row of column names (`Sample Index, EXG
-Channel 0, ...`), then comma-separated rows. The older v4 files have no column-name row: the
-columns are the sample index, the ExG channels, accelerometer values and a clock time.
+Channel 0, ...`; v5 writes a row of zeros there instead, which is no sample and is skipped),
+then comma-separated rows whose `Timestamp` column is the host's unix time (s) of each sample:
+the first one dates the recording. The older v4 files have no column-name row: the columns are
+the sample index, the ExG channels, accelerometer values and a clock time (no date).
 
 BrainFlow CSV: no header, one sample per line, tab-separated, one column per row of the board's
 data array; the layout (which columns are ExG, package number, timestamp) is BrainFlow's board
@@ -17,6 +19,7 @@ from the host timestamps (a pause longer than 3 sample periods).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import warnings
 from dataclasses import dataclass
@@ -71,6 +74,7 @@ class OpenBCIData:
     channels: tuple[str, ...]
     gaps: list[tuple[int, int]]
     source: str
+    start: dt.datetime | None = None  # the first sample's time (UTC), from the file
 
 
 def looks_like_gui(first_line: str) -> bool:
@@ -116,7 +120,34 @@ def read_brainflow_csv(path: Path, layout: BrainFlowLayout) -> OpenBCIData:
     else:
         gaps = timestamp_gaps(data[:, layout.timestamp], layout.fs)
     channels = tuple(f"exg{k}" for k in range(1, len(layout.exg) + 1))
-    return OpenBCIData(samples, layout.fs, channels, gaps, f"BrainFlow CSV ({layout.name})")
+    start = unix_start(data[0, layout.timestamp])
+    return OpenBCIData(samples, layout.fs, channels, gaps, f"BrainFlow CSV ({layout.name})", start)
+
+
+UNIX_RANGE = (1e9, 4.2e9)
+"""Seconds since 1970 that a recording's timestamp can be: 2001 to 2103."""
+
+
+def unix_start(value: float) -> dt.datetime | None:
+    """A unix time (s) as a UTC datetime, or None if it is not one (a GUI v4 clock time)."""
+    if not UNIX_RANGE[0] <= value <= UNIX_RANGE[1]:
+        return None
+    return dt.datetime.fromtimestamp(float(value), dt.UTC)
+
+
+def _timestamp_column(line: str, names: list[str] | None) -> int | None:
+    """The column of unix timestamps: named `Timestamp`, or the first that holds one."""
+    if names is not None:
+        for i, name in enumerate(names):
+            if name.strip().lower() == "timestamp":
+                return i
+    for i, field in enumerate(line.split(",")):
+        try:
+            if UNIX_RANGE[0] <= float(field) <= UNIX_RANGE[1]:
+                return i
+        except ValueError:
+            continue
+    return None
 
 
 def read_gui_txt(path: Path) -> OpenBCIData:
@@ -124,6 +155,7 @@ def read_gui_txt(path: Path) -> OpenBCIData:
     header: dict[str, str] = {}
     names: list[str] | None = None
     skip = 0
+    first_row = ""
     with path.open("r", encoding="utf-8", errors="replace") as handle:
         for line in handle:
             if line.startswith("%"):
@@ -131,9 +163,14 @@ def read_gui_txt(path: Path) -> OpenBCIData:
                 header[key.strip().lower()] = value.strip()
                 skip += 1
                 continue
-            if re.search(r"[A-Za-z]", line.split(",")[0]):
+            if names is None and re.search(r"[A-Za-z]", line.split(",")[0]):
                 names = [n.strip() for n in line.split(",")]
                 skip += 1
+                continue
+            if _all_zero(line):  # v5's row of zeros where v6 names the columns
+                skip += 1
+                continue
+            first_row = line
             break
     rate = header.get("sample rate", "")
     match = re.match(r"([\d.]+)", rate)
@@ -153,13 +190,27 @@ def read_gui_txt(path: Path) -> OpenBCIData:
         usecols = list(range(0, count + 1))
     if not exg:
         raise OpenBCIFileError(f"{path}: no 'EXG Channel' columns")
+    stamp_col = _timestamp_column(first_row, names)
+    if stamp_col is not None:
+        usecols = sorted({*usecols, stamp_col})
     data = _loadtxt(path, delimiter=",", skip=skip, usecols=usecols)
     pos = {col: k for k, col in enumerate(usecols)}
     samples = data[:, [pos[c] for c in exg]].T
     gaps = counter_gaps(data[:, pos[index_col]], modulo) if modulo else []
+    if not modulo and stamp_col is not None:
+        gaps = timestamp_gaps(data[:, pos[stamp_col]], fs)
     channels = tuple(f"exg{k}" for k in range(1, len(exg) + 1))
     source = f"OpenBCI GUI ({board or 'unknown board'})"
-    return OpenBCIData(samples, fs, channels, gaps, source)
+    start = unix_start(data[0, pos[stamp_col]]) if stamp_col is not None else None
+    return OpenBCIData(samples, fs, channels, gaps, source, start)
+
+
+def _all_zero(line: str) -> bool:
+    fields = [f.strip() for f in line.split(",") if f.strip()]
+    try:
+        return bool(fields) and all(float(f) == 0.0 for f in fields)
+    except ValueError:
+        return False
 
 
 def _loadtxt(path: Path, delimiter: str, skip: int, usecols=None) -> np.ndarray:
