@@ -18,6 +18,7 @@ import tty
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.signal as sps
 
 from bruxwatch.devices import arduino_protocol as arduino
 from bruxwatch.devices import cyton_protocol as cyton
@@ -524,9 +525,9 @@ class MyoWareSketchEmulator(ArduinoEmulator):
     `analogRead(A0)` of the MyoWare 2.0's ENV output printed with `Serial.println` and
     `delay(50)`, so about 19.8 readings a second (the loop takes a little longer than 50 ms).
 
-    ENV model: the MyoWare rectifies and smooths the amplified EMG; here the simulated EMG's
-    moving mean of |x| over 100 ms, scaled so a maximal clench reads about 600 of the Uno's
-    0-1023 counts, on a floor of 10 counts.
+    ENV model: the MyoWare band-limits, rectifies and smooths the amplified EMG; here the
+    simulated EMG band-passed 20-450 Hz, then the moving mean of |x| over 100 ms, scaled so a
+    maximal clench reads about 600 of the Uno's 0-1023 counts, on a floor of 10 counts.
     """
 
     fs = 19.8
@@ -538,7 +539,11 @@ class MyoWareSketchEmulator(ArduinoEmulator):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("channels", 1)
         super().__init__(*args, text="csv", **kwargs)
-        self._window = np.zeros((self.sim.info.n_channels, 0), dtype=np.float32)
+        channels = self.sim.info.n_channels
+        self._window = np.zeros((channels, 0), dtype=np.float32)
+        # the sensor's own band limit: no offset, wander or hum reaches its rectifier
+        self._sos = sps.butter(4, [20.0, 450.0], btype="bandpass", fs=self.sim_fs, output="sos")
+        self._zi = np.zeros((self._sos.shape[0], channels, 2))
 
     def sketch_starts(self) -> None:
         self._write(self.banner)
@@ -550,6 +555,7 @@ class MyoWareSketchEmulator(ArduinoEmulator):
             return np.zeros((self.sim.info.n_channels, 0))
         step = self.sim_fs / self.fs
         raw = super()._take(int(round(n * step)))
+        raw, self._zi = sps.sosfilt(self._sos, raw, axis=-1, zi=self._zi)
         rectified = np.abs(np.concatenate((self._window, raw), axis=1))
         width = int(0.1 * self.sim_fs)
         self._window = raw[:, -width:]

@@ -189,12 +189,14 @@ class SerialLink:
             assert self.port is not None
             self.handshake(self.port)
         except (DeviceError, serial.SerialException, OSError) as exc:
-            self._reopen(exc)
+            self.on_notice(f"{self.path}: the board does not answer yet; trying again")
+            self._reopen(exc, announce=False)
             return
         self.reconnects += 1
 
-    def _reopen(self, exc: Exception) -> None:
-        self.on_notice(f"{self.path}: connection lost ({exc}); reconnecting")
+    def _reopen(self, exc: Exception, announce: bool = True) -> None:
+        if announce:
+            self.on_notice(f"{self.path}: connection lost ({exc}); reconnecting")
         try:
             if self.port is not None:
                 self.port.close()

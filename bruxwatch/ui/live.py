@@ -55,7 +55,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.setCentralWidget(central)
         self.emg_plots, self.emg_curves = [], []
         for name in info.channels:
-            plot = self.graphics.addPlot(title=f"{name}: filtered EMG ({info.units})")
+            what = "envelope from the board" if info.kind == "envelope" else "filtered EMG"
+            plot = self.graphics.addPlot(title=f"{name}: {what} ({info.units})")
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
             plot.setMouseEnabled(x=False, y=True)
