@@ -121,7 +121,7 @@ class CytonBoard(SerialBoard):
                 (held_times, proto.arrival_times(now, packets.sample_numbers.size, proto.FS))
             )
             counts = np.concatenate((held_counts, packets.counts[rows]), axis=1)
-            indexes, decided = timeline.place(numbers, times)
+            indexes, decided = timeline.place(numbers, times, counts)
             held_numbers, held_times = numbers[decided:], times[decided:]
             held_counts = counts[:, decided:]
             kept = np.flatnonzero(indexes[:decided] >= 0)

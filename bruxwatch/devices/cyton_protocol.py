@@ -156,20 +156,30 @@ JITTER_S = 0.25
 USB latency, the reader's window, a busy machine. Far below half a counter turn (1.02 s)."""
 
 
+FIT_FLOOR_COUNTS = 1 << 16
+"""How far (counts, about 1.5 mV at gain 24) a repaired packet's values may lie from the middle
+of its neighbours' however still the signal is: 1 in 128 for a random 24-bit value."""
+
+
 class CytonTimeline:
     """Places packets on the stream's sample index from their 8-bit sample numbers, checked
-    against when they arrived.
+    against when they arrived and, when given, against their values.
 
-    A packet whose number follows the last one placed takes the next index. One that breaks
-    the count is judged by the packet after it (so the last packet of a read may wait for the
-    next read): if that one is two past the last placed, this one's number was corrupted and
-    it takes the index between; if this one lies on the way from the last placed to that one
-    (and the host clock agrees that so many samples could have gone by), packets were lost;
-    anything else (a duplicate, a stale repeat, a junk packet with a random number) is
-    rejected. How many whole turns of the counter went by is read from the arrival times, so
-    a 300-packet dropout is 300, not 300 mod 256.
-    After `restart()` (a reconnect, a restarted board) the next packet is placed by the host
-    clock alone: the board's counter says nothing about the time that passed.
+    A packet whose number follows the last one placed takes the next index (unless its values
+    leap away from the last one's and the packet after it does not follow it: junk). One
+    that breaks the count is judged by the packet after it (so the last packet of a read may
+    wait for the next read): if that one is two past the last placed, this one's number was
+    corrupted and it takes the index between (if its values fit between theirs); if that one
+    follows this one, in number and in value, and the host clock agrees that so many samples
+    could have gone by, packets were lost; anything else (a duplicate, a stale repeat, a junk
+    packet with a random number, a packet nothing confirms) is rejected: a sample may be lost,
+    but it is not put at the wrong index (a junk packet would need the right number and
+    values within a few mV of the signal's).
+    How many whole turns of the counter went by is read from the arrival times, so a
+    300-packet dropout is 300, not 300 mod 256. The first packet, and the first after
+    `restart()` (a reconnect, a restarted board), must be followed by the next number; after a
+    restart it is placed by the host clock alone, as the board's counter says nothing about
+    the time that passed.
 
     All times are host seconds (time.monotonic); `fs` in Hz.
     """
@@ -181,26 +191,42 @@ class CytonTimeline:
         self._number: int | None = None  # counter of the last packet placed
         self._index = -1  # its index
         self._time = 0.0  # its arrival time
+        self._values: np.ndarray | None = None  # its channel values (counts), when given
+        self._counts: np.ndarray | None = None
         self._restarted = False
 
     def restart(self) -> None:
         """The stream broke (reconnect, stall): place the next packet by the host clock."""
         self._restarted = self._number is not None
 
-    def place(self, numbers: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, int]:
+    def place(
+        self, numbers: np.ndarray, times: np.ndarray, counts: np.ndarray | None = None
+    ) -> tuple[np.ndarray, int]:
         """Indexes for packets with these sample numbers that arrived at these times.
+
+        counts: the packets' channel values (channels, k), when known: a packet taken for one
+        with a corrupted number must also fit between its neighbours by value, so a junk
+        packet that happens to sit where a packet was lost is not taken for it.
 
         Returns (indexes, decided): indexes[:decided] are the indexes of the first `decided`
         packets (-1: rejected); the packets after them must be passed again, first, with the
         next call (they wait for a packet that confirms them).
         """
         numbers = [int(v) for v in numbers]
+        self._counts = counts
         k = len(numbers)
         out = np.full(k, -1, dtype=np.int64)
         j = 0
         while j < k:
             number, at = numbers[j], float(times[j])
             if self._number is None or self._restarted:
+                # the first packet (after a restart too) anchors all: the next must follow it
+                if j + 1 == k:
+                    break
+                if (numbers[j + 1] - number) % 256 != 1:
+                    self.rejected += 1
+                    j += 1
+                    continue
                 if self._number is None:
                     index = 0
                 else:  # by the host clock, from the last sample before to this one
@@ -210,6 +236,17 @@ class CytonTimeline:
                 j += 1
                 continue
             step = (number - self._number) % 256
+            leap = step == 1 and counts is not None and self._values is not None
+            if leap and not _near(self._values, counts[:, j]):
+                # a leap in value: a real level shift if the next packet follows it closely
+                if j + 1 == k:
+                    break
+                if (numbers[j + 1] - number) % 256 != 1 or not _near(
+                    counts[:, j], counts[:, j + 1]
+                ):
+                    self.rejected += 1  # junk that happened to carry the next number
+                    j += 1
+                    continue
             if step == 1:  # next, or exactly whole turns of the counter later
                 self._accept(j, number, self._index + self._steps(1, at), at, out)
                 j += 1
@@ -218,12 +255,22 @@ class CytonTimeline:
                 break  # undecided: wait for the next packet
             after = numbers[j + 1]
             from_last, from_here = (after - self._number) % 256, (after - number) % 256
-            if from_last == 2 and from_here != 1:  # a corrupted number between two good ones
+            if (
+                from_last == 2
+                and from_here > 1
+                and step
+                and (counts is None or self._fits_between(counts[:, j], counts[:, j + 1]))
+            ):  # a corrupted number between two good ones (not a duplicate of the last, nor
+                # one repeated by the next)
                 self.repaired += 1
                 self._accept(j, (self._number + 1) % 256, self._index + 1, at, out)
-            elif from_here < from_last and self._plausible(step, at):  # packets were lost
+            elif (
+                from_here == 1
+                and self._plausible(step, at)
+                and (counts is None or _near(counts[:, j], counts[:, j + 1]))
+            ):  # packets were lost: the next one follows this one, in number and in value
                 self._accept(j, number, self._index + self._steps(step, at), at, out)
-            else:  # a duplicate, a stale repeat, junk: off the way to the next packet
+            else:  # a duplicate, a stale repeat, junk, or not confirmed: never misplaced
                 self.rejected += 1
             j += 1
         return out, j
@@ -242,9 +289,29 @@ class CytonTimeline:
         elapsed = (at - self._time) * self.fs
         return counted + 256 * max(0, round((elapsed - counted) / 256))
 
+    def _fits_between(self, values: np.ndarray, after: np.ndarray) -> bool:
+        """Do a packet's values lie near the middle of its neighbours', as a real sample's
+        do? A junk packet's random 24-bit values lie anywhere in the ±2^23 range."""
+        before = self._values
+        if before is None:
+            return True
+        before, after = before.astype(np.int64), after.astype(np.int64)
+        middle = (before + after) // 2
+        spread = max(int(np.abs(after - before).max()) * 8, FIT_FLOOR_COUNTS)
+        return bool(np.abs(values.astype(np.int64) - middle).max() <= spread)
+
     def _accept(self, j: int, number: int, index: int, at: float, out: np.ndarray) -> None:
         out[j] = index
         self._number, self._index, self._time = number, index, at
+        if self._counts is not None:
+            self._values = self._counts[:, j]
+
+
+def _near(values: np.ndarray, after: np.ndarray) -> bool:
+    """Could two packets' values be consecutive samples (within 4 x FIT_FLOOR_COUNTS, about
+    6 mV at gain 24, on every channel)?"""
+    step = np.abs(values.astype(np.int64) - after.astype(np.int64))
+    return bool(step.max() <= 4 * FIT_FLOOR_COUNTS)
 
 
 def arrival_times(now: float, n: int, fs: float) -> np.ndarray:
