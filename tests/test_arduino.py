@@ -177,3 +177,64 @@ def test_text_sketch_rate_is_estimated_and_reported():
         board.close()
     assert board.fs_estimated and board.info.fs == 1000.0
     assert chunk.first_index == 0 and chunk.n >= 1500  # the lines of the estimate are kept
+
+
+@pytest.mark.parametrize(
+    ("lines", "values", "names"),
+    [
+        (b"x\n512\r\n498\r\n", [[512, 498]], ()),
+        (b"x\n512,498\r\n500,497\r\n", [[512, 500], [498, 497]], ()),
+        (b"x\n512\t498\r\n500\t497\r\n", [[512, 500], [498, 497]], ()),
+        (b"x\n512 498\r\n500 497\r\n", [[512, 500], [498, 497]], ()),
+        (
+            b"x\nleft:512,right:498\r\nleft:500,right:497\r\n",
+            [[512, 500], [498, 497]],
+            ("left", "right"),
+        ),
+        (b"x\nenv:512 raw:498\r\n", [[512], [498]], ("env", "raw")),
+        (b"x\nENV,RAW\r\n512,498\r\n500,497\r\n", [[512, 500], [498, 497]], ("ENV", "RAW")),
+        (b"x\nMyoWare Example_01_analogRead_SINGLE\r\n35\r\n36\r\n", [[35, 36]], ()),
+    ],
+    ids=["bare", "comma", "tab", "space", "labels", "labels-space", "header", "title"],
+)
+def test_every_serial_plotter_form_parses(lines, values, names):
+    parser = proto.TextLineParser()
+    samples = parser.feed(lines)
+    np.testing.assert_array_equal(samples, np.asarray(values, dtype=np.float32))
+    assert parser.names == names and parser.bad_lines == 0
+
+
+def test_an_impossible_value_in_a_line_is_kept_for_the_signal_chain_to_flag():
+    samples = proto.TextLineParser().feed(b"x\n512\r\n1e39\r\nnan\r\n500\r\n")
+    assert samples.shape == (1, 4) and not np.isfinite(samples[0, 1:3]).any()
+
+
+def test_sparkfuns_myoware_example_is_an_envelope_at_20_hz(capsys):
+    """Example_01 unchanged: a title line, then ENV readings with delay(50), no ?fs=."""
+    from bruxwatch.cli import main
+    from bruxwatch.devices.emulators import MyoWareSketchEmulator
+
+    with MyoWareSketchEmulator() as emu:
+        assert main(["stream", f"arduino-text:{emu.path}", "--seconds", "4"]) == 0
+    out = capsys.readouterr()
+    assert "(envelope): 1 channels at 20 Hz (counts)" in out.out
+    assert "Traceback" not in out.out + out.err
+
+
+def test_a_sketch_printing_labels_streams_at_the_given_rate(capsys):
+    """`label:value` lines with ?fs=500 used to hang forever."""
+    from bruxwatch.cli import main
+    from bruxwatch.devices.emulators import ArduinoEmulator
+
+    with ArduinoEmulator(text="labels", speed=0.5) as emu:
+        assert main(["stream", f"arduino-text:{emu.path}?fs=500", "--seconds", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "2 channels at 500 Hz" in out and "t=   3s" in out
+
+
+def test_raw_at_a_rate_too_low_is_one_clear_line(capsys):
+    from bruxwatch.cli import main
+
+    assert main(["stream", "arduino-text:/dev/null?fs=20&signal=raw"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "too slow for raw EMG" in err[0] and "signal=env" in err[0]

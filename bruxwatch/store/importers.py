@@ -189,8 +189,10 @@ def read_csv(
         raise RecordingError(f"{path}: no time column, so give the sample rate with --fs HZ")
     if not names:
         raise RecordingError(f"{path}: no signal columns")
+    with np.errstate(over="ignore"):  # 1e39 becomes inf: scoring flags it, it is not fatal
+        samples = np.ascontiguousarray(data.T, dtype=np.float32)
     return Recording(
-        samples=np.ascontiguousarray(data.T, dtype=np.float32),
+        samples=samples,
         fs=float(fs),
         channels=tuple(names),
         gaps=gaps,
