@@ -14,6 +14,7 @@ import numpy as np
 
 from bruxwatch.devices.base import Chunk, StreamInfo
 from bruxwatch.signal.calibration import AdaptiveBackground, Calibration
+from bruxwatch.signal.concealment import RecentSamples
 from bruxwatch.signal.config import SignalConfig
 from bruxwatch.signal.detector import EpisodeDetector
 from bruxwatch.signal.envelope import MovingAverage, MovingRms, window_samples
@@ -120,10 +121,12 @@ class Pipeline:
         )
         self._all_scored = self.scored == list(range(n_channels))
         self._bridge = round(config.detector.bridge_gap_s * fs)
-        # the raw samples just before the next chunk (at most _bridge of them): a short gap
-        # is concealed with a copy of them, and an invalid first sample is held at the last
-        self._history = np.zeros((n_channels, 0))
-        self._rails = info.rails
+        # the raw samples just before the next chunk: a short gap is stood in for by a copy
+        # of them, and an impossible first sample is held at the last one
+        self._recent = RecentSamples(n_channels, self._bridge)
+        limit = config.quality.max_abs
+        low, high = info.rails if info.rails is not None else (-limit, limit)
+        self._valid_range = (max(low, -limit), min(high, limit))  # of a possible sample
         self._filter_next: int | None = None
         self._next_index: int | None = None
         self._thresholds = np.full(len(self.scored), np.nan)
@@ -159,27 +162,19 @@ class Pipeline:
         if self._filter_next is not None and first < self._filter_next:
             raise ValueError(f"chunk at sample {first} overlaps samples already processed")
         gap = 0 if self._filter_next is None else first - self._filter_next
-        if gap > self._bridge or (gap and self._history.shape[1] == 0):
+        if gap > self._bridge or (gap and not self._recent):
             gap = -1  # too long to bridge: everything restarts
-            self._history = self._history[:, :0]
+            self._recent.clear()
             if self._filter is not None:
                 self._filter.reset()
         x, invalid = self._held_valid(x)
         bridged = max(gap, 0)
         if bridged:
-            x = np.concatenate((_concealment(self._history, bridged), x), axis=1)
+            x = np.concatenate((self._recent.stand_in(bridged), x), axis=1)
             if invalid is not None:
                 invalid = np.pad(invalid, ((0, 0), (bridged, 0)))
         filtered = x if self._filter is None else self._filter.process(x)
-        if self._bridge:
-            keep = self._bridge
-            self._history = (
-                x[:, -keep:]
-                if x.shape[1] >= keep
-                else np.concatenate((self._history, x), axis=1)[:, -keep:]
-            )
-        elif x.shape[1]:
-            self._history = x[:, -1:]
+        self._recent.add(x)
         self._filter_next = first + chunk.n
         return Filtered(
             raw=x, filtered=filtered, first_index=first - bridged, bridged=bridged, invalid=invalid
@@ -188,20 +183,17 @@ class Pipeline:
     def _held_valid(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """x with impossible samples (not finite, beyond the rails or `max_abs`) replaced by
         the last valid one of their channel, and where they were (None: all valid)."""
-        limit = self.config.quality.max_abs
-        with np.errstate(invalid="ignore"):
-            bad = ~(np.abs(x) <= limit)  # NaN compares False: caught here too
-            if self._rails is not None:
-                lo, hi = self._rails
-                bad |= (x < lo) | (x > hi)
-        if not bad.any():
+        low, high = self._valid_range
+        if x.size == 0 or (x.min() >= low and x.max() <= high):  # NaN fails both: slow path
             return x, None
+        with np.errstate(invalid="ignore"):
+            bad = ~((x >= low) & (x <= high))
         x = x.copy()
         n = x.shape[1]
         for ch in np.flatnonzero(bad.any(axis=1)).tolist():
             row, ok = x[ch], ~bad[ch]
-            if self._history.shape[1]:
-                before = self._history[ch, -1]
+            if self._recent:
+                before = self._recent.last_value(ch)
             elif ok.any():
                 before = row[np.argmax(ok)]  # nothing earlier: the first valid value
             else:
@@ -283,13 +275,3 @@ class Pipeline:
                 event = EpisodeEnd(dataclasses.replace(ep, artifact=artifact))
             out.append(event)
         return out
-
-
-def _concealment(history: np.ndarray, n: int) -> np.ndarray:
-    """n samples standing in for a short gap: the last n samples before it, repeated if fewer
-    were seen (like the waveform substitution of speech codecs), so the envelope keeps its
-    level and a burst under way does not end for a lost packet."""
-    if history.shape[1] >= n:
-        return history[:, -n:]
-    reps = -(-n // history.shape[1])
-    return np.tile(history, reps)[:, -n:]
