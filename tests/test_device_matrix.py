@@ -31,6 +31,7 @@ from bruxwatch.devices.emulators import (
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 from bruxwatch.store.recording import Recording, RecordingWriter
 from tests.test_import_times_and_names import write_gui
+from tests.test_importers import write_bdf
 
 SECONDS = 30
 SPEED = 8.0
@@ -58,26 +59,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
     edf = folder / "night.edf"
     run_cli("export", str(night), "--edf", str(edf), "--quiet")
     out["edf"] = edf
-    import pyedflib
-
-    bdf = folder / "lab.bdf"
-    bdf_writer = pyedflib.EdfWriter(str(bdf), 2, file_type=pyedflib.FILETYPE_BDFPLUS)
-    bdf_writer.setSignalHeaders(
-        [
-            {
-                "label": f"EMG {k}",
-                "dimension": "uV",
-                "sample_frequency": fs,
-                "physical_max": 5000.0,
-                "physical_min": -5000.0,
-                "digital_max": 8388607,
-                "digital_min": -8388608,
-            }
-            for k in (1, 2)
-        ]
-    )
-    bdf_writer.writeSamples([np.ascontiguousarray(x[0]), np.ascontiguousarray(x[1])])
-    bdf_writer.close()
+    bdf = write_bdf(folder / "lab.bdf", x, fs, physical=5000.0)
     out["bdf"] = bdf
     eight = np.vstack((x, np.zeros((6, n))))
     for version, zero_row in (("gui-v5", True), ("gui-v6", False)):

@@ -83,6 +83,30 @@ def write_brainflow(path, x, rows: int, exg: range, ts_row: int, drop: slice | N
     return keep
 
 
+def write_bdf(path, x: np.ndarray, fs: float, physical: float):
+    """A BDF+ file (24-bit) of the channels of x in uV, as pyEDFlib writes it."""
+    import pyedflib
+
+    writer = pyedflib.EdfWriter(str(path), x.shape[0], file_type=pyedflib.FILETYPE_BDFPLUS)
+    writer.setSignalHeaders(
+        [
+            {
+                "label": f"EMG {k}",
+                "dimension": "uV",
+                "sample_frequency": fs,
+                "physical_max": physical,
+                "physical_min": -physical,
+                "digital_max": 8388607,
+                "digital_min": -8388608,
+            }
+            for k in range(x.shape[0])
+        ]
+    )
+    writer.writeSamples([np.ascontiguousarray(row, dtype=np.float64) for row in x])
+    writer.close()
+    return path
+
+
 def scored_like(path, original: np.ndarray, capsys, fs: float = FS) -> dict:
     capsys.readouterr()
     assert main(["analyze", str(path), "--json", "--quiet"]) == 0
@@ -143,7 +167,7 @@ def test_brainflow_csv_cyton_and_ganglion(emg, tmp_path, capsys):
 
 def test_edf_and_bdf_from_other_tools(emg, tmp_path, capsys):
     edfio = pytest.importorskip("edfio")
-    pyedflib = pytest.importorskip("pyedflib")
+    pytest.importorskip("pyedflib")
     edf = tmp_path / "lab.edf"
     signals = [
         edfio.EdfSignal(
@@ -160,24 +184,7 @@ def test_edf_and_bdf_from_other_tools(emg, tmp_path, capsys):
     rec = read_recording(edf)
     assert rec.channels == ("EMG Chin", "EMG Masseter") and rec.fs == FS
     assert np.abs(rec.samples - emg).max() < 4000 / 65535 * 1.01  # one 16-bit step, in uV
-    bdf = tmp_path / "lab.bdf"
-    writer = pyedflib.EdfWriter(str(bdf), 2, file_type=pyedflib.FILETYPE_BDFPLUS)
-    writer.setSignalHeaders(
-        [
-            {
-                "label": f"EMG {k}",
-                "dimension": "uV",
-                "sample_frequency": FS,
-                "physical_max": 3000.0,
-                "physical_min": -3000.0,
-                "digital_max": 8388607,
-                "digital_min": -8388608,
-            }
-            for k in range(2)
-        ]
-    )
-    writer.writeSamples([np.ascontiguousarray(emg[0]), np.ascontiguousarray(emg[1])])
-    writer.close()
+    bdf = write_bdf(tmp_path / "lab.bdf", emg, FS, physical=3000.0)
     rec = read_recording(bdf)
     assert rec.source == "BDF" and np.abs(rec.samples - emg).max() < 0.001  # 24-bit steps
     scored_like(bdf, emg, capsys)
