@@ -166,3 +166,47 @@ def test_sigterm_and_sigint_finish_cleanly(tmp_path, sig):
     assert "Traceback" not in stderr and f"signal {sig.name}" in stdout and str(out) in stdout
     with Recording(out) as rec:
         assert rec.session.status == "finished" and sig.name in rec.session.end_reason
+
+
+class GoesSilent:
+    """A source that sends 2 s of samples, then nothing, ever (a board that never comes
+    back), telling of it through on_notice like the serial and BLE links do."""
+
+    def __init__(self) -> None:
+        self.sim = Simulator(SimulatorConfig(scenario="awake", duration_s=2.0, seed=1))
+        self.info = self.sim.info
+        self.on_notice = lambda text: None
+        self._closed = False
+
+    def chunks(self):
+        yield from self.sim.chunks()
+        self.on_notice("test board: no data for 2 s; restarting the board")
+        while not self._closed:
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self._closed = True
+
+
+def test_duration_is_kept_when_the_board_never_comes_back(tmp_path):
+    session = Session(GoesSilent(), store=lambda info: RecordingWriter(tmp_path / "n.sqlite", info))
+    heard = []
+    session.notice_listeners.append(lambda at_s, text: heard.append((at_s, text)))
+    started = time.monotonic()
+    result = session.run(duration_s=5.0, handle_signals=False)
+    assert time.monotonic() - started < 10
+    assert result.reason.startswith("duration reached (no data from the device")
+    assert heard and heard[0][1].endswith("restarting the board")
+    assert result.status.link.endswith("restarting the board")
+    with Recording(tmp_path / "n.sqlite") as night:
+        rows = night.db.execute("SELECT data FROM events WHERE kind='Notice'").fetchall()
+        assert rows and "restarting the board" in rows[0][0]
+        assert night.n_samples == 2000
+
+
+def test_a_source_faster_than_real_time_records_exactly_the_duration(tmp_path):
+    device = Simulator(SimulatorConfig(scenario="awake", duration_s=60, seed=2, chunk_s=0.37))
+    session = Session(device, store=lambda info: RecordingWriter(tmp_path / "n.sqlite", info))
+    session.run(duration_s=10.0, handle_signals=False)
+    with Recording(tmp_path / "n.sqlite") as night:
+        assert night.n_samples == 10_000

@@ -32,6 +32,7 @@ from bruxwatch.store.recording import FeedbackRecord, RecordingWriter, StoreErro
 
 log = logging.getLogger(__name__)
 _STOP = object()
+_TICK = object()
 MAX_QUEUED_CHUNKS = 2000
 """Chunks the reader may be ahead of the scorer (20 s of 10-ms chunks) before it waits."""
 SILENT_S = 2.0
@@ -232,10 +233,16 @@ class Session:
 
     async def _consume(self, queue: asyncio.Queue, duration_s: float | None) -> None:
         self._last_arrival = time.monotonic()
+        ticker = asyncio.ensure_future(_tick(queue, 0.5))  # wakes the loop when nothing comes
+        try:
+            await self._consume_items(queue, duration_s)
+        finally:
+            ticker.cancel()
+
+    async def _consume_items(self, queue: asyncio.Queue, duration_s: float | None) -> None:
         while self._stop_reason is None:
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout=0.5)
-            except TimeoutError:
+            item = await queue.get()
+            if item is _TICK:
                 self._check_silence(duration_s)
                 continue
             if item is _STOP:
@@ -490,6 +497,13 @@ class Session:
                 self.writer.finish(self._stop_reason or "stopped")
             except StoreError as exc:  # what was committed before stays readable
                 self.store_error = self.store_error or exc
+
+
+async def _tick(queue: asyncio.Queue, every_s: float) -> None:
+    """Put a tick in the queue every `every_s` seconds (until cancelled)."""
+    while True:
+        await asyncio.sleep(every_s)
+        queue.put_nowait(_TICK)
 
 
 def _within(event: Event, window: tuple[float, float]) -> bool:
