@@ -179,3 +179,26 @@ def test_a_board_found_by_name_and_a_name_nobody_has():
             next(missing.chunks())
     finally:
         peripheral.unregister()
+
+
+def test_notifications_that_stop_are_noticed_and_the_board_reconnected(tmp_path):
+    board, peripheral = emg_board(
+        speed=1.0, faults=BleFaults(stall_after_s=2.0, stall_for_s=30.0), scenario="awake"
+    )
+    path = tmp_path / "ble.sqlite"
+    session = Session(board, store=lambda info: RecordingWriter(path, info))
+    heard = []
+    session.notice_listeners.append(lambda at_s, text: heard.append(text))
+    try:
+        session.run(duration_s=7.0, handle_signals=False)
+    finally:
+        peripheral.unregister()
+    assert any("no data for 2 s; reconnecting" in h for h in heard), heard
+    assert any("data again" in h for h in heard), heard
+    assert peripheral.connections == 2
+    with Recording(path) as rec:
+        gaps = rec.gaps()
+        assert len(gaps) == 1
+        # silent for 2 s before the link was dropped, then the reconnect: by the host clock
+        assert 2.0 <= gaps[0][1] / 1000.0 <= 4.0
+        assert rec.n_samples + gaps[0][1] == rec.end_index

@@ -35,10 +35,14 @@ PERIPHERALS: dict[str, FakePeripheral] = {}
 class BleFaults:
     """drop: notification numbers (0-based, counted from `b`) never delivered;
     disconnect_after_s: drop the link once after this much streaming time (s);
+    stall_after_s: once, after this much streaming time, send nothing for `stall_for_s`
+        (wall clock) while the link stays up (notifications that stop);
     off: the board is switched off (connecting fails)."""
 
     drop: set[int] = field(default_factory=set)
     disconnect_after_s: float | None = None
+    stall_after_s: float | None = None
+    stall_for_s: float = 5.0
     off: bool = False
 
 
@@ -58,6 +62,7 @@ class FakePeripheral:
         self.speed = 0.0  # x real time; 0 = as fast as possible
         self._task: asyncio.Task | None = None
         self._disconnected_once = False
+        self._stalled_once = False
         self._backend: FakeBleakBackend | None = None
 
     def register(self) -> FakePeripheral:
@@ -96,6 +101,10 @@ class FakePeripheral:
         `streamed_s` of signal: dropped if the faults say so, then the link breaks once if it is
         time, then the pace (`speed` x real time, or yield now and then at full speed).
         False when the link broke and streaming must end."""
+        stall = self.faults.stall_after_s
+        if stall is not None and not self._stalled_once and streamed_s >= stall:
+            self._stalled_once = True
+            await asyncio.sleep(self.faults.stall_for_s)  # silent, the link up
         number = self.notifications
         self.notifications += 1
         if number not in self.faults.drop:
