@@ -418,13 +418,14 @@ def _signal_config(args: argparse.Namespace) -> SignalConfig:
     return _with_mains(_settings(args).signal, getattr(args, "mains", None))
 
 
-def _with_mains(config: SignalConfig, mains: float | None) -> SignalConfig:
-    """`config` with the `--mains` flag applied (None: not given; 0: no notch)."""
+def _with_mains(config: SignalConfig, mains: float | str | None) -> SignalConfig:
+    """`config` with the `--mains` flag applied (None: not given; 0: no notch; "auto")."""
     import dataclasses
 
     if mains is None:
         return config
-    notch = dataclasses.replace(config.filter, mains_hz=float(mains) or None)
+    value = mains if mains == "auto" else float(mains) or None
+    notch = dataclasses.replace(config.filter, mains_hz=value)
     return dataclasses.replace(config, filter=notch)
 
 
@@ -1075,12 +1076,23 @@ def _positive(text: str) -> float:
     return value
 
 
-def _mains(text: str) -> float:
-    """50, 60, or 0.0 for "off" (no notch); not given = the settings file's value."""
+def _add_mains_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mains",
+        type=_mains,
+        help="mains frequency: 50, 60, auto (found from the signal, the default) or off",
+    )
+
+
+def _mains(text: str) -> float | str:
+    """50, 60, "auto" (found from the signal), or 0.0 for "off" (no notch); not given = the
+    settings file's value."""
     if text.lower() in ("off", "none", "0"):
         return 0.0
+    if text.lower() == "auto":
+        return "auto"
     if text not in ("50", "60"):
-        raise argparse.ArgumentTypeError(f"mains must be 50, 60 or off, got {text!r}")
+        raise argparse.ArgumentTypeError(f"mains must be 50, 60, auto or off, got {text!r}")
     return float(text)
 
 
@@ -1203,7 +1215,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rest", type=_range, metavar="A:B", help="seconds of the file at rest")
     p.add_argument("--mvc", type=_range, metavar="A:B", help="seconds with maximal clenches")
-    p.add_argument("--mains", type=_mains, help="mains frequency: 50, 60 or off")
+    _add_mains_option(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_analyze)
@@ -1246,7 +1258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stream", help="read a device and print per-second counts and levels")
     p.add_argument("device", help="sim, cyton:PORT, arduino:PORT, arduino-text:PORT?fs=HZ")
     p.add_argument("--seconds", type=_positive, default=10.0)
-    p.add_argument("--mains", type=_mains, help="mains frequency: 50, 60 or off")
+    _add_mains_option(p)
     p.set_defaults(func=cmd_stream)
 
     p = sub.add_parser("record", help="record a night (or a session) with biofeedback")
@@ -1270,7 +1282,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use the calibration saved by `bruxwatch calibrate`",
     )
-    p.add_argument("--mains", type=_mains, help="mains frequency: 50, 60 or off")
+    _add_mains_option(p)
     p.set_defaults(func=cmd_record)
 
     p = sub.add_parser("calibrate", help="guided rest + maximal-clench calibration, saved")
@@ -1312,7 +1324,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="imported",
         help="what kind of night it was, for the baseline-vs-feedback comparison",
     )
-    p.add_argument("--mains", type=_mains, help="mains frequency: 50, 60 or off")
+    _add_mains_option(p)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="a night's raw EMG as EDF+ (with annotations) or CSV")
@@ -1331,7 +1343,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="the recording's file (default: a dated name in the data folder)")
     p.add_argument("--mode", choices=("feedback", "baseline"), help="default: feedback")
     p.add_argument("--feedback", help="motor, sound, bell, notify (comma-separated)")
-    p.add_argument("--mains", type=_mains, help="mains frequency: 50, 60 or off")
+    _add_mains_option(p)
     p.add_argument("--screenshot", metavar="PNG", help="run offscreen, save the window, exit")
     p.add_argument("--seconds", type=_positive, help="with --screenshot: how long to run first")
     p.set_defaults(func=cmd_live)

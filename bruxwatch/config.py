@@ -7,7 +7,7 @@ keeps its default (DESIGN.md). Example:
     device = "arduino:/dev/ttyACM0"     # the default --device of record, live, calibrate
 
     [signal.filter]
-    mains_hz = 60                       # 50, 60, or 0 for no notch
+    mains_hz = 60                       # 50, 60, "auto" (found from the signal), 0: no notch
     band_hz = [20, 450]
 
     [signal.threshold]
@@ -133,7 +133,12 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
         if where.endswith("mains_hz") and value == 0:  # 0 = no notch, as `--mains off`
             return None
         inner = [a for a in args if a is not type(None)]
-        return _coerce(inner[0], value, where)
+        for i, option in enumerate(inner):  # the first type the value fits
+            try:
+                return _coerce(option, value, where)
+            except ConfigError:
+                if i == len(inner) - 1:
+                    raise
     if origin is tuple:
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{where} must be a list")

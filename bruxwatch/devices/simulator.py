@@ -44,6 +44,17 @@ class SimulatorConfig:
     feedback_response: how the simulated wearer answers a buzz (`vibrate`): the clench burst
         under way when it arrives lasts only this fraction of what was left of it (0.5: half
         as long). None: the wearer ignores feedback. Used to test the evidence estimates.
+
+    What real bedrooms add (the defaults are a clean night):
+    mains_uv: RMS of the mains fundamental (µV); harmonics_uv: RMS of the 2nd, 3rd, ...
+        harmonics (µV); None: 0.3 and 0.2 × mains_uv for the 2nd and 3rd.
+    ecg_uv: peak of the QRS complexes the heart puts into the masseter leads (µV).
+    rest_drift: the rest floor rises linearly over the recording to this multiple of
+        rest_uv (electrodes drying: 3 means it triples by the end).
+    clench_pct: range (% MVC) the amplitude of each episode is drawn from.
+    packet_loss: fraction of radio packets of `packet_samples` samples lost, each alone
+        (what a Cyton dongle or a BLE link does); the chunks then skip them
+        (`missing_before`), and `lost_samples()` tells which.
     """
 
     scenario: Scenario = "night"
@@ -61,6 +72,11 @@ class SimulatorConfig:
     rest_uv: float = 2.5
     mvc_uv: float = 250.0
     ecg_uv: float = 12.0
+    harmonics_uv: tuple[float, ...] | None = None
+    rest_drift: float = 1.0
+    clench_pct: tuple[float, float] = (20.0, 60.0)
+    packet_loss: float = 0.0
+    packet_samples: int = 1
     chunk_s: float = 0.01
     realtime: bool = False
     feedback_response: float | None = None
@@ -74,6 +90,15 @@ class SimulatorConfig:
             raise ValueError(f"simulated channels must be 1-16, got {self.channels}")
         if self.duration_s is not None and not self.duration_s > 0:
             raise ValueError("simulated duration must be positive")
+        if not 0 <= self.packet_loss < 0.5:
+            raise ValueError(f"packet loss must be 0-0.5, got {self.packet_loss:g}")
+        if self.packet_samples < 1:
+            raise ValueError(f"packet_samples must be at least 1, got {self.packet_samples}")
+        if not self.rest_drift > 0:
+            raise ValueError(f"rest_drift must be positive, got {self.rest_drift:g}")
+        low, high = self.clench_pct
+        if not 0 < low <= high <= 150:
+            raise ValueError(f"clench_pct must be 0 < low <= high <= 150, got {self.clench_pct}")
 
 
 _DEFAULT_RATES = {  # per hour: episodes, swallows, twitches, pops
@@ -169,6 +194,8 @@ class Simulator:
         self.vibrations: list[tuple[float, int, int]] = []  # (time s, ms, strength)
         # answering buzzes needs the session to stay in step (at most one chunk read ahead)
         self.max_ahead_chunks = 1 if config.feedback_response is not None else None
+        self._lost = _lost_packets(config, self.n_samples) if config.packet_loss > 0 else None
+        self._delivered_until = 0  # end of the last sample delivered, with packet loss
 
     # ------------------------------------------------------------------------ Device API
     def chunks(self) -> Iterator[Chunk]:
@@ -176,7 +203,7 @@ class Simulator:
         size = max(1, round(self.config.chunk_s * self.fs))
         started = time.monotonic()
         buffer = np.zeros((self.info.n_channels, 0), dtype=np.float32)
-        index = 0
+        index = self._delivered_until = 0
         for block in self._blocks():
             buffer = np.concatenate((buffer, block), axis=1) if buffer.shape[1] else block
             while buffer.shape[1] >= size or (
@@ -193,7 +220,30 @@ class Simulator:
                 if self._closed:
                     return
                 self._position_s = chunk.end_index / self.fs
-                yield chunk
+                if self._lost is None:
+                    yield chunk
+                else:
+                    yield from self._without_lost(chunk)
+
+    def lost_samples(self) -> np.ndarray:
+        """Sorted indices of the samples `chunks()` leaves out (lost packets); empty without
+        `packet_loss`. Drawn once from the seed, so they do not depend on the chunk size."""
+        return np.zeros(0, dtype=np.int64) if self._lost is None else self._lost
+
+    def _without_lost(self, chunk: Chunk) -> Iterator[Chunk]:
+        """The chunk split around the lost samples inside it, each piece saying how many
+        samples were lost just before it (also those at the end of the chunk before)."""
+        lost = self._lost
+        assert lost is not None
+        lo, hi = np.searchsorted(lost, [chunk.first_index, chunk.end_index])
+        keep = np.ones(chunk.n, dtype=np.int8)
+        keep[lost[lo:hi] - chunk.first_index] = 0
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], keep, [0]))))
+        for start, end in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+            first = chunk.first_index + start
+            missing = first - self._delivered_until
+            self._delivered_until = chunk.first_index + end
+            yield Chunk(first, chunk.samples[:, start:end], missing)
 
     def vibrate(self, ms: int, strength: int = 255) -> None:
         """A buzz reaches the simulated wearer now (at the end of the last chunk delivered).
@@ -255,7 +305,11 @@ class Simulator:
             noise = rng.standard_normal((n_ch, n))
             carrier, zi = sps.sosfilt(carrier_sos, noise, axis=-1, zi=zi)
             carrier /= gain
-            envelope = np.full((n_ch, n), cfg.rest_uv)
+            if cfg.rest_drift == 1.0:
+                envelope = np.full((n_ch, n), cfg.rest_uv)
+            else:
+                rise = (cfg.rest_drift - 1.0) / self.truth.duration_s
+                envelope = np.tile(cfg.rest_uv * (1.0 + rise * t), (n_ch, 1))
             hi = np.searchsorted(starts, t[-1] + 1e-9)
             for act in activations[max(0, hi - 8) : hi]:  # activations are short and sparse
                 if act.end_s + 0.2 < t[0]:
@@ -267,8 +321,15 @@ class Simulator:
             x += offsets + 50.0 * np.sin(2 * np.pi * wander_f[:, :1] * t + wander_phase[:, :1])
             x += 25.0 * np.sin(2 * np.pi * wander_f[:, 1:] * t + wander_phase[:, 1:])
             mains = 2 * np.pi * cfg.mains_hz * t + mains_phase
-            hum = np.sin(mains) + 0.3 * np.sin(2 * mains + 1.0) + 0.2 * np.sin(3 * mains + 2.0)
-            x += cfg.mains_uv * np.sqrt(2) * hum
+            if cfg.harmonics_uv is None:
+                hum = np.sin(mains) + 0.3 * np.sin(2 * mains + 1.0) + 0.2 * np.sin(3 * mains + 2.0)
+                x += cfg.mains_uv * np.sqrt(2) * hum
+            else:
+                hum = cfg.mains_uv * np.sin(mains)
+                for k, rms in enumerate(cfg.harmonics_uv, start=2):
+                    if rms and k * cfg.mains_hz < fs / 2:
+                        hum += rms * np.sin(k * mains + (k - 1.0))
+                x += np.sqrt(2) * hum
             x += cfg.ecg_uv * _qrs_train(t, beats)
             for when, channel in self.truth.pops:
                 if channel < n_ch and when <= t[-1] and when + 2.0 >= t[0]:
@@ -317,7 +378,7 @@ def _script(cfg: SimulatorConfig, rng: np.random.Generator) -> GroundTruth:
         t += separation + rng.exponential(1.0 / total)
         r = rng.uniform(0, total)
         if r < episode_rate:
-            act = _episode(t, rng, n_ch)
+            act = _episode(t, rng, n_ch, cfg.clench_pct)
         elif r < episode_rate + swallow_rate:
             act = _single("swallow", t, rng.uniform(0.2, 0.35), rng.uniform(0.15, 0.35), rng, n_ch)
         else:
@@ -336,9 +397,24 @@ def _script(cfg: SimulatorConfig, rng: np.random.Generator) -> GroundTruth:
     return truth
 
 
-def _episode(t: float, rng: np.random.Generator, n_ch: int) -> Activation:
+def _lost_packets(cfg: SimulatorConfig, n_samples: int) -> np.ndarray:
+    """Indices of the samples of single lost packets: packets lost independently with
+    probability `packet_loss`, never two in a row (a lost packet or three is what a radio
+    link does between dropouts), never the first."""
+    rng = np.random.default_rng([cfg.seed, 3])
+    size = cfg.packet_samples
+    n_packets = -(-n_samples // size)
+    expected = int(n_packets * cfg.packet_loss * 1.2) + 100
+    steps = rng.geometric(cfg.packet_loss, size=expected) + 1  # >= 2: never back to back
+    packets = np.cumsum(steps)
+    packets = packets[packets < n_packets]
+    samples = (packets[:, None] * size + np.arange(size)[None, :]).ravel()
+    return samples[samples < n_samples].astype(np.int64)
+
+
+def _episode(t: float, rng: np.random.Generator, n_ch: int, pct: tuple[float, float]) -> Activation:
     kind = rng.choice(["phasic", "tonic", "mixed"], p=[0.45, 0.35, 0.2])
-    amp = rng.uniform(0.2, 0.6)
+    amp = rng.uniform(pct[0] / 100.0, pct[1] / 100.0)
     bursts: list[tuple[float, float]] = []
 
     def phasic(count: int) -> None:
@@ -419,7 +495,8 @@ def _impulse(n: int) -> np.ndarray:
 
 
 def simulator_from_options(options: dict[str, str]) -> Simulator:
-    """Build a Simulator from device-spec options (``sim:scenario=night,seed=3,hours=1``)."""
+    """Build a Simulator from device-spec options (``sim:scenario=night,seed=3,hours=1``;
+    a tuple option's numbers joined by '/': ``harmonics_uv=0/40,clench_pct=12/30``)."""
     fields = {f.name: f.type for f in SimulatorConfig.__dataclass_fields__.values()}
     kwargs: dict[str, object] = {}
     for key, value in options.items():
@@ -429,7 +506,9 @@ def simulator_from_options(options: dict[str, str]) -> Simulator:
             kwargs["duration_s"] = float(value) * 60
         elif key in fields:
             kind = str(fields[key])
-            if "bool" in kind:
+            if "tuple" in kind:  # numbers joined by '/': harmonics_uv=40/20, clench_pct=12/30
+                kwargs[key] = tuple(float(v) for v in value.split("/"))
+            elif "bool" in kind:
                 kwargs[key] = value.lower() in ("1", "true", "yes", "on")
             elif "int" in kind and "float" not in kind:
                 kwargs[key] = int(value)

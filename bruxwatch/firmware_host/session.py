@@ -33,6 +33,15 @@ from bruxwatch.store.recording import FeedbackRecord, RecordingWriter, StoreErro
 log = logging.getLogger(__name__)
 _STOP = object()
 _TICK = object()
+
+
+@dataclass(frozen=True)
+class _Notice:
+    """What the device's link said, queued in order with the chunks it came after."""
+
+    text: str
+
+
 MAX_QUEUED_CHUNKS = 2000
 """Chunks the reader may be ahead of the scorer (20 s of 10-ms chunks) before it waits."""
 SILENT_S = 2.0
@@ -174,8 +183,10 @@ class Session:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.add_signal_handler(sig, self.stop, f"signal {sig.name}")
-        if hasattr(self.device, "on_notice"):
-            self.device.on_notice = lambda text: loop.call_soon_threadsafe(self._notice, text)
+        if hasattr(self.device, "on_notice"):  # in the queue, in order with the chunks
+            self.device.on_notice = lambda text: loop.call_soon_threadsafe(
+                queue.put_nowait, _Notice(text)
+            )
         reader = threading.Thread(target=self._read, args=(loop, queue), daemon=True)
         reader.start()
         failed = False
@@ -191,7 +202,9 @@ class Session:
             await loop.run_in_executor(None, reader.join, 5.0)
             while not queue.empty():  # what the reader delivered while it was being stopped
                 item = queue.get_nowait()
-                if isinstance(item, tuple) and self.info is not None and not failed:
+                if isinstance(item, _Notice):
+                    self._notice(item.text)
+                elif isinstance(item, tuple) and self.info is not None and not failed:
                     self._handle_within(*item)
             self._finish()
             if handle_signals:
@@ -247,6 +260,9 @@ class Session:
                 continue
             if item is _STOP:
                 break
+            if isinstance(item, _Notice):
+                self._notice(item.text)
+                continue
             if item is None:
                 self.stop("the device stream ended")
                 break
@@ -265,7 +281,9 @@ class Session:
         # handle what the reader already delivered, so nothing received is lost
         while not queue.empty():
             item = queue.get_nowait()
-            if isinstance(item, tuple):
+            if isinstance(item, _Notice):
+                self._notice(item.text)
+            elif isinstance(item, tuple):
                 self._room.release()
                 self._handle_within(*item)
 
@@ -291,7 +309,7 @@ class Session:
             self.stop(f"duration reached (no data from the device for the last {silent:.0f} s)")
 
     def _notice(self, text: str) -> None:
-        """A notice from the device's link, in the loop's thread."""
+        """A notice from the device's link, in the loop's thread, after the chunks before it."""
         self.status.link = "" if "data again" in text else text
         log.info("%s", text)
         if self.writer is not None and not self.writer.closed:
@@ -394,7 +412,9 @@ class Session:
         clench_since = pipeline.detector.clench_since_index
         self._pace(clench_since is not None)
         if self.policy is not None and received_at is not None:
-            decision = self.policy.update(clench_since, chunk.end_index)
+            # the detector has seen the samples up to pipeline.next_index (ECG removal hands
+            # them on a few tens of ms late)
+            decision = self.policy.update(clench_since, pipeline.next_index)
             if decision is not None:
                 # the trigger sample arrived with this chunk's last byte or earlier
                 waited = (chunk.end_index - 1 - decision.trigger_index) / pipeline.fs

@@ -125,4 +125,14 @@ class QualityChanged:
     flags: tuple[str, ...]
 
 
-Event = BurstStart | BurstEnd | EpisodeStart | EpisodeEnd | Gap | QualityChanged
+@dataclass(frozen=True)
+class MainsChanged:
+    """From `at_s` on, the filter notches these mains lines (Hz): the fundamental `mains_hz`
+    and the harmonics found with it (`signal.mains`)."""
+
+    at_s: float
+    mains_hz: float
+    notches_hz: tuple[float, ...]
+
+
+Event = BurstStart | BurstEnd | EpisodeStart | EpisodeEnd | Gap | QualityChanged | MainsChanged

@@ -10,10 +10,13 @@ public `sosfilt` gives; otherwise (another SciPy) the public function is used.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy import signal as sps
 
 from bruxwatch.signal.config import FilterConfig
+from bruxwatch.signal.mains import fixed_plan
 
 
 def _checked_kernel():
@@ -51,21 +54,23 @@ def band_edges(fs: float, config: FilterConfig) -> tuple[float, float]:
 
 
 def notch_frequencies(fs: float, config: FilterConfig) -> list[float]:
-    """Mains fundamental and harmonics (Hz) that get a notch: below Nyquist and the band edge."""
-    if not config.mains_hz:
-        return []
+    """Mains lines (Hz) notched before anything is found from the signal (see
+    `signal.mains.fixed_plan`): below Nyquist and the band edge."""
     _, high = band_edges(fs, config)
-    limit = min(fs / 2, high + config.mains_hz / 2)
-    freqs = [k * config.mains_hz for k in range(1, config.notch_harmonics + 1)]
-    return [f for f in freqs if f < limit]
+    return list(fixed_plan(fs, high, config).frequencies)
 
 
-def design_sos(fs: float, config: FilterConfig | None = None) -> np.ndarray:
-    """Second-order sections (n_sections, 6): Butterworth band-pass followed by the notches."""
+def design_sos(
+    fs: float, config: FilterConfig | None = None, notches_hz: Sequence[float] | None = None
+) -> np.ndarray:
+    """Second-order sections (n_sections, 6): Butterworth band-pass followed by one notch per
+    frequency in `notches_hz` (None: `notch_frequencies`)."""
     config = config or FilterConfig()
     low, high = band_edges(fs, config)
     sections = [sps.butter(config.order, [low, high], btype="bandpass", fs=fs, output="sos")]
-    for f in notch_frequencies(fs, config):
+    if notches_hz is None:
+        notches_hz = notch_frequencies(fs, config)
+    for f in notches_hz:
         b, a = sps.iirnotch(f, config.notch_q, fs=fs)
         sections.append(sps.tf2sos(b, a))
     return np.vstack(sections)
@@ -87,6 +92,18 @@ class StreamingFilter:
     def reset(self) -> None:
         """Forget the state (after a gap in the stream); the next sample re-seeds it."""
         self._seeded[:] = False
+
+    def replace_sections(self, sos: np.ndarray, carried: Sequence[int | None]) -> None:
+        """Go on with another cascade from the next sample: section i of `sos` carries on the
+        state of the current section `carried[i]`, or starts at rest (None), as a notch
+        added behind the band-pass can (its input has no DC)."""
+        state = np.zeros((self._state.shape[0], sos.shape[0], 2))
+        for new, old in enumerate(carried):
+            if old is not None:
+                state[:, new] = self._state[:, old]
+        self.sos = np.ascontiguousarray(sos, dtype=np.float64)
+        self._zi_unit = sps.sosfilt_zi(self.sos)
+        self._state = state
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Filter x (channels, n); returns float64 (channels, n)."""

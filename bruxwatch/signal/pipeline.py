@@ -17,9 +17,11 @@ from bruxwatch.signal.calibration import AdaptiveBackground, Calibration
 from bruxwatch.signal.concealment import RecentSamples
 from bruxwatch.signal.config import SignalConfig
 from bruxwatch.signal.detector import EpisodeDetector
+from bruxwatch.signal.ecg import EcgCanceller
 from bruxwatch.signal.envelope import MovingAverage, MovingRms, window_samples
-from bruxwatch.signal.events import EpisodeEnd, Event, Gap
-from bruxwatch.signal.filters import StreamingFilter, design_sos
+from bruxwatch.signal.events import EpisodeEnd, Event, Gap, MainsChanged
+from bruxwatch.signal.filters import StreamingFilter, band_edges, design_sos
+from bruxwatch.signal.mains import CANDIDATES_HZ, MainsTracker, NotchPlan
 from bruxwatch.signal.quality import QualityMonitor
 
 
@@ -27,11 +29,15 @@ from bruxwatch.signal.quality import QualityMonitor
 class Filtered:
     """Stage 1's result: the chunk as float64 (channels, n) and its band-passed version.
 
-    first_index: index of raw[:, 0]; earlier than the chunk's own first index when a short
-        gap before it was bridged (raw then starts with the concealment of the gap).
-    bridged: samples of concealment at the start (0: none).
+    first_index: index of raw[:, 0]. Earlier than the chunk's own first index when a short
+        gap before it was bridged (the concealment of the gap comes first) and when ECG
+        removal holds samples back (`EcgCanceller.delay`): then the arrays end that many
+        samples before the chunk does.
+    bridged: samples of concealment put in for a short gap at index `bridged_at` (0: none).
+    before_gap: the samples held back before a long gap (scored before this chunk's).
     invalid: (channels, n) bool where the input was impossible (not finite, beyond the rails
         or `max_abs`) and held at the last valid value; None when every sample was valid.
+    notches: (sample index, plan) where the mains notches changed inside the chunk.
     """
 
     raw: np.ndarray
@@ -39,6 +45,9 @@ class Filtered:
     first_index: int = 0
     bridged: int = 0
     invalid: np.ndarray | None = None
+    notches: list[tuple[int, NotchPlan]] = field(default_factory=list)
+    bridged_at: int = 0
+    before_gap: Filtered | None = None
 
 
 @dataclass
@@ -93,9 +102,17 @@ class Pipeline:
             raise ValueError(
                 f"calibration has {len(calibration.rest)} channels, {len(self.scored)} are scored"
             )
+        self._mains: MainsTracker | None = None
+        self._ecg: EcgCanceller | None = None
+        if info.kind == "raw" and config.ecg.remove:
+            self._ecg = EcgCanceller(fs, n_channels, config.ecg)
+        self._delayed = _DelayLine()  # raw input kept in step with what the canceller holds
         if info.kind == "raw":
-            self.sos = design_sos(fs, config.filter)
+            _, high = band_edges(fs, config.filter)
+            self._mains = MainsTracker(fs, n_channels, high, config.filter)
+            self.sos = design_sos(fs, config.filter, self._mains.plan.frequencies)
             self._filter: StreamingFilter | None = StreamingFilter(self.sos, n_channels)
+            self._notched = self._mains.plan.frequencies
             self._envelope: MovingRms | MovingAverage = MovingRms(
                 window_samples(config.envelope.rms_window_s, fs), n_channels
             )
@@ -116,14 +133,15 @@ class Pipeline:
             n_channels,
             config.quality,
             rails=info.rails,
-            mains_hz=config.filter.mains_hz if info.kind == "raw" else None,
+            mains_hz=_mains_checked(config.filter.mains_hz) if info.kind == "raw" else (),
             scored=tuple(self.scored),
         )
         self._all_scored = self.scored == list(range(n_channels))
         self._bridge = round(config.detector.bridge_gap_s * fs)
         # the raw samples just before the next chunk: a short gap is stood in for by a copy
         # of them, and an impossible first sample is held at the last one
-        self._recent = RecentSamples(n_channels, self._bridge)
+        # enough for a stand-in of the longest gap bridged, taken whole mains periods back
+        self._recent = RecentSamples(n_channels, self._bridge + round(0.1 * fs))
         limit = config.quality.max_abs
         low, high = info.rails if info.rails is not None else (-limit, limit)
         self._valid_range = (max(low, -limit), min(high, limit))  # of a possible sample
@@ -162,23 +180,87 @@ class Pipeline:
         if self._filter_next is not None and first < self._filter_next:
             raise ValueError(f"chunk at sample {first} overlaps samples already processed")
         gap = 0 if self._filter_next is None else first - self._filter_next
+        before_gap = None
         if gap > self._bridge or (gap and not self._recent):
             gap = -1  # too long to bridge: everything restarts
             self._recent.clear()
             if self._filter is not None:
                 self._filter.reset()
+            if self._ecg is not None:
+                before_gap = self._flush_held()
+                self._ecg.reset()
         x, invalid = self._held_valid(x)
         bridged = max(gap, 0)
         if bridged:
-            x = np.concatenate((self._recent.stand_in(bridged), x), axis=1)
+            mains = self._mains.plan.mains_hz if self._mains is not None else None
+            period = self.fs / mains if mains else None
+            x = np.concatenate((self._recent.stand_in(bridged, period), x), axis=1)
             if invalid is not None:
                 invalid = np.pad(invalid, ((0, 0), (bridged, 0)))
-        filtered = x if self._filter is None else self._filter.process(x)
+        start = first - bridged
+        notches: list[tuple[int, NotchPlan]] = []
+        if self._filter is None:
+            filtered = x
+        else:
+            changes = self._mains.feed(x, start) if self._mains is not None else []
+            if not changes:
+                filtered = self._filter.process(x)
+            else:  # the notches change at exact samples: filter the pieces between
+                pieces, pos = [], 0
+                for offset, plan in changes:
+                    pieces.append(self._filter.process(x[:, pos:offset]))
+                    self._retune(plan)
+                    notches.append((start + offset, plan))
+                    pos = offset
+                pieces.append(self._filter.process(x[:, pos:]))
+                filtered = np.concatenate(pieces, axis=1)
         self._recent.add(x)
         self._filter_next = first + chunk.n
+        out_start = start
+        if self._ecg is not None:
+            filtered, out_start = self._ecg.process(filtered, start)
+            x, invalid = self._delayed.process(x, invalid, filtered.shape[1])
         return Filtered(
-            raw=x, filtered=filtered, first_index=first - bridged, bridged=bridged, invalid=invalid
+            raw=x,
+            filtered=filtered,
+            first_index=out_start,
+            bridged=bridged,
+            invalid=invalid,
+            notches=notches,
+            bridged_at=start,
+            before_gap=before_gap,
         )
+
+    def _flush_held(self) -> Filtered | None:
+        """What the ECG canceller still holds, as a stage-1 result (None: nothing)."""
+        assert self._ecg is not None
+        if not self._ecg.holding:
+            return None
+        filtered, start = self._ecg.flush()
+        raw, invalid = self._delayed.flush()
+        return Filtered(raw=raw, filtered=filtered, first_index=start, invalid=invalid)
+
+    @property
+    def r_peaks(self) -> list[int]:
+        """Sample indices of the heart's R peaks found in the EMG (ECG removal on)."""
+        return [] if self._ecg is None else self._ecg.r_peaks
+
+    @property
+    def notches_hz(self) -> tuple[float, ...]:
+        """The mains lines (Hz) the filter notches now."""
+        return () if self._mains is None else self._mains.plan.frequencies
+
+    def _retune(self, plan: NotchPlan) -> None:
+        """Notch `plan`'s lines from the next sample on; notches kept carry their state."""
+        assert self._filter is not None
+        now = self._notched
+        wanted = plan.frequencies
+        sos = design_sos(self.fs, self.config.filter, wanted)
+        bandpass = sos.shape[0] - len(wanted)
+        carried: list[int | None] = list(range(bandpass))
+        carried += [bandpass + now.index(f) if f in now else None for f in wanted]
+        self._filter.replace_sections(sos, carried)
+        self._notched = wanted
 
     def _held_valid(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """x with impossible samples (not finite, beyond the rails or `max_abs`) replaced by
@@ -202,10 +284,12 @@ class Pipeline:
             x[ch] = np.where(last_ok >= 0, row[np.maximum(last_ok, 0)], before)
         return x, bad
 
-    def score(self, chunk: Chunk, stage: Filtered) -> ProcessedChunk:
+    def score(self, chunk: Chunk | None, stage: Filtered) -> ProcessedChunk:
         """Stage 2 of `process`: envelope, quality, threshold and detection."""
-        first = stage.first_index
         events: list[Event] = []
+        if stage.before_gap is not None:
+            events += self.score(None, stage.before_gap).events
+        first = stage.first_index
         if self._next_index is None:
             self._next_index = first
         elif first < self._next_index:
@@ -213,9 +297,11 @@ class Pipeline:
         elif first > self._next_index:
             events += self._break(self._next_index, first)
         if stage.bridged:
-            events.append(
-                Gap(at_s=first / self.fs, missing_s=stage.bridged / self.fs, bridged=True)
-            )
+            at_s = stage.bridged_at / self.fs
+            events.append(Gap(at_s=at_s, missing_s=stage.bridged / self.fs, bridged=True))
+        for index, plan in stage.notches:
+            assert plan.mains_hz is not None
+            events.append(MainsChanged(index / self.fs, plan.mains_hz, plan.frequencies))
         filtered = stage.filtered
         envelope = self._envelope.process(filtered)
         events += self.quality.process(stage.raw, filtered, first, stage.invalid)
@@ -234,15 +320,24 @@ class Pipeline:
         )
 
     def finish(self) -> list[Event]:
-        """End of stream: judge the last quality block and close open bursts and episodes."""
+        """End of stream: score what ECG removal still holds, judge the last quality block and
+        close open bursts and episodes."""
+        events: list[Event] = []
+        if self._ecg is not None:
+            held = self._flush_held()
+            if held is not None:
+                events += self.score(None, held).events
+        return events + self._close()
+
+    # ---------------------------------------------------------------------------- private
+    def _close(self) -> list[Event]:
         events: list[Event] = list(self.quality.finish())
         events += self._mark_artifacts(self.detector.finish(self.next_index))
         return events
 
-    # ---------------------------------------------------------------------------- private
     def _break(self, end: int, resume: int) -> list[Event]:
         """Samples [end, resume) were lost: close what was open, restart the envelope."""
-        events = self.finish()
+        events = self._close()
         events.append(Gap(at_s=end / self.fs, missing_s=(resume - end) / self.fs))
         self._envelope.reset()
         return events
@@ -275,3 +370,52 @@ class Pipeline:
                 event = EpisodeEnd(dataclasses.replace(ep, artifact=artifact))
             out.append(event)
         return out
+
+
+def processing_delay(fs: float, kind: str, config: SignalConfig) -> int:
+    """Samples the signal chain hands on late: the detector, and so every feedback decision,
+    sees sample i only once sample i + delay has arrived (ECG removal holds them back)."""
+    if kind != "raw" or not config.ecg.remove:
+        return 0
+    return EcgCanceller(fs, 1, config.ecg).delay
+
+
+def _mains_checked(mains_hz) -> tuple[float, ...]:
+    """The mains lines whose residue after the notches the quality gate judges: both 50 and
+    60 Hz (hum at the one not notched is residue too), none with the notch turned off."""
+    return () if mains_hz is None else CANDIDATES_HZ
+
+
+class _DelayLine:
+    """The raw input (and where it was impossible), kept in step with the samples the ECG
+    canceller holds back: it hands on as many as the canceller does, oldest first."""
+
+    def __init__(self) -> None:
+        self._raw: np.ndarray | None = None
+        self._invalid: np.ndarray | None = None
+
+    def process(
+        self, raw: np.ndarray, invalid: np.ndarray | None, ready: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        if self._raw is not None and self._raw.shape[1]:
+            if invalid is not None or self._invalid is not None:
+                invalid = np.concatenate(
+                    (_mask(self._invalid, self._raw), _mask(invalid, raw)), axis=1
+                )
+            raw = np.concatenate((self._raw, raw), axis=1)
+        self._raw, out = raw[:, ready:], raw[:, :ready]
+        if invalid is None:
+            self._invalid = None
+            return out, None
+        self._invalid = invalid[:, ready:]
+        return out, invalid[:, :ready] if invalid[:, :ready].any() else None
+
+    def flush(self) -> tuple[np.ndarray, np.ndarray | None]:
+        raw, invalid = self._raw, self._invalid
+        self._raw = self._invalid = None
+        assert raw is not None
+        return raw, invalid if invalid is not None and invalid.any() else None
+
+
+def _mask(invalid: np.ndarray | None, like: np.ndarray) -> np.ndarray:
+    return np.zeros(like.shape, dtype=bool) if invalid is None else invalid

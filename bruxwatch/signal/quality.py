@@ -1,5 +1,7 @@
-"""Signal-quality gates on fixed blocks: flat line / lead-off, clipping at the rails, mains pick-up,
-and impossible values (not finite, beyond the rails: held by the pipeline, flagged here).
+"""Signal-quality gates on fixed blocks: flat line / lead-off, clipping at the rails, mains pick-up
+left after the notches, and impossible values (not finite, beyond the rails: held by the
+pipeline, flagged here). Mains hum is judged on the filtered signal: hum the notches remove
+is not bad signal.
 
 Blocks are aligned to the stream's sample indices (block b covers [b·L, (b+1)·L)), so the flags
 do not depend on chunking. A block is judged once it is complete (or when the stream breaks).
@@ -27,14 +29,14 @@ class QualityMonitor:
         config: QualityConfig | None = None,
         *,
         rails: tuple[float, float] | None = None,
-        mains_hz: float | None = None,
+        mains_hz: tuple[float, ...] = (),
         scored: tuple[int, ...] | None = None,
     ) -> None:
         self.fs = float(fs)
         self.config = config = config or QualityConfig()
         self.block = max(1, round(config.block_s * fs))
         self.rails = rails
-        self.mains_hz = mains_hz if mains_hz and mains_hz < fs / 2 else None
+        self.mains_hz = tuple(f for f in mains_hz if f < fs / 2)
         self.scored = list(scored) if scored is not None else list(range(n_channels))
         self.flags: list[tuple[str, ...]] = [() for _ in range(n_channels)]
         self.bad: list[list[int]] = []  # merged [start, end) sample intervals
@@ -42,13 +44,13 @@ class QualityMonitor:
         self._pending_start: int | None = None
         self._pending_end = 0
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
-        # One matrix product per block gives its sum and its mains projections: columns are
-        # [1, cos, sin] at the mains frequency (just [1] without mains).
-        columns = [np.ones(self.block)]
-        if self.mains_hz:
-            phase = 2 * np.pi * self.mains_hz / self.fs * np.arange(self.block)
+        # One matrix product per block projects the filtered signal on each mains line
+        # checked: columns [cos, sin] per frequency.
+        columns = []
+        for f in self.mains_hz:
+            phase = 2 * np.pi * f / self.fs * np.arange(self.block)
             columns += [np.cos(phase), np.sin(phase)]
-        self._basis = np.stack(columns, axis=-1)  # (L, 1 or 3)
+        self._basis = np.stack(columns, axis=-1) if columns else None  # (L, 2 per line)
 
     # ----------------------------------------------------------------------------- public
     def process(
@@ -143,9 +145,7 @@ class QualityMonitor:
         `invalid` (same shape, or None) marks impossible input samples."""
         cfg = self.config
         length = raw.shape[-1]
-        basis = self._basis[:length]
-        proj = raw @ basis  # (channels, k, 1 or 3)
-        mean = proj[..., 0] / length
+        mean = raw.sum(axis=-1) / length
         mean_square = np.einsum("ckl,ckl->ck", raw, raw) / length
         std = np.sqrt(np.maximum(mean_square - mean * mean, 0.0))
         flat = std < cfg.flat_std
@@ -154,13 +154,12 @@ class QualityMonitor:
             lo, hi = self.rails
             clipped = ((raw <= lo) | (raw >= hi)).mean(axis=-1) >= cfg.clip_fraction
         mains = np.zeros_like(flat)
-        if self.mains_hz:
-            offsets = basis.sum(axis=0)  # the block mean's share of each projection
-            cos = proj[..., 1] - mean * offsets[1]
-            sin = proj[..., 2] - mean * offsets[2]
-            mains_rms = np.sqrt(2.0) * np.hypot(cos, sin) / length
-            emg_rms = np.sqrt(np.einsum("ckl,ckl->ck", filtered, filtered) / length)
-            mains = mains_rms > cfg.mains_ratio * np.maximum(emg_rms, 1e-12)
+        if self._basis is not None:  # what the notches left of the mains lines
+            proj = filtered @ self._basis[:length]  # (channels, k, 2 per line)
+            residue_ms = 2.0 * np.einsum("ckp,ckp->ck", proj, proj) / (length * length)
+            total_ms = np.einsum("ckl,ckl->ck", filtered, filtered) / length
+            rest_ms = np.maximum(total_ms - residue_ms, 1e-24)
+            mains = residue_ms > cfg.mains_ratio**2 * rest_ms
         impossible = np.zeros_like(flat) if invalid is None else invalid.any(axis=-1)
         codes = flat * 1 + clipped * 2 + mains * 4 + impossible * 8  # (channels, k)
         events = self._changes(start, length, codes)

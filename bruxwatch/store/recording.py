@@ -35,6 +35,7 @@ from bruxwatch.signal.events import (
     EpisodeStart,
     Event,
     Gap,
+    MainsChanged,
     QualityChanged,
 )
 
@@ -225,7 +226,7 @@ class RecordingWriter:
                 )
             elif isinstance(event, QualityChanged):
                 self._rows["quality"].append((event.at_s, event.channel, ",".join(event.flags)))
-            elif isinstance(event, Gap | EpisodeStart):
+            elif isinstance(event, Gap | EpisodeStart | MainsChanged):
                 self._rows["events"].append(
                     (
                         round(getattr(event, "at_s", 0.0), 6),

@@ -20,6 +20,7 @@ from bruxwatch.signal.outcomes import (
     feedback_outcomes,
     summarize_outcomes,
 )
+from bruxwatch.signal.pipeline import processing_delay
 from bruxwatch.store.recording import FeedbackRecord, Recording, SessionInfo
 
 
@@ -106,8 +107,11 @@ def score_night(
         exclude_s=[tuple(stretch)] if stretch else [],
     )
     feedback = recording.feedback()
+    # a decision (buzz, or none) was taken when the detector had seen the trigger sample,
+    # `delay` samples after it arrived: what the wearer could answer starts there
+    delay = processing_delay(recording.info.fs, recording.info.kind, config)
     outcomes = feedback_outcomes(
-        [(f.trigger_index, f.fired, f.withheld) for f in feedback],
+        [(f.trigger_index + delay, f.fired, f.withheld) for f in feedback],
         analysis.bursts,
         analysis.episodes,
         recording.info.fs,

@@ -14,6 +14,7 @@ import numpy as np
 from bruxwatch.devices.base import Chunk
 from bruxwatch.signal import Pipeline
 from bruxwatch.signal.events import QualityChanged
+from bruxwatch.signal.pipeline import processing_delay
 from bruxwatch.store.recording import FeedbackRecord, Recording
 from bruxwatch.store.scored import stored_signal_config
 
@@ -139,10 +140,13 @@ def detail_window(
         recording.info, stored_signal_config(recording.session), recording.session.calibration
     )
     times, filtered, envelope = [], [], []
-    for first, samples in recording.read(lo, hi):
+    # the chain hands samples on late (ECG removal): read that much past the end
+    delay = processing_delay(fs, recording.info.kind, pipeline.config)
+    for first, samples in recording.read(lo, hi + delay):
         out = pipeline.process(Chunk(first, samples))
-        keep = np.arange(first, first + samples.shape[1]) >= int(start_s * fs)
-        times.append(np.arange(first, first + samples.shape[1])[keep] / fs)
+        index = np.arange(out.first_index, out.first_index + out.envelope.shape[1])
+        keep = (index >= int(start_s * fs)) & (index < hi)
+        times.append(index[keep] / fs)
         filtered.append(out.filtered[:, keep])
         envelope.append(out.envelope[:, keep])
     if not times:

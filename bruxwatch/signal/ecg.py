@@ -1,0 +1,253 @@
+"""ECG in the masseter leads, found and taken out: QRS detection and template subtraction.
+
+The heart's R waves reach electrodes on the jaw at up to ~150 µV, far above a resting masseter
+(a few µV). After the band-pass each beat is a burst of some 30-60 ms that the RMS envelope
+smears to ~0.15 s: a train of them raises the adaptive background and strings phasic
+"episodes" together. The standard remedy for trunk and jaw sEMG is template subtraction: find
+each QRS complex, average the last beats into a template per channel, and subtract it at
+every beat.
+
+Detection, on d = Σ over channels of the filtered signal squared:
+- the noise floor of each `block_s` block is the median of d over the block before (the
+  median ignores the few beats in it);
+- a beat starts at the first sample where d exceeds both `min_snr` × that floor and a third
+  of the typical R peak (median of the last beats), at least `refractory_s` after the last
+  R peak; its R peak is the largest d in the `confirm_s` from there.
+During a clench the floor rises with the EMG and detection pauses, which is harmless: the
+ECG is small against a clench.
+
+Subtraction: the template of each channel is the mean of the last `beats_averaged` beats
+over [R − `before_s`, R + `after_s`]; from the third beat on it is subtracted at every beat.
+A beat is known only `confirm_s` after its onset, so its samples from `before_s` before the
+R peak must still be held: the canceller hands samples on `before_s + confirm_s` late (70 ms
+by default) and `flush` gives the rest at the end of a stream or before a long gap.
+
+Every decision is taken at an exact sample index from samples up to it, so any chunking
+gives the same output, the same R peaks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bruxwatch.signal.config import EcgConfig
+
+MIN_BEATS = 3
+"""Beats averaged before a template is subtracted at all."""
+LOST_S = 2.0
+"""No beat for this long (s): the typical R peak is forgotten and learnt again."""
+MAX_PEAK = 2.5
+"""A QRS is at most this many times the typical R peak (in d); larger is EMG or a pop."""
+
+
+@dataclass
+class _Beat:
+    """A beat whose window is still passing: R at `r`, `done` samples of its window seen
+    (`pieces`, as they came; `whole` unless the stream started inside it), and the
+    `template` subtracted from them (None: too few beats yet), the mean of the beats before
+    it, taken when it is first handled (`started`)."""
+
+    r: int
+    onset: int
+    template: np.ndarray | None = None
+    started: bool = False
+    done: int = 0
+    pieces: list[np.ndarray] = field(default_factory=list)
+    whole: bool = True
+
+
+class EcgCanceller:
+    """Streaming QRS detection and template subtraction over (channels, n) filtered EMG."""
+
+    def __init__(self, fs: float, n_channels: int, config: EcgConfig | None = None) -> None:
+        self.fs = float(fs)
+        self.config = config = config or EcgConfig()
+        self.before = max(1, round(config.before_s * fs))
+        self.after = max(1, round(config.after_s * fs))
+        self.confirm = max(1, round(config.confirm_s * fs))
+        self.refractory = max(self.confirm, round(config.refractory_s * fs))
+        self.delay = self.before + self.confirm
+        self.block = max(2, round(config.block_s * fs))
+        self.n_channels = n_channels
+        self.r_peaks: list[int] = []  # sample indices of every R peak found
+        self._peaks: list[float] = []  # d at the last R peaks
+        self._windows: list[np.ndarray] = []  # the last beats' windows (channels, width)
+        self._beats: list[_Beat] = []  # beats whose window is not all subtracted yet
+        self._held = np.zeros((n_channels, 0))  # the last `delay` samples, not handed on
+        self._start = 0  # index of self._held[:, 0]
+        self.reset()
+
+    def reset(self) -> None:
+        """The stream broke (a long gap): forget what was under way, keep the templates."""
+        self._beats = []
+        self._held = np.zeros((self.n_channels, 0))
+        self._floors: dict[int, float] = {}  # block -> median d over it
+        self._block_parts: list[np.ndarray] = []
+        self._block_at: int | None = None  # block being collected
+        self._scan: int | None = None  # first index not yet searched for a beat
+        self._candidate: int | None = None  # onset of a beat waiting for confirmation
+
+    def process(self, y: np.ndarray, first_index: int) -> tuple[np.ndarray, int]:
+        """Feed filtered samples y (channels, n) from `first_index` on; returns the cleaned
+        samples that are ready and the index of the first of them (`delay` samples late)."""
+        if self._held.shape[1] == 0:
+            self._start = first_index
+        if self._scan is None:
+            self._scan = first_index
+        buffer = np.concatenate((self._held, y), axis=1) if self._held.shape[1] else y.copy()
+        end = self._start + buffer.shape[1]
+        d = np.einsum("cn,cn->n", buffer, buffer)  # d[i - self._start]
+        self._collect_floors(d[first_index - self._start :], first_index)
+        self._find_beats(buffer, d, end)
+        self._subtract(buffer, end)
+        ready = max(0, buffer.shape[1] - self.delay)
+        out, self._held = buffer[:, :ready], buffer[:, ready:]
+        start, self._start = self._start, self._start + ready
+        return out, start
+
+    def flush(self) -> tuple[np.ndarray, int]:
+        """Everything held (end of stream, or before a long gap), and its first index."""
+        out, start = self._held, self._start
+        self._start += out.shape[1]
+        self._held = np.zeros((self.n_channels, 0))
+        self._beats = []
+        return out, start
+
+    @property
+    def holding(self) -> int:
+        """Samples received but not yet handed on."""
+        return self._held.shape[1]
+
+    # ---------------------------------------------------------------------------- private
+    def _collect_floors(self, d: np.ndarray, first: int) -> None:
+        """Median d of each whole block (aligned to sample indices) among d[first:]."""
+        pos = 0
+        while pos < d.shape[0]:
+            index = first + pos
+            block = index // self.block
+            if self._block_at != block:
+                self._block_parts, self._block_at = [], block
+            take = min(d.shape[0] - pos, (block + 1) * self.block - index)
+            self._block_parts.append(d[pos : pos + take])
+            pos += take
+            if index + take == (block + 1) * self.block:
+                values = np.concatenate(self._block_parts)
+                if values.shape[0] >= self.block // 2:  # a block cut by a gap: half will do
+                    self._floors[block] = float(np.median(values))
+                self._block_parts, self._block_at = [], None
+
+    def _threshold(self, block: int) -> float | None:
+        """d a beat must exceed in `block`: `min_snr` × the floor of the block before, and a
+        third of the typical R peak, unless no beat came for `LOST_S` (then the peaks are
+        forgotten: a run of EMG taken for beats cannot lock the detector out)."""
+        floor = self._floors.get(block - 1)
+        if floor is None:
+            return None
+        threshold = self.config.min_snr * floor
+        if self._peaks and block * self.block - self.r_peaks[-1] > LOST_S * self.fs:
+            self._peaks = []
+        if self._peaks:
+            threshold = max(threshold, float(np.median(self._peaks)) / 3.0)
+        return threshold
+
+    def _find_beats(self, buffer: np.ndarray, d: np.ndarray, end: int) -> None:
+        """Detect every beat whose confirmation window ends by `end`."""
+        assert self._scan is not None
+        while True:
+            if self._candidate is None:
+                self._candidate = self._next_onset(d, end)
+                if self._candidate is None:
+                    return
+            onset = self._candidate
+            if onset + self.confirm > end:
+                return
+            lo = onset - self._start
+            r = onset + int(np.argmax(d[lo : lo + self.confirm]))
+            self.r_peaks.append(r)
+            self._peaks = [
+                *self._peaks[-(self.config.beats_averaged - 1) :],
+                float(d[r - self._start]),
+            ]
+            self._beats.append(_Beat(r, onset))
+            self._candidate = None
+            self._scan = max(onset + self.confirm, r + self.refractory)
+            self._forget_floors()
+
+    def _forget_floors(self) -> None:
+        """Drop the floors of blocks the search has left behind."""
+        assert self._scan is not None
+        oldest = self._scan // self.block - 1
+        for block in [b for b in self._floors if b < oldest]:
+            del self._floors[block]
+
+    def _next_onset(self, d: np.ndarray, end: int) -> int | None:
+        """The first index from `_scan` on where d is above its block's threshold."""
+        assert self._scan is not None
+        pos = self._scan
+        while pos < end:
+            block = pos // self.block
+            upto = min(end, (block + 1) * self.block)
+            threshold = self._threshold(block)
+            if threshold is not None:
+                above = np.flatnonzero(d[pos - self._start : upto - self._start] > threshold)
+                if above.size:
+                    self._scan = pos + int(above[0])
+                    return self._scan
+            pos = upto
+        self._scan = max(self._scan, end)
+        self._forget_floors()
+        return None
+
+    def _subtract(self, buffer: np.ndarray, end: int) -> None:
+        """Subtract each beat's template from the samples of its window seen so far, keeping
+        those samples as they came for the template of the beats to come."""
+        width = self.before + self.after + 1
+        still = []
+        for beat in self._beats:
+            w0 = beat.r - self.before  # its window starts at buffer index w0 - self._start
+            at = w0 - self._start
+            if not beat.started:  # the beats before it are all through: their mean
+                beat.started = True
+                if len(self._windows) >= MIN_BEATS and at >= 0:
+                    seen = beat.onset + self.confirm - w0  # what its confirmation had seen
+                    beat.template = _fitted(
+                        np.mean(self._windows, axis=0), buffer[:, at : at + seen]
+                    )
+            lo, seen = beat.done, min(width, end - w0)
+            if lo == 0 and at < 0:  # the stream started inside the window
+                beat.whole = False
+                lo = -at
+            if seen > lo:
+                piece = buffer[:, at + lo : at + seen]
+                beat.pieces.append(piece.copy())
+                if beat.template is not None:
+                    piece -= beat.template[:, lo:seen]
+            beat.done = max(lo, seen)
+            if seen < width:
+                still.append(beat)
+            elif beat.whole:
+                keep = self.config.beats_averaged - 1
+                self._windows = [*self._windows[-keep:], np.concatenate(beat.pieces, axis=1)]
+        self._beats = still
+
+
+def _fitted(mean: np.ndarray, seen: np.ndarray) -> np.ndarray | None:
+    """The template for one beat: the mean beat `mean` (channels, width), scaled and shifted
+    by a fraction of a sample to fit the part of the beat seen so far (channels, k), by least
+    squares on mean and its derivative (a shift of s samples: mean - s × mean'). None when the
+    beat does not look like the mean (a clench's onset, not a QRS)."""
+    slope = np.gradient(mean, axis=1)
+    k = seen.shape[1]
+    a, b = mean[:, :k], slope[:, :k]
+    aa, ab, bb = (a * a).sum(1), (a * b).sum(1), (b * b).sum(1)
+    ya, yb = (seen * a).sum(1), (seen * b).sum(1)
+    det = aa * bb - ab * ab
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(det > 0, (ya * bb - yb * ab) / det, 1.0)
+        shift = np.where(det > 0, (aa * yb - ab * ya) / det, 0.0)
+    if not np.all((scale > 0.5) & (scale < 2.0)):
+        return None
+    shift = np.clip(shift, -scale, scale)  # at most a sample either way
+    return scale[:, None] * mean + shift[:, None] * slope

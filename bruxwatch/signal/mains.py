@@ -1,0 +1,222 @@
+"""Mains interference found in the signal itself: the frequency (50 or 60 Hz) and which of its
+harmonics are present in the pass band, so the filter notches those and no others.
+
+Every `FilterConfig.mains_check_s` seconds (every second during the first five), the raw
+samples of the last second are Hann-windowed and Fourier-transformed (1-Hz bins). A line at
+frequency f is *present* when its power (the three bins around f) is at least
+`harmonic_ratio` times what the spectrum around it (f ± 3-10 Hz, median) predicts for three
+bins, in any channel. A line is acted on once two checks in a row find it; a notched harmonic
+is dropped again only after three checks in a row find it below a third of that ratio (a
+clench raises the broadband spectrum for a while).
+With `mains_hz = "auto"` the fundamental is the one of 50 and 60 Hz whose line stands out
+more, once one does; before that, and when neither does, it stays as it was (50 Hz at first).
+The fundamental is always notched; its harmonics are notched when present
+(`notch_harmonics = "auto"`) or up to a fixed multiple (a number).
+
+Decisions are taken at sample indices fixed by the schedule (multiples of the check interval
+since the start of the stream), from samples before them, so any chunking of a stream gives
+the same notches at the same samples. The work is one small FFT per check (about 15 µs for
+two channels at 1 kHz): next to nothing against filtering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bruxwatch.signal.config import FilterConfig
+
+CANDIDATES_HZ = (50.0, 60.0)
+STARTUP_CHECKS = 5
+"""Checks once a second this many times from the start of the stream, then every
+`mains_check_s` seconds."""
+CONFIRM_CHECKS = 2
+"""A line is notched (or the fundamental switched) once this many checks in a row find it:
+one second of sEMG puts a random peak 10 dB above its neighbours about once in 300 looks."""
+ABSENT_CHECKS = 3
+"""A notched harmonic is dropped after this many checks in a row without it."""
+_NEAR_BINS = (3, 10)  # the neighbourhood of a line, in 1-Hz bins either side
+
+
+@dataclass(frozen=True)
+class NotchPlan:
+    """Which mains lines the filter notches: `mains_hz` (None: none) at the multiples in
+    `harmonics` (1 = the fundamental)."""
+
+    mains_hz: float | None
+    harmonics: tuple[int, ...] = (1,)
+
+    @property
+    def frequencies(self) -> tuple[float, ...]:
+        if self.mains_hz is None:
+            return ()
+        return tuple(k * self.mains_hz for k in self.harmonics)
+
+
+def notch_limit(fs: float, high_hz: float, mains_hz: float) -> float:
+    """Lines below this frequency (Hz) get a notch: under Nyquist, and in or next to the pass
+    band (up to half a mains period above its upper edge)."""
+    return min(fs / 2, high_hz + mains_hz / 2)
+
+
+def fixed_plan(fs: float, high_hz: float, config: FilterConfig) -> NotchPlan:
+    """The plan when nothing is found from the signal: the configured (or, for "auto", the
+    50-Hz) fundamental, with the harmonics a fixed `notch_harmonics` asks for."""
+    mains = config.mains_hz
+    if mains is None:
+        return NotchPlan(None, ())
+    f0 = CANDIDATES_HZ[0] if mains == "auto" else float(mains)
+    count = 1 if config.notch_harmonics == "auto" else int(config.notch_harmonics)
+    limit = notch_limit(fs, high_hz, f0)
+    return NotchPlan(f0, tuple(k for k in range(1, count + 1) if k * f0 < limit))
+
+
+class MainsTracker:
+    """Decides, from the raw samples, which mains lines the filter notches (see module doc).
+
+    Feed every raw chunk in stream order with `feed`; it returns the plan changes it decided
+    inside that chunk, as (offset into the chunk, new plan).
+    """
+
+    def __init__(self, fs: float, n_channels: int, high_hz: float, config: FilterConfig):
+        self.fs = float(fs)
+        self.high_hz = high_hz
+        self.config = config
+        self.auto_frequency = config.mains_hz == "auto"
+        self.auto_harmonics = config.notch_harmonics == "auto"
+        self.plan = fixed_plan(fs, high_hz, config)
+        self.window = max(8, round(fs))  # one second: 1-Hz bins
+        self.every = self.window * max(1, round(config.mains_check_s))
+        self._taper = np.hanning(self.window)
+        self._parts: list[np.ndarray] = []
+        self._have = 0  # samples of the current window collected
+        self._start: int | None = None  # index of the stream's first sample
+        self._next_check: int | None = None
+        self._absent: dict[int, int] = {}  # notched harmonic -> checks in a row without it
+        self._seen: dict[tuple, int] = {}  # line not yet acted on -> checks in a row with it
+        self.n_channels = n_channels
+
+    @property
+    def active(self) -> bool:
+        """Does the tracker decide anything, or is the plan fixed?"""
+        return self.plan.mains_hz is not None and (self.auto_frequency or self.auto_harmonics)
+
+    def restart(self) -> None:
+        """Forget the window being collected (it has a hole, or was used)."""
+        self._parts, self._have = [], 0
+
+    def feed(self, x: np.ndarray, first_index: int) -> list[tuple[int, NotchPlan]]:
+        """Raw samples x (channels, n) from `first_index` on; plan changes inside them."""
+        if not self.active:
+            return []
+        n = x.shape[-1]
+        if self._start is None:
+            self._start = first_index
+            self._next_check = first_index + self.window
+        changes: list[tuple[int, NotchPlan]] = []
+        end = first_index + n
+        assert self._next_check is not None
+        while True:
+            check = self._next_check
+            window_start = check - self.window
+            lo, hi = max(first_index, window_start), min(end, check)
+            if lo < hi:
+                if lo != window_start + self._have:  # a hole: this window is incomplete
+                    self.restart()
+                if lo == window_start + self._have:
+                    self._take(x[:, lo - first_index : hi - first_index])
+            if check > end:
+                return changes
+            if self._have == self.window:
+                plan = self._decide(np.concatenate(self._parts, axis=-1))
+                if plan != self.plan:
+                    self.plan = plan
+                    changes.append((check - first_index, plan))
+            self.restart()
+            self._next_check = self._following(check)
+
+    # ---------------------------------------------------------------------------- private
+    def _take(self, part: np.ndarray) -> None:
+        self._parts.append(part)
+        self._have += part.shape[-1]
+
+    def _following(self, check: int) -> int:
+        assert self._start is not None
+        if check - self._start < STARTUP_CHECKS * self.window:
+            return check + self.window
+        return (check // self.every + 1) * self.every
+
+    def _decide(self, x: np.ndarray) -> NotchPlan:
+        """The plan after looking at one second of raw samples (channels, window)."""
+        centred = x - x.mean(axis=-1, keepdims=True)
+        power = np.abs(np.fft.rfft(centred * self._taper, axis=-1)) ** 2  # (channels, bins)
+        ratio = self.config.harmonic_ratio
+        f0 = self.plan.mains_hz
+        assert f0 is not None
+        if self.auto_frequency:
+            strength = {f: self._line_ratio(power, f) for f in CANDIDATES_HZ}
+            best = max(strength, key=strength.__getitem__)
+            wins = best != f0 and strength[best] >= ratio and strength[best] > strength[f0]
+            if self._confirmed(("mains", best), wins):
+                f0 = best
+                self._absent.clear()
+                self._seen.clear()
+        if not self.auto_harmonics:
+            return _with_frequency(self.plan, f0, self)
+        limit = notch_limit(self.fs, self.high_hz, f0)
+        current = set(self.plan.harmonics) if f0 == self.plan.mains_hz else {1}
+        kept = {1}
+        for k in range(2, int(limit // f0) + 1):
+            if not k * f0 < limit:
+                continue
+            line = self._line_ratio(power, k * f0)
+            if k not in current:
+                if self._confirmed(("harmonic", k), line >= ratio):
+                    kept.add(k)
+                continue
+            self._absent[k] = self._absent.get(k, 0) + 1 if line < ratio / 3 else 0
+            if self._absent[k] < ABSENT_CHECKS:
+                kept.add(k)
+            else:
+                del self._absent[k]
+        return NotchPlan(f0, tuple(sorted(kept)))
+
+    def _confirmed(self, key: tuple, seen: bool) -> bool:
+        """Has `key` been seen in `CONFIRM_CHECKS` checks in a row (this one included)?"""
+        if not seen:
+            self._seen.pop(key, None)
+            return False
+        self._seen[key] = self._seen.get(key, 0) + 1
+        if self._seen[key] < CONFIRM_CHECKS:
+            return False
+        del self._seen[key]
+        return True
+
+    def _line_ratio(self, power: np.ndarray, f: float) -> float:
+        """Power of the line at f (3 bins) over what its neighbourhood predicts, best channel."""
+        bins = power.shape[-1]
+        centre = round(f * self.window / self.fs)
+        if not 1 <= centre < bins - 1:
+            return 0.0
+        near_lo, near_hi = _NEAR_BINS
+        side = [
+            b
+            for b in range(centre - near_hi, centre + near_hi + 1)
+            if near_lo <= abs(b - centre) and 1 <= b < bins
+        ]
+        line = power[:, centre - 1 : centre + 2].sum(axis=-1)
+        floor = 3.0 * np.median(power[:, side], axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.where(floor > 0, line / floor, np.where(line > 0, np.inf, 0.0))
+        return float(ratios.max())
+
+
+def _with_frequency(plan: NotchPlan, f0: float, tracker: MainsTracker) -> NotchPlan:
+    """The fixed harmonics of `plan`, moved to fundamental f0."""
+    if f0 == plan.mains_hz:
+        return plan
+    fixed = fixed_plan(tracker.fs, tracker.high_hz, tracker.config)
+    limit = notch_limit(tracker.fs, tracker.high_hz, f0)
+    count = len(fixed.harmonics)
+    return NotchPlan(f0, tuple(k for k in range(1, count + 1) if k * f0 < limit))
