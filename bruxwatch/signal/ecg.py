@@ -122,21 +122,35 @@ class EcgCanceller:
 
     # ---------------------------------------------------------------------------- private
     def _collect_floors(self, d: np.ndarray, first: int) -> None:
-        """Median d of each whole block (aligned to sample indices) among d[first:]."""
-        pos = 0
-        while pos < d.shape[0]:
-            index = first + pos
-            block = index // self.block
-            if self._block_at != block:
-                self._block_parts, self._block_at = [], block
-            take = min(d.shape[0] - pos, (block + 1) * self.block - index)
-            self._block_parts.append(d[pos : pos + take])
-            pos += take
-            if index + take == (block + 1) * self.block:
-                values = np.concatenate(self._block_parts)
-                if values.shape[0] >= self.block // 2:  # a block cut by a gap: half will do
-                    self._floors[block] = float(np.median(values))
-                self._block_parts, self._block_at = [], None
+        """Median d of each whole block (aligned to sample indices) among d[first:]; the
+        blocks wholly inside d in one vectorized median."""
+        L, n = self.block, d.shape[0]
+        head = min(n, (-first) % L)  # samples before the first block boundary in d
+        if head:
+            self._add_to_block(d[:head], first)
+        whole = (n - head) // L
+        if whole:
+            blocks = d[head : head + whole * L].reshape(whole, L)
+            medians = np.median(blocks, axis=1)
+            first_block = (first + head) // L
+            self._block_parts, self._block_at = [], None
+            for k, value in enumerate(medians.tolist()):
+                self._floors[first_block + k] = value
+        if head + whole * L < n:
+            self._add_to_block(d[head + whole * L :], first + head + whole * L)
+
+    def _add_to_block(self, part: np.ndarray, start: int) -> None:
+        """Samples [start, start + len(part)) of one block; its median once it is complete
+        (a block cut by a gap counts if it has half its samples)."""
+        block = start // self.block
+        if self._block_at != block:
+            self._block_parts, self._block_at = [], block
+        self._block_parts.append(part)
+        if start + part.shape[0] == (block + 1) * self.block:
+            values = np.concatenate(self._block_parts)
+            if values.shape[0] >= self.block // 2:
+                self._floors[block] = float(np.median(values))
+            self._block_parts, self._block_at = [], None
 
     def _threshold(self, block: int) -> float | None:
         """d a beat must exceed in `block`: `min_snr` × the floor of the block before, and a

@@ -4,10 +4,10 @@ harmonics are present in the pass band, so the filter notches those and no other
 Every `FilterConfig.mains_check_s` seconds (every second during the first five), the raw
 samples of the last second are Hann-windowed and Fourier-transformed (1-Hz bins). A line at
 frequency f is *present* when its power (the three bins around f) is at least
-`harmonic_ratio` times what the spectrum around it (f ± 3-10 Hz, median) predicts for three
-bins, in any channel. A line is acted on once two checks in a row find it; a notched harmonic
-is dropped again only after three checks in a row find it below a third of that ratio (a
-clench raises the broadband spectrum for a while).
+`harmonic_ratio` times what the spectrum around it (f ± 3-10 Hz, upper median) predicts for
+three bins, in any channel. A line is acted on once two checks in a row find it; a notched
+harmonic is dropped again only after three checks in a row find it below a third of that
+ratio (a clench raises the broadband spectrum for a while).
 With `mains_hz = "auto"` the fundamental is the one of 50 and 60 Hz whose line stands out
 more, once one does; before that, and when neither does, it stays as it was (50 Hz at first).
 The fundamental is always notched; its harmonics are notched when present
@@ -95,6 +95,7 @@ class MainsTracker:
         self._next_check: int | None = None
         self._absent: dict[int, int] = {}  # notched harmonic -> checks in a row without it
         self._seen: dict[tuple, int] = {}  # line not yet acted on -> checks in a row with it
+        self._sides: dict[int, np.ndarray] = {}  # line's bin -> the bins around it
         self.n_channels = n_channels
 
     @property
@@ -199,14 +200,16 @@ class MainsTracker:
         centre = round(f * self.window / self.fs)
         if not 1 <= centre < bins - 1:
             return 0.0
-        near_lo, near_hi = _NEAR_BINS
-        side = [
-            b
-            for b in range(centre - near_hi, centre + near_hi + 1)
-            if near_lo <= abs(b - centre) and 1 <= b < bins
-        ]
+        side = self._sides.get(centre)
+        if side is None:
+            near_lo, near_hi = _NEAR_BINS
+            offsets = np.r_[-near_hi : -near_lo + 1, near_lo : near_hi + 1]
+            side = centre + offsets
+            side = self._sides[centre] = side[(side >= 1) & (side < bins)]
         line = power[:, centre - 1 : centre + 2].sum(axis=-1)
-        floor = 3.0 * np.median(power[:, side], axis=-1)
+        floor = (
+            3.0 * np.partition(power[:, side], side.shape[0] // 2, axis=-1)[:, side.shape[0] // 2]
+        )
         with np.errstate(divide="ignore", invalid="ignore"):
             ratios = np.where(floor > 0, line / floor, np.where(line > 0, np.inf, 0.0))
         return float(ratios.max())
