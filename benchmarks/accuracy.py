@@ -17,7 +17,7 @@ clenches at 20-60 % MVC):
 
 Printed per cell: F1 of episode onsets (matched within 0.5 s), kind accuracy (phasic / tonic /
 mixed agreement of the matched episodes) and the median onset error (ms), for bruxwatch and
-for the baseline. Target (issue 13): F1 >= 0.95 and kind accuracy >= 0.9 in every cell.
+for the baseline. Target: F1 >= 0.95 and kind accuracy >= 0.9 in every cell.
 
     python benchmarks/accuracy.py [--minutes 30] [--rates 1000,500,250,200] [--seeds 1]
 """
