@@ -142,8 +142,8 @@ def bruxwatch_scores(sim: Simulator, calibrated: bool) -> Score:
 
 
 def _joined_envelope(parts, end: int) -> np.ndarray:
-    """The envelope over samples [0, end) from processed chunks (lost samples as NaN-free
-    repeats of the sample before: only percentiles are taken of it)."""
+    """The envelope over samples [0, end) from processed chunks (a lost sample that no
+    bridge stood in for stays 0: only percentiles are taken of it)."""
     n_channels = parts[0].envelope.shape[0]
     out = np.zeros((n_channels, end), dtype=np.float32)
     for p in parts:

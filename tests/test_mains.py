@@ -87,7 +87,7 @@ def test_a_mains_change_mid_recording_is_followed():
 
 
 def test_a_harmonic_that_goes_away_is_dropped_after_three_checks():
-    tracker = MainsTracker(1000.0, 1, 450.0, FilterConfig())
+    tracker = MainsTracker(1000.0, 450.0, FilterConfig())
     t = np.arange(1000) / 1000.0
     rng = np.random.default_rng(1)
     with_hum = 5 * np.sin(2 * np.pi * 50 * t) + 3 * np.sin(2 * np.pi * 150 * t)

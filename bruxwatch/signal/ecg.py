@@ -38,8 +38,6 @@ MIN_BEATS = 3
 """Beats averaged before a template is subtracted at all."""
 LOST_S = 2.0
 """No beat for this long (s): the typical R peak is forgotten and learnt again."""
-MAX_PEAK = 2.5
-"""A QRS is at most this many times the typical R peak (in d); larger is EMG or a pop."""
 
 
 @dataclass

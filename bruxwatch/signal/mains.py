@@ -79,7 +79,7 @@ class MainsTracker:
     inside that chunk, as (offset into the chunk, new plan).
     """
 
-    def __init__(self, fs: float, n_channels: int, high_hz: float, config: FilterConfig):
+    def __init__(self, fs: float, high_hz: float, config: FilterConfig):
         self.fs = float(fs)
         self.high_hz = high_hz
         self.config = config
@@ -96,7 +96,6 @@ class MainsTracker:
         self._absent: dict[int, int] = {}  # notched harmonic -> checks in a row without it
         self._seen: dict[tuple, int] = {}  # line not yet acted on -> checks in a row with it
         self._sides: dict[int, np.ndarray] = {}  # line's bin -> the bins around it
-        self.n_channels = n_channels
 
     @property
     def active(self) -> bool:
@@ -164,7 +163,7 @@ class MainsTracker:
                 self._absent.clear()
                 self._seen.clear()
         if not self.auto_harmonics:
-            return _with_frequency(self.plan, f0, self)
+            return self._fixed_at(f0)
         limit = notch_limit(self.fs, self.high_hz, f0)
         current = set(self.plan.harmonics) if f0 == self.plan.mains_hz else {1}
         kept = {1}
@@ -182,6 +181,14 @@ class MainsTracker:
             else:
                 del self._absent[k]
         return NotchPlan(f0, tuple(sorted(kept)))
+
+    def _fixed_at(self, f0: float) -> NotchPlan:
+        """The fixed number of harmonics (`notch_harmonics`) of fundamental f0 that fit."""
+        if f0 == self.plan.mains_hz:
+            return self.plan
+        limit = notch_limit(self.fs, self.high_hz, f0)
+        count = int(self.config.notch_harmonics)
+        return NotchPlan(f0, tuple(k for k in range(1, count + 1) if k * f0 < limit))
 
     def _confirmed(self, key: tuple, seen: bool) -> bool:
         """Has `key` been seen in `CONFIRM_CHECKS` checks in a row (this one included)?"""
@@ -213,13 +220,3 @@ class MainsTracker:
         with np.errstate(divide="ignore", invalid="ignore"):
             ratios = np.where(floor > 0, line / floor, np.where(line > 0, np.inf, 0.0))
         return float(ratios.max())
-
-
-def _with_frequency(plan: NotchPlan, f0: float, tracker: MainsTracker) -> NotchPlan:
-    """The fixed harmonics of `plan`, moved to fundamental f0."""
-    if f0 == plan.mains_hz:
-        return plan
-    fixed = fixed_plan(tracker.fs, tracker.high_hz, tracker.config)
-    limit = notch_limit(tracker.fs, tracker.high_hz, f0)
-    count = len(fixed.harmonics)
-    return NotchPlan(f0, tuple(k for k in range(1, count + 1) if k * f0 < limit))

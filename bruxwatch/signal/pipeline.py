@@ -109,7 +109,7 @@ class Pipeline:
         self._delayed = _DelayLine()  # raw input kept in step with what the canceller holds
         if info.kind == "raw":
             _, high = band_edges(fs, config.filter)
-            self._mains = MainsTracker(fs, n_channels, high, config.filter)
+            self._mains = MainsTracker(fs, high, config.filter)
             self.sos = design_sos(fs, config.filter, self._mains.plan.frequencies)
             self._filter: StreamingFilter | None = StreamingFilter(self.sos, n_channels)
             self._notched = self._mains.plan.frequencies
