@@ -7,13 +7,19 @@ one notch at the true mains fundamental + 125-ms moving RMS + a fixed threshold 
 rest + 10 % of (MVC - rest) from the same calibration sequence; uncalibrated: 4 x the 10th
 percentile of the whole night's envelope), with the same burst and episode rules. Both see
 the same samples, packet losses included (the baseline joins the pieces as if whole).
+A calibration refused because one channel did not clench (the dead lead) is redone on the
+channels it accepts and only those are scored, as a wearer told which channel failed would
+(`--channels`); adaptive scoring gets every channel and leaves the dead one out itself.
+On dead-lead nights, a one-sided clench on the dead side (under 10 % MVC on every live
+channel) is not in the truth: no lead that works can see it.
 
 Conditions (rows), each on top of a clean night (2.5-uV rest floor, 4-uV mains, 12-uV ECG,
 clenches at 20-60 % MVC):
   clean, mains 50 Hz (150 uV + 3rd harmonic 40 uV), mains 60 Hz (300 uV, harmonics 60/40/20),
   ECG 150 uV, floor x4 (rest floor rising to 4x over the night), light clenches (12-30 % MVC),
-  packet loss 1 %, and "bedroom": 50-Hz mains 150 uV + 3rd 40 uV, ECG 120 uV, floor x3,
-  clenches 12-30 % MVC, 0.2 % packet loss together.
+  packet loss 1 %, a dead lead (the right channel flat all night), and "bedroom": 50-Hz
+  mains 150 uV + 3rd 40 uV, ECG 120 uV, floor x3, clenches 12-30 % MVC, 0.2 % packet loss
+  together.
 
 Printed per cell: F1 of episode onsets (matched within 0.5 s), kind accuracy (phasic / tonic /
 mixed agreement of the matched episodes) and the median onset error (ms), for bruxwatch and
@@ -51,6 +57,7 @@ CONDITIONS: dict[str, dict] = {
     "floor x4": {"rest_drift": 4.0},
     "light clenches": {"clench_pct": (12.0, 30.0)},
     "packet loss 1%": {"packet_loss": 0.01},
+    "dead lead": {"dead_leads": (2,)},
     "bedroom": {
         "mains_hz": 50.0,
         "mains_uv": 150.0,
@@ -93,7 +100,7 @@ def night(condition: dict, fs: float, minutes: float, seed: int) -> Simulator:
 
 def score(found: Iterable[tuple[float, str]], sim: Simulator) -> Score:
     found = list(found)
-    truth = [(a.start_s, a.kind) for a in sim.truth.episodes]
+    truth = [(a.start_s, a.kind) for a in sim.truth.episodes if _visible(a, sim)]
     m = match_onsets(found, truth, tolerance_s=0.5)
     errors = []
     for onset, _ in truth:
@@ -102,6 +109,16 @@ def score(found: Iterable[tuple[float, str]], sim: Simulator) -> Score:
             errors.append(min(near))
     onset_ms = 1000 * float(np.median(errors)) if errors else float("nan")
     return Score(m.f1, m.kind_agreement, onset_ms, len(truth))
+
+
+def _visible(episode, sim: Simulator) -> bool:
+    """Can a working lead see the episode? With a dead lead, a one-sided clench on its side
+    (under 10 % MVC, the calibrated threshold's share, on every live channel) cannot."""
+    dead = {c - 1 for c in sim.config.dead_leads}
+    if not dead:
+        return True
+    live = [a for c, a in enumerate(episode.amplitude) if c not in dead]
+    return max(live, default=0.0) >= 0.10
 
 
 def calibration_from(envelope: np.ndarray, sim: Simulator, first_index: int = 0) -> Calibration:
@@ -129,8 +146,14 @@ def bruxwatch_scores(sim: Simulator, calibrated: bool) -> Score:
         envelope = _joined_envelope(parts, end)
         try:
             cal = calibration_from(envelope, sim)
-        except CalibrationError:  # what the wearer is told; the cell counts as nothing found
-            return FAILED_CALIBRATION
+        except CalibrationError:
+            # The refusal names the channel that did not clench (a dead lead); the wearer
+            # then scores the others (--channels). None left: the cell counts as nothing found.
+            live = _calibratable(envelope, sim)
+            if not live:
+                return FAILED_CALIBRATION
+            config = dataclasses.replace(config, masseter_channels=live)
+            cal = calibration_from(envelope[list(live)], sim)
     result = analyze_chunks(
         iter(chunks),
         sim.info,
@@ -139,6 +162,18 @@ def bruxwatch_scores(sim: Simulator, calibrated: bool) -> Score:
         exclude_s=[(0.0, sim.truth.mvc_s[1])],
     )
     return score(((e.start_s, e.kind) for e in result.episodes if not e.artifact), sim)
+
+
+def _calibratable(envelope: np.ndarray, sim: Simulator) -> tuple[int, ...]:
+    """The channels (0-based) whose own calibration is accepted."""
+    live = []
+    for channel in range(envelope.shape[0]):
+        try:
+            calibration_from(envelope[channel : channel + 1], sim)
+        except CalibrationError:
+            continue
+        live.append(channel)
+    return tuple(live)
 
 
 def _joined_envelope(parts, end: int) -> np.ndarray:
@@ -174,8 +209,12 @@ def baseline_scores(sim: Simulator, calibrated: bool) -> Score:
     if calibrated:
         try:
             cal = calibration_from(full, sim)
-        except CalibrationError:
-            return FAILED_CALIBRATION
+        except CalibrationError:  # as for bruxwatch: the channels it accepts, if any
+            live = _calibratable(full, sim)
+            if not live:
+                return FAILED_CALIBRATION
+            full = full[list(live)]
+            cal = calibration_from(full, sim)
         thresholds = cal.thresholds(SignalConfig().threshold)
     else:
         thresholds = 4.0 * np.percentile(full, 10, axis=-1)

@@ -19,6 +19,7 @@ from bruxwatch import __version__
 from bruxwatch.devices.emulators import TEXT_FORMS
 from bruxwatch.memory import keep_freed_memory
 from bruxwatch.signal import Analysis, CalibrationError, SignalConfig, analyze, calibrate
+from bruxwatch.signal.scoring import Summary
 from bruxwatch.store.importers import Recording, RecordingError, read_recording, write_csv
 from bruxwatch.store.recording import StoreError
 
@@ -113,7 +114,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if Path(args.input).suffix in (".sqlite", ".db"):
         return _analyze_night(args)
     recording = _read_recording(Path(args.input), args.fs)
-    config = _signal_config(args)
+    config = _with_channels(_signal_config(args), args.channels, len(recording.channels))
     calibration = _calibration_from_ranges(recording, args.rest, args.mvc, config)
     exclude = [args.rest, args.mvc] if calibration is not None else []
     with _progress("scoring", enabled=not args.quiet) as tick:
@@ -170,10 +171,17 @@ def _analyze_night(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise CliError(str(exc)) from None
     with night:
-        from bruxwatch.store.scored import stored_signal_config
+        from bruxwatch.store.scored import picked_channels, stored_signal_config
 
-        config = _with_mains(stored_signal_config(night.session), args.mains)
-        calibration = night.session.calibration
+        try:
+            config, calibration = picked_channels(
+                _with_mains(stored_signal_config(night.session), args.mains),
+                night.session.calibration,
+                night.info.n_channels,
+                args.channels,
+            )
+        except StoreError as exc:
+            raise CliError(str(exc)) from None
         stretch = night.session.config.get("calibration_s")
         exclude: list[tuple[float, float]] = [tuple(stretch)] if stretch else []
         if args.rest or args.mvc:
@@ -251,6 +259,7 @@ def _envelope_of(recording: Recording, config: SignalConfig, hi: float) -> np.nd
 def format_summary(analysis: Analysis, title: str = "") -> str:
     """A readable table of the night's figures and its episodes."""
     s = analysis.summary
+    rated = s.enough_signal
     lines = []
     if title:
         lines.append(title)
@@ -261,17 +270,22 @@ def format_summary(analysis: Analysis, title: str = "") -> str:
             "calibrated (% MVC)" if s.calibrated else "NOT calibrated: adaptive background",
         ),
         ("threshold", s.threshold),
-        ("episodes", f"{s.episodes}  ({s.episodes_per_hour:.1f} per hour)"),
+        *([("calibration", s.calibration_note)] if s.calibration_note else []),
+        *_channel_rows(s),
+        ("episodes", f"{s.episodes}" + (f"  ({s.episodes_per_hour:.1f} per hour)" * rated)),
         *[
             (f"  {kind}", f"{s.by_kind[kind]}  ({s.per_hour_by_kind[kind]:.1f} per hour)")
             for kind in ("phasic", "tonic", "mixed")
-        ],
+        ]
+        * rated,
         ("set aside (bad signal)", f"{s.artifact_episodes}"),
         (
             "bursts",
-            f"{s.bursts}  ({s.bursts_per_hour:.1f} per hour, "
-            f"{s.bursts_per_episode:.1f} per episode)",
+            f"{s.bursts}  ("
+            + (f"{s.bursts_per_hour:.1f} per hour, " * rated)
+            + f"{s.bursts_per_episode:.1f} per episode)",
         ),
+        *([] if rated else [("per hour", s.not_enough_text())]),
         ("clench time", f"{s.clench_seconds:.1f} s (mean episode {s.mean_episode_s:.1f} s)"),
         ("episodes by hour", " ".join(str(n) for n in s.hourly_episodes)),
     ]
@@ -294,6 +308,16 @@ def format_summary(analysis: Analysis, title: str = "") -> str:
     lines.append("")
     lines.append("bruxwatch measures jaw-muscle activity; it does not diagnose anything.")
     return "\n".join(lines)
+
+
+def _channel_rows(s: Summary) -> list[tuple[str, str]]:
+    """A row per scored channel with flagged time, and one naming the channels left out."""
+    rows = [("signal quality", c.text()) for c in s.channels if c.flagged_hours > 0]
+    if s.bad_channels:
+        others = len(s.bad_channels) < len(s.channels)
+        note = " (scored on the others)" if others else " (no good channel)"
+        rows.append(("bad channels", ", ".join(s.bad_channels) + note))
+    return rows
 
 
 def _clock(seconds: float) -> str:
@@ -879,7 +903,9 @@ def _night_number(args: argparse.Namespace, nights: list) -> int:
 
 
 # -------------------------------------------------------------------------------- report
-def _scored_nights(paths: Sequence[str], quiet: bool = False) -> list:
+def _scored_nights(
+    paths: Sequence[str], quiet: bool = False, channels: tuple[int, ...] | None = None
+) -> list:
     """Score the nights named by `paths`: recordings, folders of them, or files made by other
     tools (EDF/BDF, OpenBCI, CSV), which are imported into a temporary night first."""
     import tempfile
@@ -895,10 +921,12 @@ def _scored_nights(paths: Sequence[str], quiet: bool = False) -> list:
                 continue
             recording = _read_recording(path, None)
             stored.append(store_file_recording(recording, path, Path(tmp) / f"{path.stem}.sqlite"))
-        return _score_stored(stored, quiet)
+        return _score_stored(stored, quiet, channels)
 
 
-def _score_stored(paths: Sequence[str | Path], quiet: bool) -> list:
+def _score_stored(
+    paths: Sequence[str | Path], quiet: bool, channels: tuple[int, ...] | None = None
+) -> list:
     from bruxwatch.store.nights import find_nights
     from bruxwatch.store.recording import Recording as Night
     from bruxwatch.store.recording import StoreError
@@ -912,7 +940,10 @@ def _score_stored(paths: Sequence[str | Path], quiet: bool) -> list:
         nights = []
         for path in found:
             with Night(path) as night, _progress(f"scoring {path.name}", not quiet) as tick:
-                nights.append(score_night(night, progress=tick))
+                try:
+                    nights.append(score_night(night, progress=tick, channels=channels))
+                except StoreError as exc:
+                    raise StoreError(f"{path}: {exc}") from None
     except StoreError as exc:
         raise CliError(str(exc)) from None
     return nights
@@ -925,7 +956,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         _check_writable(Path(args.pdf))
     if args.csv and Path(args.csv).exists() and not Path(args.csv).is_dir():
         raise CliError(f"{args.csv}: is a file; --csv takes a folder")
-    nights = _scored_nights(args.nights, quiet=args.json)
+    nights = _scored_nights(args.nights, quiet=args.json, channels=args.channels)
     if args.pdf:
         try:
             from bruxwatch.ui.report import render_report
@@ -962,8 +993,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     if out.exists():
         raise CliError(f"{out}: already exists; give another --out")
     recording = _read_recording(source, args.fs)
+    signal = _with_channels(_signal_config(args), args.channels, len(recording.channels))
     try:
-        store_file_recording(recording, source, out, mode=args.mode, signal=_signal_config(args))
+        store_file_recording(recording, source, out, mode=args.mode, signal=signal)
     except StoreError as exc:
         raise CliError(str(exc)) from None
     lost = sum(n for _, n in recording.gaps) / recording.fs
@@ -1030,10 +1062,21 @@ def format_nights(nights: list) -> str:
     for n in nights:
         s, o = n.analysis.summary, n.outcome_summary
         stopped = "-" if o.stopped_fraction is None else f"{100 * o.stopped_fraction:.0f}%"
+        rates = (
+            (f"{s.episodes_per_hour:6.1f}", f"{s.bursts_per_hour:8.1f}", f"{s.clench_pct:8.2f}")
+            if s.enough_signal
+            else (f"{'-':>6}", f"{'-':>8}", f"{'-':>8}")
+        )
         lines.append(
-            f"{n.label[:28]:<28} {n.mode:<9} {s.good_hours:6.2f} {s.episodes_per_hour:6.1f} "
+            f"{n.label[:28]:<28} {n.mode:<9} {s.good_hours:6.2f} {rates[0]} "
             f"{s.by_kind['phasic']:6d} {s.by_kind['tonic']:6d} {s.by_kind['mixed']:6d} "
-            f"{s.bursts_per_hour:8.1f} {s.clench_pct:8.2f} {o.given:8d} {stopped:>7}"
+            f"{rates[1]} {rates[2]} {o.given:8d} {stopped:>7}"
+        )
+    short = [n.label for n in nights if not n.analysis.summary.enough_signal]
+    if short:
+        need = nights[0].analysis.summary.min_good_hours
+        lines.append(
+            f"-: not enough good signal for a rate (under {need:g} h): " + ", ".join(short)
         )
     c = comparison(nights)
     if c.comparable:
@@ -1074,6 +1117,48 @@ def _positive(text: str) -> float:
     if not (value > 0 and np.isfinite(value)):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
     return value
+
+
+def _add_channels_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--channels",
+        type=_channel_list,
+        metavar="1,2",
+        help="score only these channels (1-based, as in device specs; default: all, or those"
+        " the night was recorded with)",
+    )
+
+
+def _channel_list(text: str) -> tuple[int, ...]:
+    """ "1,3" -> (0, 2): 1-based channel numbers, each once."""
+    try:
+        numbers = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"channels must be numbers like 1,2 (1-based), got {text!r}"
+        ) from None
+    if any(n < 1 for n in numbers) or len(set(numbers)) != len(numbers):
+        raise argparse.ArgumentTypeError(
+            f"channels must be distinct numbers from 1 up (1-based), got {text!r}"
+        )
+    return tuple(n - 1 for n in numbers)
+
+
+def _with_channels(
+    config: SignalConfig, channels: tuple[int, ...] | None, n_channels: int
+) -> SignalConfig:
+    """`config` scoring `channels` (0-based; None: unchanged), checked against the file."""
+    import dataclasses
+
+    if channels is None:
+        return config
+    missing = [c + 1 for c in channels if c >= n_channels]
+    if missing:
+        raise CliError(
+            f"--channels: channel {', '.join(map(str, missing))} is not in the file "
+            f"(it has {n_channels}: 1-{n_channels})"
+        )
+    return dataclasses.replace(config, masseter_channels=channels)
 
 
 def _add_mains_option(p: argparse.ArgumentParser) -> None:
@@ -1217,6 +1302,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mvc", type=_range, metavar="A:B", help="seconds with maximal clenches")
     _add_mains_option(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_channels_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_analyze)
 
@@ -1312,6 +1398,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="DIR", help="write episodes.csv and nights.csv in this folder")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--patient", help="name or code printed on the report (optional)")
+    _add_channels_option(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("import", help="store a recording made by another tool as a night")
@@ -1325,6 +1412,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="what kind of night it was, for the baseline-vs-feedback comparison",
     )
     _add_mains_option(p)
+    _add_channels_option(p)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="a night's raw EMG as EDF+ (with annotations) or CSV")

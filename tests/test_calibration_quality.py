@@ -75,7 +75,7 @@ def flagged(events, flag):
     return [e for e in events if isinstance(e, QualityChanged) and flag in e.flags]
 
 
-def test_flat_channel_is_flagged_and_its_episodes_are_artifacts():
+def test_flat_channel_is_flagged_and_left_out_while_the_other_is_scored():
     sim = Simulator(
         SimulatorConfig(scenario="awake", duration_s=120, seed=2, episodes_per_hour=200)
     )
@@ -83,11 +83,11 @@ def test_flat_channel_is_flagged_and_its_episodes_are_artifacts():
     x[1, 20_000:] = x[1, 20_000]  # right electrode lead goes dead, stuck at one value
     result = analyze(x, sim.fs)
     assert flagged(result.events, "flat")[0].at_s == 20.0
-    assert result.bad_intervals[0][0] == 20_000
+    assert result.bad_intervals == [(20_000, 21_000)]  # the block it went dead in
     later = [e for e in result.episodes if e.start_s > 21]
-    assert later and all(e.artifact for e in later)
-    assert result.summary.episodes == len(result.episodes) - len(later)
-    assert result.summary.good_hours == pytest.approx(20 / 3600)
+    assert later and not any(e.artifact for e in later)
+    assert result.summary.good_hours == pytest.approx(119 / 3600)
+    assert result.summary.channels[1].flagged_hours == pytest.approx(100 / 3600)
 
 
 def test_clipping_at_the_rails_is_flagged():
@@ -112,6 +112,10 @@ def test_mains_pickup_the_notch_cannot_remove_is_flagged():
     result = analyze(x, sim.fs, config=forced_50)
     first = flagged(result.events, "mains")[0]
     assert first.at_s == 15.0 and first.channel == 0
+    assert result.bad_intervals == [(15_000, 16_000)]  # then the left channel is left out
+    assert result.summary.channels[0].flags["mains"] == pytest.approx(15 / 3600)
+    x[1, 15_000:] += (300 * np.sin(2 * np.pi * 60 * t))[15_000:]  # both leads loose
+    result = analyze(x, sim.fs, config=forced_50)
     assert result.bad_intervals == [(15_000, x.shape[1])]
 
 

@@ -13,8 +13,14 @@ import pytest
 from bruxwatch.cli import main
 from bruxwatch.firmware_host.simulated_nights import record_simulated_nights
 from bruxwatch.signal.comparison import NightCounts, compare_nights
+from bruxwatch.signal.config import FilterConfig, QualityConfig, SignalConfig
 from bruxwatch.signal.events import Burst, Episode
 from bruxwatch.signal.outcomes import feedback_outcomes, summarize_outcomes
+
+SHORT_NIGHTS_RATED = SignalConfig(
+    filter=FilterConfig(mains_hz=50.0), quality=QualityConfig(min_good_hours=0.1)
+)
+"""The nights here are 0.3 h: rates shown from 0.1 h of good signal (the default needs 2 h)."""
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +34,7 @@ def week(tmp_path_factory):
         seed=20,
         first_evening=dt.datetime(2026, 11, 16, 22, 30, tzinfo=dt.UTC),
         episodes_per_hour=40,
+        signal=SHORT_NIGHTS_RATED,
     )
     return folder, paths
 

@@ -55,6 +55,8 @@ class SimulatorConfig:
     packet_loss: fraction of radio packets of `packet_samples` samples lost, each alone
         (what a Cyton dongle or a BLE link does); the chunks then skip them
         (`missing_before`), and `lost_samples()` tells which.
+    dead_leads: channels (1-based, as in device specs) whose electrode is off all night:
+        they read a constant (the amplifier's offset), which the quality gate calls flat.
     """
 
     scenario: Scenario = "night"
@@ -77,6 +79,7 @@ class SimulatorConfig:
     clench_pct: tuple[float, float] = (20.0, 60.0)
     packet_loss: float = 0.0
     packet_samples: int = 1
+    dead_leads: tuple[int, ...] = ()
     chunk_s: float = 0.01
     realtime: bool = False
     feedback_response: float | None = None
@@ -96,6 +99,10 @@ class SimulatorConfig:
             raise ValueError(f"packet_samples must be at least 1, got {self.packet_samples}")
         if not self.rest_drift > 0:
             raise ValueError(f"rest_drift must be positive, got {self.rest_drift:g}")
+        if any(not 1 <= c <= self.channels for c in self.dead_leads):
+            raise ValueError(
+                f"dead_leads must be channels 1-{self.channels}, got {self.dead_leads}"
+            )
         low, high = self.clench_pct
         if not 0 < low <= high <= 150:
             raise ValueError(f"clench_pct must be 0 < low <= high <= 150, got {self.clench_pct}")
@@ -334,6 +341,8 @@ class Simulator:
             for when, channel in self.truth.pops:
                 if channel < n_ch and when <= t[-1] and when + 2.0 >= t[0]:
                     x[channel] += _pop(t, when, amplitude_uv=400.0)
+            for lead in cfg.dead_leads:
+                x[lead - 1] = offsets[lead - 1]
             yield x.astype(np.float32)
 
 
@@ -506,7 +515,9 @@ def simulator_from_options(options: dict[str, str]) -> Simulator:
             kwargs["duration_s"] = float(value) * 60
         elif key in fields:
             kind = str(fields[key])
-            if "tuple" in kind:  # numbers joined by '/': harmonics_uv=40/20, clench_pct=12/30
+            if "tuple[int" in kind:  # dead_leads=2 or 2/3
+                kwargs[key] = tuple(int(v) for v in value.split("/"))
+            elif "tuple" in kind:  # numbers joined by '/': harmonics_uv=40/20, clench_pct=12/30
                 kwargs[key] = tuple(float(v) for v in value.split("/"))
             elif "bool" in kind:
                 kwargs[key] = value.lower() in ("1", "true", "yes", "on")

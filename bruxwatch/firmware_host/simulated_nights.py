@@ -11,6 +11,7 @@ evidence estimates can be seen to find an effect that is really there.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 from bruxwatch.firmware_host.feedback import FeedbackConfig, MotorActuator
 from bruxwatch.firmware_host.session import Session
 from bruxwatch.signal.calibration import PROTOCOL
+from bruxwatch.signal.config import SignalConfig
 from bruxwatch.store.private import private_folder
 from bruxwatch.store.recording import RecordingWriter
 
@@ -40,10 +42,13 @@ def record_simulated_nights(
     scenario: str = "night",
     fs: float = 1000.0,
     chunk_s: float = CHUNK_S,
+    signal: SignalConfig | None = None,
 ) -> list[Path]:
     """Record `nights` simulated nights of `hours` each into `folder` (the first
     `baseline_nights` in baseline mode, the rest with feedback). Night k starts at
-    `first_evening` + k days (default: 23:00 UTC, `nights` days before today)."""
+    `first_evening` + k days (default: 23:00 UTC, `nights` days before today).
+    signal: the signal settings stored with each night and scored with (None: the
+    defaults with 50-Hz mains)."""
     private_folder(folder)
     if first_evening is None:
         today = dt.datetime.now(dt.UTC).replace(hour=23, minute=0, second=0, microsecond=0)
@@ -66,7 +71,9 @@ def record_simulated_nights(
             )
         )
         randomized = withhold if mode == "feedback" else 0.0
-        stored = {"mains_hz": 50.0}
+        stored: dict = {"mains_hz": 50.0}
+        if signal is not None:
+            stored.update(mains_hz=signal.filter.mains_hz, signal=dataclasses.asdict(signal))
         if randomized:
             stored.update(withhold=randomized, withhold_seed=seed + 1000 + k)
         session = Session(
@@ -79,6 +86,7 @@ def record_simulated_nights(
             ),
             actuators=[MotorActuator(sim)],  # the simulated wearer feels the buzz
             calibrate=PROTOCOL,
+            config=signal,
         )
         session.run(handle_signals=False)
         paths.append(path)

@@ -18,7 +18,13 @@ from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.config import SignalConfig
 from bruxwatch.signal.events import Burst, BurstEnd, Episode, EpisodeEnd, Event, Gap
 from bruxwatch.signal.pipeline import Pipeline
-from bruxwatch.signal.scoring import Summary, summarize
+from bruxwatch.signal.scoring import (
+    BAD_CHANNEL_SHARE,
+    ChannelQuality,
+    Summary,
+    calibration_note,
+    summarize,
+)
 
 DEFAULT_BLOCK = 1 << 17
 """Samples per channel handed to the pipeline at a time by `analyze` (about 2 min at 1 kHz)."""
@@ -173,6 +179,16 @@ def scored(
         burst_is_artifact=lambda b: quality.overlaps_bad(b.start_index, b.end_index),
         excluded_s=exclude_s,
         missing_seconds=sum(e.missing_s for e in events if isinstance(e, Gap)),
+        channels=[
+            ChannelQuality(
+                channel=pipeline.info.channels[c],
+                flagged_hours=quality.flagged_seconds(c) / 3600.0,
+                flags={k: v / 3600.0 for k, v in quality.flag_seconds(c).items()},
+            )
+            for c in pipeline.scored
+        ],
+        min_good_hours=pipeline.config.quality.min_good_hours,
+        calibration_note=_calibration_note(pipeline),
     )
     return Analysis(
         fs=pipeline.fs,
@@ -184,6 +200,25 @@ def scored(
         calibration=pipeline.calibration,
         bad_intervals=[(lo, hi) for lo, hi in quality.bad],
         level_units=pipeline.level_units,
+    )
+
+
+def _calibration_note(pipeline: Pipeline) -> str:
+    """Why the calibration is doubtful, for the channels that were not bad all night."""
+    if not pipeline.calibrated:
+        return ""
+    quality = pipeline.quality
+    total = max(pipeline.next_index, 1) / pipeline.fs
+    kept = [
+        k
+        for k, c in enumerate(pipeline.scored)
+        if quality.flagged_seconds(c) <= BAD_CHANNEL_SHARE * total
+    ]
+    low, high = pipeline.floor_vs_rest
+    return calibration_note(
+        [pipeline.info.channels[pipeline.scored[k]] for k in kept],
+        [float(low[k]) for k in kept],
+        [float(high[k]) for k in kept],
     )
 
 

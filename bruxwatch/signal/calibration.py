@@ -62,6 +62,14 @@ class Calibration:
         if len(self.rest) != len(self.mvc) or not self.rest:
             raise CalibrationError("rest and MVC need one value per channel")
 
+    def picked(self, positions: tuple[int, ...]) -> Calibration:
+        """The calibration of some of its channels (0-based positions among its own)."""
+        return Calibration(
+            rest=tuple(self.rest[p] for p in positions),
+            mvc=tuple(self.mvc[p] for p in positions),
+            units=self.units,
+        )
+
     def thresholds(self, config: ThresholdConfig) -> np.ndarray:
         """Envelope threshold per channel (units of the envelope)."""
         rest, mvc = np.asarray(self.rest), np.asarray(self.mvc)
@@ -106,7 +114,7 @@ def calibrate(
     for channel, (r, m) in enumerate(zip(rest, mvc, strict=True)):
         if not m >= MIN_MVC_TO_REST * r or not m > 0:
             raise CalibrationError(
-                f"channel {channel}: clench level {m:.3g} is not clearly above rest {r:.3g} "
+                f"channel {channel + 1}: clench level {m:.3g} is not clearly above rest {r:.3g} "
                 f"{units} (needs {MIN_MVC_TO_REST:g}x); check the electrodes and clench harder"
             )
     return Calibration(rest=tuple(map(float, rest)), mvc=tuple(map(float, mvc)), units=units)

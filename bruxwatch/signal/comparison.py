@@ -25,7 +25,8 @@ class GroupComparison:
     """Episodes per good-signal hour in baseline and feedback nights, and the change.
 
     change_per_hour: feedback rate - baseline rate (negative = fewer with feedback);
-    change_pct: that change as % of the baseline rate. None where a group is empty.
+    change_pct: that change as % of the baseline rate. None where a group is empty or has
+    too little good signal (`compare_nights`' min_hours).
     """
 
     baseline_nights: int
@@ -45,18 +46,20 @@ class GroupComparison:
         return asdict(self)
 
 
-def _rate(nights: Sequence[NightCounts]) -> tuple[float, float | None]:
+def _rate(nights: Sequence[NightCounts], min_hours: float) -> tuple[float, float | None]:
     hours = sum(n.good_hours for n in nights)
-    return hours, (sum(n.episodes for n in nights) / hours if hours > 0 else None)
+    enough = hours > 0 and hours >= min_hours
+    return hours, (sum(n.episodes for n in nights) / hours if enough else None)
 
 
-def compare_nights(nights: Sequence[NightCounts]) -> GroupComparison:
+def compare_nights(nights: Sequence[NightCounts], min_hours: float = 0.0) -> GroupComparison:
     """Pool baseline and feedback nights separately and compare their episode rates (nights
-    of any other mode, e.g. imported from another tool, are left out)."""
+    of any other mode, e.g. imported from another tool, are left out). A group with fewer
+    good-signal hours than `min_hours` has no rate (None), like a night."""
     baseline = [n for n in nights if n.mode == "baseline"]
     feedback = [n for n in nights if n.mode == "feedback"]
-    base_hours, base_rate = _rate(baseline)
-    fb_hours, fb_rate = _rate(feedback)
+    base_hours, base_rate = _rate(baseline, min_hours)
+    fb_hours, fb_rate = _rate(feedback, min_hours)
     change = pct = None
     if base_rate is not None and fb_rate is not None:
         change = fb_rate - base_rate

@@ -164,6 +164,8 @@ class QualityConfig:
     max_abs: a sample whose magnitude exceeds this (stream units), like one that is not a
         finite number or lies outside the ADC rails, is impossible: it is held at the last
         valid value before it reaches the filters, and its block is flagged "invalid".
+    min_good_hours: a night with less good signal than this (hours) has no per-hour rates:
+        its outputs read "not enough good signal" (0 turns the minimum off).
     """
 
     block_s: float = 1.0
@@ -171,6 +173,13 @@ class QualityConfig:
     clip_fraction: float = 0.01
     mains_ratio: float = 3.0
     max_abs: float = 1e7
+    min_good_hours: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 0.1 <= self.block_s <= 10:
+            raise ValueError(f"quality block_s must be 0.1-10 s, got {self.block_s:g}")
+        if not 0 <= self.min_good_hours <= 24:
+            raise ValueError(f"min_good_hours must be 0-24 h, got {self.min_good_hours:g}")
 
 
 @dataclass(frozen=True)

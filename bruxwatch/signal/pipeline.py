@@ -122,11 +122,13 @@ class Pipeline:
             self._envelope = MovingAverage(
                 window_samples(config.envelope.envelope_smoothing_s, fs), n_channels
             )
+        # the running floor: the background of adaptive scoring, and the guard of calibrated
+        # thresholds (never below min_rest_multiple x the floor, as at calibration)
+        self._background = AdaptiveBackground(fs, len(self.scored), config.threshold)
         if calibration is not None:
             self._fixed_thresholds = calibration.thresholds(config.threshold)
-            self._background = None
-        else:
-            self._background = AdaptiveBackground(fs, len(self.scored), config.threshold)
+            self._rest = np.asarray(calibration.rest, dtype=np.float64)
+            self.floor_vs_rest = np.full((2, len(self.scored)), np.nan)  # lowest, highest
         self.detector = EpisodeDetector(fs, config.detector, pct_mvc=calibration is not None)
         self.quality = QualityMonitor(
             fs,
@@ -148,6 +150,8 @@ class Pipeline:
         self._filter_next: int | None = None
         self._next_index: int | None = None
         self._thresholds = np.full(len(self.scored), np.nan)
+        if calibration is not None:
+            self._thresholds = self._fixed_thresholds.copy()
 
     @property
     def calibrated(self) -> bool:
@@ -306,7 +310,8 @@ class Pipeline:
         envelope = self._envelope.process(filtered)
         events += self.quality.process(stage.raw, filtered, first, stage.invalid)
         scored = envelope if self._all_scored else envelope[self.scored]
-        level, above = self._detection_level(scored, first)
+        taking_part = self.quality.taking_part(first, filtered.shape[-1])
+        level, above = self._detection_level(scored, first, taking_part)
         events += self._mark_artifacts(self.detector.process(above, level, first))
         self._next_index = first + filtered.shape[-1]
         return ProcessedChunk(
@@ -342,13 +347,23 @@ class Pipeline:
         self._envelope.reset()
         return events
 
-    def _detection_level(self, envelope: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray]:
+    def _detection_level(
+        self, envelope: np.ndarray, first: int, taking_part: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Level and above-threshold per sample over the scored channels taking part
+        (`taking_part` (scored, n) bool, None: all); a channel left out does not count."""
         if self.calibration is not None:
-            thresholds = self._fixed_thresholds
+            over = np.empty(envelope.shape, dtype=bool)
+            thresholds = self._thresholds
+            for lo, hi, floor in self._background.segments(envelope, first):
+                thresholds = self._guarded(floor)
+                np.greater_equal(envelope[:, lo:hi], thresholds[:, None], out=over[:, lo:hi])
             self._thresholds = thresholds
-            above = (envelope >= thresholds[:, None]).any(axis=0)
-            level = self.calibration.pct_mvc(envelope).max(axis=0)
-            return level, above
+            pct = self.calibration.pct_mvc(envelope)
+            if taking_part is not None:
+                over &= taking_part
+                pct = np.where(taking_part, pct, -np.inf)
+            return pct.max(axis=0), over.any(axis=0)
         assert self._background is not None
         factor = self.config.threshold.adaptive_factor
         ratio = np.empty(envelope.shape, dtype=envelope.dtype)
@@ -357,9 +372,23 @@ class Pipeline:
             with np.errstate(divide="ignore", invalid="ignore"):
                 inverse = np.where(background > 0, 1.0 / background, 0.0).astype(ratio.dtype)
             np.multiply(envelope[:, lo:hi], inverse[:, None], out=ratio[:, lo:hi])
+        if taking_part is not None:
+            ratio[~taking_part] = 0
         self._thresholds = factor * self._background.background
         level = ratio.max(axis=0)
         return level, level >= factor
+
+    def _guarded(self, floor: np.ndarray) -> np.ndarray:
+        """The calibrated thresholds, raised where the running floor (NaN: warming up) has
+        risen so far that they would no longer be `min_rest_multiple` x above it; the floor's
+        lowest and highest ratio to the calibrated rest are kept for the night's summary."""
+        if np.isnan(floor).all():
+            return self._fixed_thresholds
+        ratio = floor / np.maximum(self._rest, 1e-12)
+        low, high = self.floor_vs_rest
+        self.floor_vs_rest = np.stack((np.fmin(low, ratio), np.fmax(high, ratio)))
+        guard = self.config.threshold.min_rest_multiple * floor
+        return np.fmax(self._fixed_thresholds, guard)
 
     def _mark_artifacts(self, events: list[Event]) -> list[Event]:
         out: list[Event] = []

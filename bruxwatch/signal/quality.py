@@ -5,8 +5,13 @@ is not bad signal.
 
 Blocks are aligned to the stream's sample indices (block b covers [b·L, (b+1)·L)), so the flags
 do not depend on chunking. A block is judged once it is complete (or when the stream breaks).
-Stretches where any scored channel is flagged are kept as merged [start, end) index intervals;
-episodes overlapping them are artifacts.
+
+Per channel, so a dead lead loses its channel and not the night: a scored channel flagged in a
+block is left out of detection from the end of that block until a block of it is judged good
+again, as long as another scored channel is good (when every scored channel is flagged, all
+stay in and what they detect is an artifact). A block is bad for the night where a channel
+taking part in detection is flagged; those blocks are kept as merged [start, end) index
+intervals, episodes overlapping them are artifacts and their time is not good signal.
 """
 
 from __future__ import annotations
@@ -40,6 +45,11 @@ class QualityMonitor:
         self.scored = list(scored) if scored is not None else list(range(n_channels))
         self.flags: list[tuple[str, ...]] = [() for _ in range(n_channels)]
         self.bad: list[list[int]] = []  # merged [start, end) sample intervals
+        self.flagged_samples = np.zeros(n_channels, dtype=np.int64)  # per channel, any flag
+        self.flag_samples = np.zeros((n_channels, len(_NAMES)), dtype=np.int64)  # per flag
+        self._last_bad = np.zeros(len(self.scored), dtype=bool)  # scored channels, last block
+        # (first sample index, scored channels taking part) from that index on; ascending
+        self._taking_part: list[tuple[int, np.ndarray]] = []
         self.known_until = 0
         self._pending_start: int | None = None
         self._pending_end = 0
@@ -120,6 +130,33 @@ class QualityMonitor:
     def bad_seconds(self) -> float:
         return sum(hi - lo for lo, hi in self.bad) / self.fs
 
+    def flagged_seconds(self, channel: int) -> float:
+        """Time (s) a channel was flagged, whether or not it was taking part then."""
+        return float(self.flagged_samples[channel]) / self.fs
+
+    def flag_seconds(self, channel: int) -> dict[str, float]:
+        """Time (s) a channel carried each flag (a block may carry several)."""
+        row = self.flag_samples[channel]
+        return {name: float(row[i]) / self.fs for i, name in enumerate(_NAMES) if row[i]}
+
+    def taking_part(self, first: int, n: int) -> np.ndarray | None:
+        """Which scored channels take part in detection at samples [first, first + n): bool
+        (scored, n), or None when all of them do throughout. Known for every sample whose
+        block's predecessor has been judged, so call it after `process` of those samples."""
+        entries = self._taking_part
+        while len(entries) > 1 and entries[1][0] <= first:
+            entries.pop(0)  # older entries are no longer needed
+        end = first + n
+        relevant = [(i, m) for i, m in entries if i < end]
+        if not relevant or all(m.all() for _, m in relevant):
+            return None
+        mask = np.ones((len(self.scored), n), dtype=bool)
+        for k, (index, part) in enumerate(relevant):
+            lo = max(index - first, 0)
+            hi = relevant[k + 1][0] - first if k + 1 < len(relevant) else n
+            mask[:, lo:hi] = part[:, None]
+        return mask
+
     # ---------------------------------------------------------------------------- private
     def _flush(self) -> list:
         if self._pending_start is None:
@@ -163,11 +200,26 @@ class QualityMonitor:
         impossible = np.zeros_like(flat) if invalid is None else invalid.any(axis=-1)
         codes = flat * 1 + clipped * 2 + mains * 4 + impossible * 8  # (channels, k)
         events = self._changes(start, length, codes)
-        bad_blocks = np.flatnonzero(codes[self.scored].any(axis=0))
-        for b in bad_blocks.tolist():
+        k = codes.shape[1]
+        self.flagged_samples += (codes != 0).sum(axis=1) * length
+        for bit in range(len(_NAMES)):
+            self.flag_samples[:, bit] += ((codes >> bit) & 1).sum(axis=1) * length
+        bad = codes[self.scored] != 0  # (scored, k)
+        before = np.concatenate((self._last_bad[:, None], bad[:, :-1]), axis=1)
+        part = _taking_part(before)  # who took part in each block
+        for b in np.flatnonzero((part & bad).any(axis=0)).tolist():
             self._mark_bad(start + b * length, start + (b + 1) * length)
-        self.known_until = start + raw.shape[1] * length
+        after = _taking_part(bad)  # who takes part from the end of each block on
+        for b in range(k):
+            self._note_taking_part(start + (b + 1) * length, after[:, b])
+        self._last_bad = bad[:, -1].copy()
+        self.known_until = start + k * length
         return events
+
+    def _note_taking_part(self, index: int, part: np.ndarray) -> None:
+        if self._taking_part and np.array_equal(self._taking_part[-1][1], part):
+            return
+        self._taking_part.append((index, part))
 
     def _changes(self, start: int, length: int, codes: np.ndarray) -> list:
         """QualityChanged events where a channel's flag code differs from the block before."""
@@ -193,6 +245,12 @@ class QualityMonitor:
 
 
 _NAMES = (FLAT, CLIPPED, MAINS, INVALID)
+
+
+def _taking_part(bad: np.ndarray) -> np.ndarray:
+    """Scored channels (rows) that take part after blocks (columns) flagged `bad`: the good
+    ones, or all of them when none is good."""
+    return ~bad | bad.all(axis=0)
 
 
 def _joined(pending: list) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from bruxwatch.signal.events import Burst, Episode
 
 KINDS = ("phasic", "tonic", "mixed")
+RATE_FIELDS = ("episodes_per_hour", "per_hour_by_kind", "bursts_per_hour", "clench_pct")
+"""The Summary fields that are rates over the good hours."""
+
+FLOOR_DOUBT_RATIO = 2.0
+"""A calibration is doubtful when a channel's rest floor during the night rose above this
+multiple of its calibrated rest, or fell below its inverse."""
+
+BAD_CHANNEL_SHARE = 0.5
+"""A scored channel flagged for more than this share of the recorded time is a bad channel."""
+
+
+@dataclass(frozen=True)
+class ChannelQuality:
+    """One scored channel's flagged time: hours with any flag, and hours per flag (flat,
+    clipped, mains, invalid; a block may carry several)."""
+
+    channel: str
+    flagged_hours: float
+    flags: dict[str, float] = field(default_factory=dict)
+
+    def text(self) -> str:
+        """e.g. "ch2 flagged 7.9 h (flat 7.9 h)"."""
+        reasons = ", ".join(f"{name} {hours:.2f} h" for name, hours in self.flags.items())
+        return f"{self.channel} flagged {self.flagged_hours:.2f} h" + (
+            f" ({reasons})" if reasons else ""
+        )
 
 
 @dataclass(frozen=True)
@@ -20,6 +46,13 @@ class Summary:
     clench_seconds: total duration of the counted bursts; clench_pct: that time as % of the
     good-signal time (the share of the night spent above threshold in a burst).
     hourly_episodes: counted episodes in each hour from the recording start.
+    channels: flagged time of each scored channel; a channel flagged most of the night is
+        left out of detection while another is good (`bad_channels` names them).
+    calibration_note: why the calibration is doubtful ("" when it is not, or uncalibrated):
+        the rest floor moved far from the calibrated rest (`FLOOR_DOUBT_RATIO`).
+    min_good_hours: the good signal a night needs for its rates to mean anything; below it
+        `enough_signal` is False and every output reads "not enough good signal" instead
+        of a rate (the JSON form holds null).
     """
 
     hours: float
@@ -38,9 +71,37 @@ class Summary:
     hourly_episodes: list[int]
     calibrated: bool
     threshold: str
+    channels: tuple[ChannelQuality, ...] = ()
+    min_good_hours: float = 0.0
+    calibration_note: str = ""
+
+    @property
+    def enough_signal(self) -> bool:
+        return self.good_hours >= self.min_good_hours
+
+    @property
+    def bad_channels(self) -> list[str]:
+        """Scored channels flagged for more than half of the recorded time."""
+        limit = BAD_CHANNEL_SHARE * self.hours
+        return [c.channel for c in self.channels if self.hours > 0 and c.flagged_hours > limit]
+
+    def not_enough_text(self) -> str:
+        return (
+            f"not enough good signal ({self.good_hours:.2f} h; rates need "
+            f"{self.min_good_hours:g} h)"
+        )
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The JSON form: rates are null below `min_good_hours` (and `rates_note` says why)."""
+        data = asdict(self)
+        data["enough_signal"] = self.enough_signal
+        data["bad_channels"] = self.bad_channels
+        if not self.enough_signal:
+            for name in RATE_FIELDS:
+                value = data[name]
+                data[name] = {k: None for k in value} if isinstance(value, dict) else None
+            data["rates_note"] = self.not_enough_text()
+        return data
 
 
 def summarize(
@@ -54,6 +115,9 @@ def summarize(
     burst_is_artifact: Callable[[Burst], bool] = lambda burst: False,
     excluded_s: Sequence[tuple[float, float]] = (),
     missing_seconds: float = 0.0,
+    channels: Sequence[ChannelQuality] = (),
+    min_good_hours: float = 0.0,
+    calibration_note: str = "",
 ) -> Summary:
     """Per-hour indices over the good-signal hours of a recording `duration_s` long.
 
@@ -61,6 +125,7 @@ def summarize(
     episodes and bursts are dropped and their time is not counted.
     missing_seconds: time lost to gaps (sensor disconnected) inside `duration_s`; not counted
     as recorded or good time.
+    channels: each scored channel's flagged time; min_good_hours: see `Summary`.
     """
     episodes = [e for e in episodes if not _touches(e.start_s, e.end_s, excluded_s)]
     bursts = [b for b in bursts if not _touches(b.start_s, b.end_s, excluded_s)]
@@ -95,6 +160,30 @@ def summarize(
         hourly_episodes=hourly,
         calibrated=calibrated,
         threshold=threshold,
+        channels=tuple(channels),
+        min_good_hours=min_good_hours,
+        calibration_note=calibration_note,
+    )
+
+
+def calibration_note(
+    names: Sequence[str], lowest: Sequence[float], highest: Sequence[float]
+) -> str:
+    """What to tell the user when the rest floor of a channel (its running 10th-percentile
+    envelope) moved during the night to beyond `FLOOR_DOUBT_RATIO` x its calibrated rest,
+    either way; "" when it did not (NaN: never measured)."""
+    moved = []
+    for name, low, high in zip(names, lowest, highest, strict=True):
+        if high > FLOOR_DOUBT_RATIO:
+            moved.append(f"rose to {high:.1f}x the calibrated rest on {name}")
+        elif low < 1 / FLOOR_DOUBT_RATIO:
+            moved.append(f"fell to {low:.2f}x the calibrated rest on {name}")
+    if not moved:
+        return ""
+    return (
+        "calibration doubtful: the rest floor "
+        + "; ".join(moved)
+        + " (electrodes drying or moved); thresholds were kept above it; recalibrate"
     )
 
 

@@ -75,6 +75,11 @@ def night_row(night: ScoredNight) -> dict:
     s = night.analysis.summary
     o = night.outcome_summary
     cal = night.analysis.calibration
+
+    def rate(value: float, digits: int = 2) -> float | None:
+        """A per-hour figure, or None (empty in CSV) below the night's minimum good hours."""
+        return round(value, digits) if s.enough_signal else None
+
     return {
         "night": night.label,
         "file": night.path.name,
@@ -87,23 +92,27 @@ def night_row(night: ScoredNight) -> dict:
         "rest_uv": " ".join(f"{v:.2f}" for v in cal.rest) if cal else None,
         "mvc_uv": " ".join(f"{v:.1f}" for v in cal.mvc) if cal else None,
         "threshold": s.threshold,
+        "calibration_note": s.calibration_note,
         "hours": round(s.hours, 3),
         "good_hours": round(s.good_hours, 3),
+        "rates": "shown" if s.enough_signal else s.not_enough_text(),
+        "bad_channels": " ".join(s.bad_channels),
+        "flagged_hours": " ".join(f"{c.channel}={c.flagged_hours:.3f}" for c in s.channels),
         "gap_s": round(night.gap_s, 1),
         "episodes": s.episodes,
-        "episodes_per_hour": round(s.episodes_per_hour, 2),
+        "episodes_per_hour": rate(s.episodes_per_hour),
         "phasic": s.by_kind["phasic"],
         "tonic": s.by_kind["tonic"],
         "mixed": s.by_kind["mixed"],
-        "phasic_per_hour": round(s.per_hour_by_kind["phasic"], 2),
-        "tonic_per_hour": round(s.per_hour_by_kind["tonic"], 2),
-        "mixed_per_hour": round(s.per_hour_by_kind["mixed"], 2),
+        "phasic_per_hour": rate(s.per_hour_by_kind["phasic"]),
+        "tonic_per_hour": rate(s.per_hour_by_kind["tonic"]),
+        "mixed_per_hour": rate(s.per_hour_by_kind["mixed"]),
         "artifact_episodes": s.artifact_episodes,
         "bursts": s.bursts,
-        "bursts_per_hour": round(s.bursts_per_hour, 2),
+        "bursts_per_hour": rate(s.bursts_per_hour),
         "bursts_per_episode": round(s.bursts_per_episode, 2),
         "clench_seconds": round(s.clench_seconds, 1),
-        "clench_pct": round(s.clench_pct, 3),
+        "clench_pct": rate(s.clench_pct, 3),
         "mean_episode_s": round(s.mean_episode_s, 2),
         "withhold": night.withhold,
         "feedback_given": o.given,
@@ -115,11 +124,13 @@ def night_row(night: ScoredNight) -> dict:
 
 
 def comparison(nights: Sequence[ScoredNight]) -> GroupComparison:
+    """Baseline vs feedback nights, pooled; a group needs the nights' minimum of good hours."""
     return compare_nights(
         [
             NightCounts(n.mode, n.analysis.summary.episodes, n.analysis.summary.good_hours)
             for n in nights
-        ]
+        ],
+        min_hours=max((n.analysis.summary.min_good_hours for n in nights), default=0.0),
     )
 
 
@@ -129,8 +140,9 @@ def evidence(nights: Sequence[ScoredNight]) -> dict:
     from bruxwatch.signal.evidence import feedback_effect, night_effect
 
     randomized = [o for n in nights for o in n.randomized_outcomes()]
-    base = [n.analysis.summary.episodes_per_hour for n in nights if n.mode == "baseline"]
-    fb = [n.analysis.summary.episodes_per_hour for n in nights if n.mode == "feedback"]
+    rated = [n for n in nights if n.analysis.summary.enough_signal]  # nights with a rate
+    base = [n.analysis.summary.episodes_per_hour for n in rated if n.mode == "baseline"]
+    fb = [n.analysis.summary.episodes_per_hour for n in rated if n.mode == "feedback"]
     return {
         "randomized_nights": sum(1 for n in nights if n.randomized_outcomes()),
         "feedback_effect": feedback_effect(randomized).to_dict(),

@@ -6,12 +6,14 @@ no second implementation of the arithmetic.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bruxwatch.signal.analysis import Analysis, analyze_chunks
+from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.config import FilterConfig, SignalConfig
 from bruxwatch.signal.events import Episode
 from bruxwatch.signal.outcomes import (
@@ -21,7 +23,7 @@ from bruxwatch.signal.outcomes import (
     summarize_outcomes,
 )
 from bruxwatch.signal.pipeline import processing_delay
-from bruxwatch.store.recording import FeedbackRecord, Recording, SessionInfo
+from bruxwatch.store.recording import FeedbackRecord, Recording, SessionInfo, StoreError
 
 
 @dataclass
@@ -90,17 +92,24 @@ def stored_signal_config(session: SessionInfo) -> SignalConfig:
 
 
 def score_night(
-    recording: Recording, progress: Callable[[int, int], None] | None = None
+    recording: Recording,
+    progress: Callable[[int, int], None] | None = None,
+    channels: tuple[int, ...] | None = None,
 ) -> ScoredNight:
-    """Re-score `recording` from its raw samples as `bruxwatch analyze NIGHT.sqlite` does."""
+    """Re-score `recording` from its raw samples as `bruxwatch analyze NIGHT.sqlite` does.
+
+    channels: score these (0-based) instead of the ones the night was recorded with.
+    """
     session = recording.session
-    config = stored_signal_config(session)
+    config, calibration = picked_channels(
+        stored_signal_config(session), session.calibration, recording.info.n_channels, channels
+    )
     mains = config.filter.mains_hz
     stretch = session.config.get("calibration_s")
     analysis = analyze_chunks(
         recording.chunks(),
         recording.info,
-        calibration=session.calibration,
+        calibration=calibration,
         config=config,
         progress=progress,
         total=recording.end_index,
@@ -143,3 +152,32 @@ def score_nights(
         with Recording(path) as recording:
             nights.append(score_night(recording))
     return nights
+
+
+def picked_channels(
+    config: SignalConfig,
+    calibration: Calibration | None,
+    n_channels: int,
+    channels: tuple[int, ...] | None,
+) -> tuple[SignalConfig, Calibration | None]:
+    """`config` scoring `channels` (0-based; None: as it was), and the calibration of just
+    those. Raises StoreError, naming the channels 1-based, when one is not in the recording
+    or was not calibrated."""
+    if channels is None:
+        return config, calibration
+    missing = [c + 1 for c in channels if not 0 <= c < n_channels]
+    if missing:
+        raise StoreError(
+            f"channel {', '.join(map(str, missing))} is not in the recording "
+            f"(it has {n_channels}: 1-{n_channels})"
+        )
+    if calibration is not None:
+        before = list(config.masseter_channels or range(n_channels))
+        uncalibrated = [c + 1 for c in channels if c not in before]
+        if uncalibrated:
+            raise StoreError(
+                f"channel {', '.join(map(str, uncalibrated))} was not calibrated "
+                f"(calibrated: {', '.join(str(c + 1) for c in before)})"
+            )
+        calibration = calibration.picked(tuple(before.index(c) for c in channels))
+    return dataclasses.replace(config, masseter_channels=tuple(channels)), calibration

@@ -57,9 +57,19 @@ def render_report(
     nights: Sequence[ScoredNight], path: str | Path, patient: str | None = None
 ) -> Path:
     """Write the one-page PDF report of `nights` (in recording order) to `path`."""
+    path = Path(path)
+    fig = report_figure(nights, patient)
+    with private_path(path) as temporary:
+        fig.savefig(
+            temporary, format="pdf", metadata={"Title": "bruxwatch report", "Creator": "bruxwatch"}
+        )
+    return path
+
+
+def report_figure(nights: Sequence[ScoredNight], patient: str | None = None) -> Figure:
+    """The report page as a matplotlib Figure (A4), e.g. to look at it as a PNG."""
     if not nights:
         raise ValueError("no nights to report")
-    path = Path(path)
     fig = Figure(figsize=A4)
     _header(fig, nights, patient)
     _key_figures(fig, nights)
@@ -70,11 +80,7 @@ def render_report(
     _timeline(fig, nights)
     _nights_table(fig, nights)
     _footer(fig)
-    with private_path(path) as temporary:
-        fig.savefig(
-            temporary, format="pdf", metadata={"Title": "bruxwatch report", "Creator": "bruxwatch"}
-        )
-    return path
+    return fig
 
 
 # ------------------------------------------------------------------------------- parts
@@ -111,28 +117,37 @@ def _key_figures(fig: Figure, nights: Sequence[ScoredNight]) -> None:
     stopped = sum(n.outcome_summary.stopped for n in nights)
     calibrated = sum(s.calibrated for s in summaries)
 
+    need = max(s.min_good_hours for s in summaries)
+    rated = good > 0 and good >= need
+
     def per_hour(count: float) -> str:
-        return f"{count / good:.1f}" if good > 0 else "-"
+        return f"{count / good:.1f}" if rated else "-"
 
     left = [
         ("Recorded", f"{hours:.1f} h ({good:.1f} h good signal)"),
         ("Calibrated", _calibration_text(nights, calibrated)),
-        ("Episodes", f"{episodes}  =  {per_hour(episodes)} per hour"),
+        ("Episodes", f"{episodes}  =  {per_hour(episodes)} per hour" if rated else f"{episodes}"),
         (
             "  by kind",
-            "  ".join(f"{k} {kinds[k]} ({per_hour(kinds[k])}/h)" for k in KIND_COLOURS),
+            "  ".join(
+                f"{k} {kinds[k]}" + (f" ({per_hour(kinds[k])}/h)" if rated else "")
+                for k in KIND_COLOURS
+            ),
         ),
         (
             "Bursts",
             f"{bursts}  =  {per_hour(bursts)} per hour, "
-            f"{bursts / episodes if episodes else 0:.1f} per episode",
+            f"{bursts / episodes if episodes else 0:.1f} per episode"
+            if rated
+            else f"{bursts}  ({bursts / episodes if episodes else 0:.1f} per episode)",
         ),
+        ("Signal", _quality_text(nights, good, need)),
     ]
     right = [
         (
             "Clenching",
-            f"{_duration(clench)} in total, {clench / good / 36 if good else 0:.2f} %"
-            " of the good-signal time",
+            f"{_duration(clench)} in total"
+            + (f", {clench / good / 36:.2f} % of the good-signal time" if rated else ""),
         ),
         ("Mean episode", f"{mean_ep:.1f} s"),
         (
@@ -157,6 +172,32 @@ def _key_figures(fig: Figure, nights: Sequence[ScoredNight]) -> None:
         y -= 0.029
 
 
+def _quality_text(nights: Sequence[ScoredNight], good: float, need: float) -> str:
+    """Why rates are missing, and which channels were bad on which night."""
+    parts = []
+    if good < need:
+        parts.append(f"not enough good signal for rates ({good:.1f} h of {need:g} h)")
+    short = sum(not n.analysis.summary.enough_signal for n in nights)
+    if short and good >= need:
+        parts.append(f"{short} night(s) under {need:g} h of good signal: no rates (-)")
+    bad = [
+        (f"{n.started_at.astimezone():%d %b} " if len(nights) > 1 else "")
+        + ", ".join(n.analysis.summary.bad_channels)
+        for n in nights
+        if n.analysis.summary.bad_channels
+    ]
+    doubtful = [
+        f"{n.started_at.astimezone():%d %b}" for n in nights if n.analysis.summary.calibration_note
+    ]
+    if doubtful:
+        parts.append("calibration doubtful (rest floor moved; recalibrate): " + ", ".join(doubtful))
+    if bad:
+        parts.append(
+            "bad channel (left out): " + "; ".join(bad[:4]) + (" ..." if len(bad) > 4 else "")
+        )
+    return "; ".join(parts) or "good on every channel scored"
+
+
 def _rates_chart(fig: Figure, nights: Sequence[ScoredNight]) -> None:
     ax = fig.add_axes((0.08, 0.615, 0.50, 0.16))
     if len(nights) == 1:
@@ -177,7 +218,10 @@ def _rates_chart(fig: Figure, nights: Sequence[ScoredNight]) -> None:
         ax.set_title("Episodes in each hour of the night", fontsize=9, pad=16)
     else:
         x = np.arange(len(nights))
-        rates = [n.analysis.summary.episodes_per_hour for n in nights]
+        rates = [
+            n.analysis.summary.episodes_per_hour if n.analysis.summary.enough_signal else np.nan
+            for n in nights
+        ]
         colours = [MODE_COLOURS.get(n.mode, "#4285f4") for n in nights]
         ax.plot(x, rates, color="#999999", linewidth=1, zorder=1)
         ax.scatter(x, rates, c=colours, s=28, zorder=2)
@@ -199,14 +243,8 @@ def _comparison_box(fig: Figure, nights: Sequence[ScoredNight], nightly: dict) -
     x, y = 0.61, 0.795
     fig.text(x, y, "Baseline vs biofeedback nights", fontsize=9, weight="bold")
     lines = [
-        "baseline: no nights"
-        if not c.baseline_nights
-        else f"baseline: {_fmt(c.baseline_per_hour)} episodes/h "
-        f"({_nights(c.baseline_nights)}, {c.baseline_hours:.1f} h)",
-        "feedback: no nights"
-        if not c.feedback_nights
-        else f"feedback: {_fmt(c.feedback_per_hour)} episodes/h "
-        f"({_nights(c.feedback_nights)}, {c.feedback_hours:.1f} h)",
+        _group_line("baseline", c.baseline_nights, c.baseline_per_hour, c.baseline_hours),
+        _group_line("feedback", c.feedback_nights, c.feedback_per_hour, c.feedback_hours),
     ]
     if c.comparable:
         pct = f" ({c.change_pct:+.0f} %)" if c.change_pct is not None else ""
@@ -220,6 +258,8 @@ def _comparison_box(fig: Figure, nights: Sequence[ScoredNight], nightly: dict) -
             lines.append("(an interval needs 2+ nights of each kind)")
         lines.append("Nights differ for many reasons: the per-clench")
         lines.append("test below is the fairer one.")
+    elif c.baseline_nights and c.feedback_nights:
+        lines.append("Needs more good signal in each kind of night.")
     else:
         lines.append("Needs at least one night of each kind:")
         lines.append("record with --mode baseline for a few nights.")
@@ -231,6 +271,13 @@ def _comparison_box(fig: Figure, nights: Sequence[ScoredNight], nightly: dict) -
             fontsize=7.5,
             weight="bold" if k == 2 and c.comparable else "normal",
         )
+
+
+def _group_line(mode: str, count: int, rate: float | None, hours: float) -> str:
+    if not count:
+        return f"{mode}: no nights"
+    figure = f"{_fmt(rate)} episodes/h" if rate is not None else "not enough good signal"
+    return f"{mode}: {figure} ({_nights(count)}, {hours:.1f} h)"
 
 
 def _evidence_box(fig: Figure, effect: dict) -> None:
@@ -324,17 +371,20 @@ def _nights_table(fig: Figure, nights: Sequence[ScoredNight]) -> None:
     rows = []
     for n in shown:
         s, o = n.analysis.summary, n.outcome_summary
+        rated = [
+            s.episodes_per_hour,
+            s.per_hour_by_kind["phasic"],
+            s.per_hour_by_kind["tonic"],
+            s.per_hour_by_kind["mixed"],
+            s.bursts_per_hour,
+        ]
         rows.append(
             [
                 f"{n.started_at.astimezone():%d %b %H:%M}",
                 n.mode,
                 f"{s.good_hours:.1f}",
-                f"{s.episodes_per_hour:.1f}",
-                f"{s.per_hour_by_kind['phasic']:.1f}",
-                f"{s.per_hour_by_kind['tonic']:.1f}",
-                f"{s.per_hour_by_kind['mixed']:.1f}",
-                f"{s.bursts_per_hour:.1f}",
-                f"{s.clench_pct:.2f}",
+                *[f"{r:.1f}" if s.enough_signal else "-" for r in rated],
+                f"{s.clench_pct:.2f}" if s.enough_signal else "-",
                 str(o.given),
                 "-" if o.stopped_fraction is None else f"{100 * o.stopped_fraction:.0f} %",
             ]
@@ -358,13 +408,16 @@ def _footer(fig: Figure) -> None:
     r = scoring_rules(SignalConfig())
     rules = (
         f"Scoring: masseter EMG band-pass {r['band_pass_hz'][0]:g}-{r['band_pass_hz'][1]:g} Hz "
-        f"(upper edge at most 0.45 x sample rate), mains notch, RMS envelope over "
+        f"(upper edge at most 0.45 x sample rate), notches at the mains frequency and its "
+        f"harmonics found in the signal, heartbeats (ECG) subtracted, RMS envelope over "
         f"{r['envelope_rms_window_s']:g} s. Threshold: {r['threshold']}. Burst: above threshold "
         f"for at least {r['burst_min_s']:g} s (phasic) or {r['tonic_burst_min_s']:g} s (tonic). "
         f"Episode: bursts less than {r['episode_gap_s']:g} s apart; phasic = at least "
         f"{r['phasic_episode_min_bursts']} phasic bursts, tonic = a tonic burst, mixed = both. "
-        "Per-hour figures use the hours with good signal; episodes during bad signal "
-        "(electrode off, clipping, mains interference) are not counted. 'Stopped' = the clench "
+        "Per-hour figures use the hours with good signal, and need at least "
+        f"{SignalConfig().quality.min_good_hours:g} h of it; episodes during bad signal "
+        "(electrode off, clipping, mains interference) are not counted; a channel with bad "
+        "signal is left out while another is good. 'Stopped' = the clench "
         "ended within 2 s of the feedback."
     )
     fig.text(0.06, 0.085, rules, fontsize=6.5, wrap=True, va="top", color="#333333")

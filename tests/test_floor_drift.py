@@ -1,0 +1,84 @@
+"""Calibrated thresholds on a drifting floor: never below 2x the running rest floor, and the
+night's summary says when the floor moved so far that the calibration is doubtful."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bruxwatch.devices.base import Chunk
+from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.signal import Pipeline, analyze
+from bruxwatch.signal.calibration import Calibration
+from bruxwatch.signal.events import EpisodeEnd
+from bruxwatch.signal.scoring import calibration_note
+
+CALIBRATION = Calibration(rest=(2.4, 2.4), mvc=(230.0, 230.0))
+
+
+def night(drift: float, seconds: float = 600) -> tuple[Simulator, np.ndarray]:
+    sim = Simulator(
+        SimulatorConfig(
+            scenario="night", duration_s=seconds, seed=5, episodes_per_hour=0, rest_drift=drift
+        )
+    )
+    return sim, sim.generate()
+
+
+def by_kind(events) -> dict[str, list]:
+    kinds: dict[str, list] = {}
+    for event in events:
+        kinds.setdefault(type(event).__name__, []).append(event)
+    return kinds
+
+
+def test_a_steady_floor_leaves_the_calibration_alone():
+    sim, x = night(1.0)
+    result = analyze(x, sim.fs, calibration=CALIBRATION, channels=sim.info.channels)
+    assert result.summary.calibration_note == ""
+
+
+def test_a_floor_that_rose_makes_the_calibration_doubtful_and_raises_the_threshold():
+    """Rest EMG rising to 12x its calibrated level (the electrodes dried out) would cross the
+    calibrated threshold (rest + 10 % of MVC = 25 uV) all the time; the guard keeps the
+    threshold above twice the floor, so no clench is invented, and the summary says why."""
+    sim, x = night(12.0)
+    result = analyze(x, sim.fs, calibration=CALIBRATION, channels=sim.info.channels)
+    note = result.summary.calibration_note
+    assert note.startswith("calibration doubtful: the rest floor rose to ")
+    assert "the calibrated rest on left_masseter" in note and note.endswith("recalibrate")
+    assert result.summary.episodes <= 1
+    pipeline = Pipeline(sim.info, calibration=CALIBRATION)
+    pipeline.process(Chunk(0, x))
+    fixed = CALIBRATION.thresholds(pipeline.config.threshold)
+    assert (pipeline.floor_vs_rest[1] > 8).all()
+    assert (pipeline.process(Chunk(x.shape[1], x[:, -1000:])).thresholds > 1.5 * fixed).all()
+
+
+def test_the_note_names_each_channel_and_either_way():
+    note = calibration_note(["left", "right"], [0.9, 0.3], [2.5, 1.1])
+    assert "rose to 2.5x the calibrated rest on left" in note
+    assert "fell to 0.30x the calibrated rest on right" in note
+    assert calibration_note(["left"], [float("nan")], [float("nan")]) == ""
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(1, 40_000), min_size=1, max_size=30))
+def test_streaming_equals_offline_with_the_guard(cuts):
+    sim, x = night(8.0, seconds=120)
+    t = np.arange(x.shape[1]) / sim.fs
+    x += (60 * np.sin(2 * np.pi * 70 * t) * ((t % 20) < 3))[None, :]  # clench-like bursts
+    whole = Pipeline(sim.info, calibration=CALIBRATION)
+    expected = whole.process(Chunk(0, x)).events + whole.finish()
+    chunked = Pipeline(sim.info, calibration=CALIBRATION)
+    events, start = [], 0
+    for end in sorted({*cuts, x.shape[1]}):
+        if end > start:
+            events += chunked.process(Chunk(start, x[:, start:end])).events
+            start = end
+    events += chunked.finish()
+    assert by_kind(events) == by_kind(expected)  # in one chunk, events come stage by stage
+    np.testing.assert_array_equal(chunked.floor_vs_rest, whole.floor_vs_rest)
+    assert (whole.floor_vs_rest[1] > 2).all()  # the guard was active
+    assert any(isinstance(e, EpisodeEnd) for e in expected)
