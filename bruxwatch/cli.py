@@ -728,6 +728,9 @@ def cmd_record(args: argparse.Namespace) -> int:
         f"recorded {clock(st.seconds)}, {st.episodes} episodes ({st.artifacts} set aside), "
         f"feedback {st.feedback_fired} given / {st.feedback_held} logged, {st.lost} samples lost"
     )
+    flagged = _flagged_channels(session.pipeline)
+    if flagged:
+        print("signal quality: " + "; ".join(flagged))
     if st.latencies_ms:
         lat = np.percentile(st.latencies_ms, [50, 95])
         print(
@@ -735,6 +738,20 @@ def cmd_record(args: argparse.Namespace) -> int:
         )
     print(f"file: {result.path or out}")
     return 0
+
+
+def _flagged_channels(pipeline) -> list[str]:
+    """Each scored channel with flagged signal: its name, flagged time and why."""
+    if pipeline is None:
+        return []
+    quality, names = pipeline.quality, pipeline.info.channels
+    out = []
+    for c in pipeline.scored:
+        seconds = quality.flagged_seconds(c)
+        if seconds > 0:
+            why = ", ".join(f"{k} {v:.0f} s" for k, v in quality.flag_seconds(c).items())
+            out.append(f"{names[c]} flagged {seconds:.0f} s ({why})")
+    return out
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

@@ -191,7 +191,7 @@ def test_record_report_and_import_with_a_dead_lead(tmp_path, capsys):
     night = tmp_path / "night.sqlite"
     device = SHORT_NIGHT + ",dead_leads=2"
     assert main(["record", "--device", device, "--out", str(night), "--no-calibrate"]) == 0
-    capsys.readouterr()
+    assert "signal quality: right_masseter flagged 240 s (flat 240 s)" in capsys.readouterr().out
     assert main(["analyze", str(night), "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "bad channels" in text and "right_masseter (scored on the others)" in text

@@ -112,6 +112,10 @@ class ThresholdConfig:
     of the envelope over the last `background_window_s` seconds, sampled every `decimate_s` and
     refreshed every `update_s`) stands in for rest, and threshold = `adaptive_factor` × background.
     No detection happens until `warmup_s` of signal has been seen.
+    release_fraction: hysteresis. A run above threshold starts where the envelope reaches the
+    threshold and ends only where it falls below this fraction of it (the onset/offset
+    double threshold of EMG onset detection), so a clench that dips briefly is not cut into
+    pieces too short to count. 1.0: one threshold for both.
     """
 
     mvc_fraction: float = 0.10
@@ -124,6 +128,11 @@ class ThresholdConfig:
     decimate_s: float = 0.25
     update_s: float = 5.0
     warmup_s: float = 5.0
+    release_fraction: float = 0.75
+
+    def __post_init__(self) -> None:
+        if not 0.3 <= self.release_fraction <= 1.0:
+            raise ValueError(f"release_fraction must be 0.3-1, got {self.release_fraction:g}")
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,8 @@ class MainsTracker:
         self._absent: dict[int, int] = {}  # notched harmonic -> checks in a row without it
         self._seen: dict[tuple, int] = {}  # line not yet acted on -> checks in a row with it
         self._sides: dict[int, np.ndarray] = {}  # line's bin -> the bins around it
+        # lines checked at once: (frequencies, others, their bins, their neighbourhoods)
+        self._lines: tuple[list[float], list[float], np.ndarray, np.ndarray] | None = None
 
     @property
     def active(self) -> bool:
@@ -154,8 +156,9 @@ class MainsTracker:
         ratio = self.config.harmonic_ratio
         f0 = self.plan.mains_hz
         assert f0 is not None
+        strengths = self._line_ratios(power)
         if self.auto_frequency:
-            strength = {f: self._line_ratio(power, f) for f in CANDIDATES_HZ}
+            strength = {f: strengths[f] for f in CANDIDATES_HZ}
             best = max(strength, key=strength.__getitem__)
             wins = best != f0 and strength[best] >= ratio and strength[best] > strength[f0]
             if self._confirmed(("mains", best), wins):
@@ -170,7 +173,7 @@ class MainsTracker:
         for k in range(2, int(limit // f0) + 1):
             if not k * f0 < limit:
                 continue
-            line = self._line_ratio(power, k * f0)
+            line = strengths[k * f0]
             if k not in current:
                 if self._confirmed(("harmonic", k), line >= ratio):
                     kept.add(k)
@@ -200,6 +203,33 @@ class MainsTracker:
             return False
         del self._seen[key]
         return True
+
+    def _line_ratios(self, power: np.ndarray) -> dict[float, float]:
+        """`_line_ratio` of every multiple of 50 and 60 Hz below the notch limit, those whose
+        neighbourhood fits in the spectrum in one vectorized median."""
+        if self._lines is None:
+            limit = max(notch_limit(self.fs, self.high_hz, f) for f in CANDIDATES_HZ)
+            freqs = sorted({f * k for f in CANDIDATES_HZ for k in range(1, int(limit // f) + 1)})
+            near_lo, near_hi = _NEAR_BINS
+            offsets = np.r_[-near_hi : -near_lo + 1, near_lo : near_hi + 1]
+            centres = np.array([round(f * self.window / self.fs) for f in freqs])
+            fits = (centres - near_hi >= 1) & (centres + near_hi < power.shape[-1])
+            self._lines = (
+                [f for f, ok in zip(freqs, fits, strict=True) if ok],
+                [f for f, ok in zip(freqs, fits, strict=True) if not ok],
+                centres[fits],
+                centres[fits][:, None] + offsets[None, :],
+            )
+        fitting, others, centres, sides = self._lines
+        ratios = {f: self._line_ratio(power, f) for f in others}
+        if fitting:
+            line = power[:, centres - 1] + power[:, centres] + power[:, centres + 1]
+            middle = sides.shape[1] // 2
+            floor = 3.0 * np.partition(power[:, sides], middle, axis=-1)[..., middle]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                each = np.where(floor > 0, line / floor, np.where(line > 0, np.inf, 0.0))
+            ratios.update(zip(fitting, each.max(axis=0).tolist(), strict=True))
+        return ratios
 
     def _line_ratio(self, power: np.ndarray, f: float) -> float:
         """Power of the line at f (3 bins) over what its neighbourhood predicts, best channel."""

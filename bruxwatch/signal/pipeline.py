@@ -21,6 +21,7 @@ from bruxwatch.signal.ecg import EcgCanceller
 from bruxwatch.signal.envelope import MovingAverage, MovingRms, window_samples
 from bruxwatch.signal.events import EpisodeEnd, Event, Gap, MainsChanged
 from bruxwatch.signal.filters import StreamingFilter, band_edges, design_sos
+from bruxwatch.signal.hysteresis import Hysteresis
 from bruxwatch.signal.mains import CANDIDATES_HZ, MainsTracker, NotchPlan
 from bruxwatch.signal.quality import QualityMonitor
 
@@ -129,6 +130,8 @@ class Pipeline:
             self._fixed_thresholds = calibration.thresholds(config.threshold)
             self._rest = np.asarray(calibration.rest, dtype=np.float64)
             self.floor_vs_rest = np.full((2, len(self.scored)), np.nan)  # lowest, highest
+            self._guarded_for: tuple[np.ndarray | None, np.ndarray] = (None, self._fixed_thresholds)
+        self._hysteresis = Hysteresis()  # onset at the threshold, offset at release_fraction
         self.detector = EpisodeDetector(fs, config.detector, pct_mvc=calibration is not None)
         self.quality = QualityMonitor(
             fs,
@@ -345,6 +348,7 @@ class Pipeline:
         events = self._close()
         events.append(Gap(at_s=end / self.fs, missing_s=(resume - end) / self.fs))
         self._envelope.reset()
+        self._hysteresis.reset()
         return events
 
     def _detection_level(
@@ -352,18 +356,25 @@ class Pipeline:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Level and above-threshold per sample over the scored channels taking part
         (`taking_part` (scored, n) bool, None: all); a channel left out does not count."""
+        release = self.config.threshold.release_fraction
         if self.calibration is not None:
             over = np.empty(envelope.shape, dtype=bool)
+            held = np.empty(envelope.shape, dtype=bool)  # above the release threshold
             thresholds = self._thresholds
             for lo, hi, floor in self._background.segments(envelope, first):
                 thresholds = self._guarded(floor)
                 np.greater_equal(envelope[:, lo:hi], thresholds[:, None], out=over[:, lo:hi])
+                np.greater_equal(
+                    envelope[:, lo:hi], release * thresholds[:, None], out=held[:, lo:hi]
+                )
             self._thresholds = thresholds
             pct = self.calibration.pct_mvc(envelope)
             if taking_part is not None:
                 over &= taking_part
+                held &= taking_part
                 pct = np.where(taking_part, pct, -np.inf)
-            return pct.max(axis=0), over.any(axis=0)
+            above = self._hysteresis.process(over.any(axis=0), held.any(axis=0))
+            return pct.max(axis=0), above
         assert self._background is not None
         factor = self.config.threshold.adaptive_factor
         ratio = np.empty(envelope.shape, dtype=envelope.dtype)
@@ -376,19 +387,23 @@ class Pipeline:
             ratio[~taking_part] = 0
         self._thresholds = factor * self._background.background
         level = ratio.max(axis=0)
-        return level, level >= factor
+        return level, self._hysteresis.process(level >= factor, level >= release * factor)
 
     def _guarded(self, floor: np.ndarray) -> np.ndarray:
         """The calibrated thresholds, raised where the running floor (NaN: warming up) has
         risen so far that they would no longer be `min_rest_multiple` x above it; the floor's
         lowest and highest ratio to the calibrated rest are kept for the night's summary."""
-        if np.isnan(floor).all():
-            return self._fixed_thresholds
-        ratio = floor / np.maximum(self._rest, 1e-12)
-        low, high = self.floor_vs_rest
-        self.floor_vs_rest = np.stack((np.fmin(low, ratio), np.fmax(high, ratio)))
-        guard = self.config.threshold.min_rest_multiple * floor
-        return np.fmax(self._fixed_thresholds, guard)
+        if floor is self._guarded_for[0]:  # the floor changes every update_s, not per chunk
+            return self._guarded_for[1]
+        thresholds = self._fixed_thresholds
+        if not np.isnan(floor).all():
+            ratio = floor / np.maximum(self._rest, 1e-12)
+            low, high = self.floor_vs_rest
+            self.floor_vs_rest = np.stack((np.fmin(low, ratio), np.fmax(high, ratio)))
+            guard = self.config.threshold.min_rest_multiple * floor
+            thresholds = np.fmax(self._fixed_thresholds, guard)
+        self._guarded_for = (floor, thresholds)
+        return thresholds
 
     def _mark_artifacts(self, events: list[Event]) -> list[Event]:
         out: list[Event] = []

@@ -75,19 +75,22 @@ class QualityMonitor:
         events: list[QualityChanged] = []
         if self._pending_start is not None and first_index != self._pending_end:
             events += self._flush()  # the stream jumped: judge the partial block on its own
-        start = first_index if self._pending_start is None else self._pending_start
-        end = first_index + raw.shape[-1]
         L = self.block
-        boundary = (start // L + 1) * L  # end of the block that holds `start`
-        self._pending.append((raw, filtered, invalid))
-        self._pending_start, self._pending_end = start, end
-        if end < boundary:  # that block is still incomplete
-            return events
-        if len(self._pending) > 1:
-            raw, filtered, invalid = _joined(self._pending)
-        pos = 0
-        if boundary - start < L:  # the stream started mid-block (after a gap): a short block
-            pos = boundary - start
+        if self._pending_start is not None:  # complete the block under way with the head
+            need = (self._pending_start // L + 1) * L - first_index
+            if raw.shape[-1] < need:
+                self._pending.append((raw, filtered, invalid))
+                self._pending_end = first_index + raw.shape[-1]
+                return events
+            self._pending.append((raw[:, :need], filtered[:, :need], _part(invalid, 0, need)))
+            events += self._flush()
+            raw, filtered, invalid = raw[:, need:], filtered[:, need:], _part(invalid, need, None)
+            first_index += need
+        start, end = first_index, first_index + raw.shape[-1]
+        pos = (-start) % L  # the stream started mid-block (after a gap): a short block first
+        if pos > end - start:
+            pos = 0  # that short block is not complete yet: all of it waits below
+        elif pos:
             part = _part(invalid, 0, pos)
             events += self._judge(
                 start,
@@ -95,7 +98,7 @@ class QualityMonitor:
                 filtered[:, None, :pos],
                 None if part is None else part[:, None, :],
             )
-        whole = (end - start - pos) // L
+        whole = (end - start - pos) // L if (start + pos) % L == 0 else 0
         if whole:
             stop = pos + whole * L
             n_channels = raw.shape[0]
@@ -107,11 +110,10 @@ class QualityMonitor:
                 None if part is None else part.reshape(n_channels, whole, L),
             )
             pos = stop
-        self._pending, self._pending_start = [], None
         if start + pos < end:
             rest = None if invalid is None else invalid[:, pos:]
             self._pending = [(raw[:, pos:], filtered[:, pos:], rest)]
-            self._pending_start = start + pos
+            self._pending_start, self._pending_end = start + pos, end
         return events
 
     def finish(self) -> list:
@@ -210,16 +212,17 @@ class QualityMonitor:
         for b in np.flatnonzero((part & bad).any(axis=0)).tolist():
             self._mark_bad(start + b * length, start + (b + 1) * length)
         after = _taking_part(bad)  # who takes part from the end of each block on
-        for b in range(k):
-            self._note_taking_part(start + (b + 1) * length, after[:, b])
+        previous = (
+            self._taking_part[-1][1] if self._taking_part else np.ones(len(self.scored), bool)
+        )
+        changed = np.any(
+            after != np.concatenate((previous[:, None], after[:, :-1]), axis=1), axis=0
+        )
+        for b in np.flatnonzero(changed).tolist():
+            self._taking_part.append((start + (b + 1) * length, after[:, b].copy()))
         self._last_bad = bad[:, -1].copy()
         self.known_until = start + k * length
         return events
-
-    def _note_taking_part(self, index: int, part: np.ndarray) -> None:
-        if self._taking_part and np.array_equal(self._taking_part[-1][1], part):
-            return
-        self._taking_part.append((index, part))
 
     def _changes(self, start: int, length: int, codes: np.ndarray) -> list:
         """QualityChanged events where a channel's flag code differs from the block before."""
@@ -267,7 +270,7 @@ def _joined(pending: list) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     return raw, filtered, invalid
 
 
-def _part(invalid: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
+def _part(invalid: np.ndarray | None, lo: int, hi: int | None) -> np.ndarray | None:
     return None if invalid is None else invalid[:, lo:hi]
 
 
