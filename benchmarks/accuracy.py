@@ -155,7 +155,7 @@ def bruxwatch_scores(sim: Simulator, calibrated: bool) -> Score:
         except CalibrationError:
             # The refusal names the channel that did not clench (a dead lead); the wearer
             # then scores the others (--channels). None left: the cell counts as nothing found.
-            live = _calibratable(envelope, sim)
+            live = _calibratable(envelope, lambda e: calibration_from(e, sim))
             if not live:
                 return FAILED_CALIBRATION
             config = dataclasses.replace(config, masseter_channels=live)
@@ -170,12 +170,12 @@ def bruxwatch_scores(sim: Simulator, calibrated: bool) -> Score:
     return score(((e.start_s, e.kind) for e in result.episodes if not e.artifact), sim)
 
 
-def _calibratable(envelope: np.ndarray, sim: Simulator) -> tuple[int, ...]:
-    """The channels (0-based) whose own calibration is accepted."""
+def _calibratable(envelope: np.ndarray, calibration) -> tuple[int, ...]:
+    """The channels (0-based) whose own calibration (`calibration(envelope)`) is accepted."""
     live = []
     for channel in range(envelope.shape[0]):
         try:
-            calibration_from(envelope[channel : channel + 1], sim)
+            calibration(envelope[channel : channel + 1])
         except CalibrationError:
             continue
         live.append(channel)
@@ -216,7 +216,7 @@ def baseline_scores(sim: Simulator, calibrated: bool) -> Score:
         try:
             cal = calibration_from(full, sim)
         except CalibrationError:  # as for bruxwatch: the channels it accepts, if any
-            live = _calibratable(full, sim)
+            live = _calibratable(full, lambda e: calibration_from(e, sim))
             if not live:
                 return FAILED_CALIBRATION
             full = full[list(live)]
@@ -260,16 +260,21 @@ def envelope_scores(sim: Simulator, rate: float, calibrated: bool) -> Score:
     """bruxwatch on the envelope input (the same command path: analyze_chunks)."""
     chunk, info = envelope_input(sim, rate)
     offset = 0.1  # s: the stream's sample 0 is the sensor's reading 0.1 s into the night
-    cal = None
+    cal, config = None, SignalConfig()
     if calibrated:
         envelope = Pipeline(info).process(chunk).envelope
         shifted = np.pad(envelope, ((0, 0), (int(round(offset * rate)), 0)), mode="edge")
-        try:
-            cal = _calibration_at(shifted, sim, rate)
-        except CalibrationError:
+        live = _live_channels(shifted, sim, rate)
+        if not live:
             return FAILED_CALIBRATION
+        config = dataclasses.replace(config, masseter_channels=live)
+        cal = _calibration_at(shifted[list(live)], sim, rate)
     result = analyze_chunks(
-        iter([chunk]), info, calibration=cal, exclude_s=[(0.0, sim.truth.mvc_s[1] - offset)]
+        iter([chunk]),
+        info,
+        calibration=cal,
+        config=config,
+        exclude_s=[(0.0, sim.truth.mvc_s[1] - offset)],
     )
     found = ((e.start_s + offset, e.kind) for e in result.episodes if not e.artifact)
     return score(found, sim)
@@ -281,10 +286,11 @@ def envelope_baseline_scores(sim: Simulator, rate: float, calibrated: bool) -> S
     offset = 0.1
     counts = np.pad(chunk.samples, ((0, 0), (int(round(offset * rate)), 0)), mode="edge")
     if calibrated:
-        try:
-            thresholds = _calibration_at(counts, sim, rate).thresholds(SignalConfig().threshold)
-        except CalibrationError:
+        live = _live_channels(counts, sim, rate)
+        if not live:
             return FAILED_CALIBRATION
+        counts = counts[list(live)]
+        thresholds = _calibration_at(counts, sim, rate).thresholds(SignalConfig().threshold)
     else:
         thresholds = 4.0 * np.percentile(counts, 10, axis=-1)
     above = (counts >= thresholds[:, None]).any(axis=0)
@@ -297,6 +303,15 @@ def envelope_baseline_scores(sim: Simulator, rate: float, calibrated: bool) -> S
         if isinstance(e, EpisodeEnd) and e.episode.start_s >= skip
     ]
     return score(found, sim)
+
+
+def _live_channels(envelope: np.ndarray, sim: Simulator, rate: float) -> tuple[int, ...]:
+    """All channels when the calibration takes them; else those it takes one by one."""
+    try:
+        _calibration_at(envelope, sim, rate)
+        return tuple(range(envelope.shape[0]))
+    except CalibrationError:
+        return _calibratable(envelope, lambda e: _calibration_at(e, sim, rate))
 
 
 def _calibration_at(envelope: np.ndarray, sim: Simulator, rate: float) -> Calibration:

@@ -237,3 +237,25 @@ def test_the_minimum_of_good_hours_comes_from_the_settings_file(tmp_path, capsys
     assert main(["--config", str(settings_file), "analyze", str(path), "--fs", "1000"]) == 2
     err = capsys.readouterr().err
     assert "min_good_hours must be 0-24 h, got -2" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_openbci_file_with_six_unused_channels_keeps_its_episodes(tmp_path, capsys):
+    """An 8-channel OpenBCI GUI recording where only channels 1-2 had electrodes: 3-6 were
+    turned off (0.0) and 7-8 railed at the Cyton's limit. The night is scored on 1-2."""
+    from tests.test_importers import write_gui_v5
+
+    sim = Simulator(
+        SimulatorConfig(scenario="awake", duration_s=300, fs=250.0, seed=11, episodes_per_hour=90)
+    )
+    x = np.zeros((8, sim.n_samples))
+    x[:2] = sim.generate()
+    x[6:] = 187_500.0
+    path = tmp_path / "OpenBCI-RAW-2025-11-24_22-00-00.txt"
+    write_gui_v5(path, x)
+    assert main(["analyze", str(path), "--json", "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert summary["bad_channels"] == [f"exg{k}" for k in range(3, 9)]
+    assert summary["good_hours"] == pytest.approx(summary["hours"] - 1 / 3600)
+    assert main(["analyze", str(path), "--json", "--quiet", "--channels", "1,2"]) == 0
+    only_used = json.loads(capsys.readouterr().out)
+    assert only_used["summary"]["episodes"] == summary["episodes"] > 0

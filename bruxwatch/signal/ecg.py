@@ -89,6 +89,7 @@ class EcgCanceller:
         self._block_at: int | None = None  # block being collected
         self._scan: int | None = None  # first index not yet searched for a beat
         self._candidate: int | None = None  # onset of a beat waiting for confirmation
+        self._block_max: tuple[int, list[float]] = (0, [])  # (first block, its max d, ...)
 
     def process(self, y: np.ndarray, first_index: int) -> tuple[np.ndarray, int]:
         """Feed filtered samples y (channels, n) from `first_index` on; returns the cleaned
@@ -101,6 +102,13 @@ class EcgCanceller:
         end = self._start + buffer.shape[1]
         d = np.einsum("cn,cn->n", buffer, buffer)  # d[i - self._start]
         self._collect_floors(d[first_index - self._start :], first_index)
+        # the largest d of each block in the buffer: the search skips blocks below threshold
+        L = self.block
+        first_block = self._start // L
+        edges = np.arange(first_block, (end - 1) // L + 1) * L - self._start
+        if edges.size:
+            edges[0] = 0
+            self._block_max = (first_block, np.maximum.reduceat(d, edges).tolist())
         self._find_beats(buffer, d, end)
         self._subtract(buffer, end)
         ready = max(0, buffer.shape[1] - self.delay)
@@ -205,7 +213,8 @@ class EcgCanceller:
             block = pos // self.block
             upto = min(end, (block + 1) * self.block)
             threshold = self._threshold(block)
-            if threshold is not None:
+            first_block, maxima = self._block_max
+            if threshold is not None and maxima[block - first_block] > threshold:
                 above = np.flatnonzero(d[pos - self._start : upto - self._start] > threshold)
                 if above.size:
                     self._scan = pos + int(above[0])

@@ -48,7 +48,8 @@ class ExactMovingSum:
         if square:  # squares are >= 0: the cast to int64 below floors them
             scaled = np.multiply(values, values)
             scaled *= 1.0 / self.quantum
-            np.minimum(scaled, self._limit, out=scaled)
+            if scaled.max() > self._limit:  # rare: a reduction is cheaper than a clamp
+                np.minimum(scaled, self._limit, out=scaled)
         else:
             scaled = np.multiply(values, 1.0 / self.quantum, dtype=np.float64)
             np.clip(scaled, -self._limit, self._limit, out=scaled)
@@ -61,8 +62,8 @@ class ExactMovingSum:
         np.cumsum(steps, axis=-1, out=steps)
         self._sum = steps[:, -1].copy()
         self._history = quantized[:, -w:].copy()
-        out = steps.astype(np.float32)
-        out *= np.float32(self.quantum * scale)
+        out = np.empty(steps.shape, dtype=np.float32)
+        np.multiply(steps, self.quantum * scale, out=out, casting="unsafe")  # one pass
         return out
 
 

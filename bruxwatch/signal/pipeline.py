@@ -31,11 +31,14 @@ class Filtered:
     """Stage 1's result: the chunk as float64 (channels, n) and its band-passed version.
 
     first_index: index of raw[:, 0]. Earlier than the chunk's own first index when a short
-        gap before it was bridged (the concealment of the gap comes first) and when ECG
-        removal holds samples back (`EcgCanceller.delay`): then the arrays end that many
-        samples before the chunk does.
+        gap before it was bridged (the concealment of the gap comes first) and, once ECG
+        removal has run (`cleaned`), by the samples it holds back (`EcgCanceller.delay`):
+        then the arrays end that many samples before the chunk does.
     bridged: samples of concealment put in for a short gap at index `bridged_at` (0: none).
-    before_gap: the samples held back before a long gap (scored before this chunk's).
+    restarted: a long gap came before the chunk: ECG removal hands on what it holds
+        (`before_gap`, scored before this chunk's samples) and starts again.
+    cleaned: ECG removal has run on `filtered` (it runs at the start of `score`, so that the
+        two stages of `analyze` share the work).
     invalid: (channels, n) bool where the input was impossible (not finite, beyond the rails
         or `max_abs`) and held at the last valid value; None when every sample was valid.
     notches: (sample index, plan) where the mains notches changed inside the chunk.
@@ -49,6 +52,8 @@ class Filtered:
     notches: list[tuple[int, NotchPlan]] = field(default_factory=list)
     bridged_at: int = 0
     before_gap: Filtered | None = None
+    restarted: bool = False
+    cleaned: bool = False
 
 
 @dataclass
@@ -187,15 +192,13 @@ class Pipeline:
         if self._filter_next is not None and first < self._filter_next:
             raise ValueError(f"chunk at sample {first} overlaps samples already processed")
         gap = 0 if self._filter_next is None else first - self._filter_next
-        before_gap = None
+        restarted = False
         if gap > self._bridge or (gap and not self._recent):
             gap = -1  # too long to bridge: everything restarts
+            restarted = True
             self._recent.clear()
             if self._filter is not None:
                 self._filter.reset()
-            if self._ecg is not None:
-                before_gap = self._flush_held()
-                self._ecg.reset()
         x, invalid = self._held_valid(x)
         bridged = max(gap, 0)
         if bridged:
@@ -223,19 +226,36 @@ class Pipeline:
                 filtered = np.concatenate(pieces, axis=1)
         self._recent.add(x)
         self._filter_next = first + chunk.n
-        out_start = start
-        if self._ecg is not None:
-            filtered, out_start = self._ecg.process(filtered, start)
-            x, invalid = self._delayed.process(x, invalid, filtered.shape[1])
         return Filtered(
             raw=x,
             filtered=filtered,
-            first_index=out_start,
+            first_index=start,
             bridged=bridged,
             invalid=invalid,
             notches=notches,
             bridged_at=start,
+            restarted=restarted,
+            cleaned=self._ecg is None,
+        )
+
+    def _cleaned(self, stage: Filtered) -> Filtered:
+        """`stage` with ECG removed: the samples the canceller hands on (and the raw input in
+        step with them), after what it held before a long gap."""
+        assert self._ecg is not None
+        before_gap = None
+        if stage.restarted:
+            before_gap = self._flush_held()
+            self._ecg.reset()
+        filtered, start = self._ecg.process(stage.filtered, stage.first_index)
+        raw, invalid = self._delayed.process(stage.raw, stage.invalid, filtered.shape[1])
+        return dataclasses.replace(
+            stage,
+            raw=raw,
+            filtered=filtered,
+            first_index=start,
+            invalid=invalid,
             before_gap=before_gap,
+            cleaned=True,
         )
 
     def _flush_held(self) -> Filtered | None:
@@ -245,7 +265,9 @@ class Pipeline:
             return None
         filtered, start = self._ecg.flush()
         raw, invalid = self._delayed.flush()
-        return Filtered(raw=raw, filtered=filtered, first_index=start, invalid=invalid)
+        return Filtered(
+            raw=raw, filtered=filtered, first_index=start, invalid=invalid, cleaned=True
+        )
 
     @property
     def r_peaks(self) -> list[int]:
@@ -292,7 +314,9 @@ class Pipeline:
         return x, bad
 
     def score(self, chunk: Chunk | None, stage: Filtered) -> ProcessedChunk:
-        """Stage 2 of `process`: envelope, quality, threshold and detection."""
+        """Stage 2 of `process`: ECG removal, envelope, quality, threshold and detection."""
+        if not stage.cleaned:
+            stage = self._cleaned(stage)
         events: list[Event] = []
         if stage.before_gap is not None:
             events += self.score(None, stage.before_gap).events
