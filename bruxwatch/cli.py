@@ -17,6 +17,7 @@ import numpy as np
 
 from bruxwatch import __version__
 from bruxwatch.devices.emulators import TEXT_FORMS
+from bruxwatch.firmware_host.console import counted, feedback_text, lost_text
 from bruxwatch.memory import keep_freed_memory
 from bruxwatch.signal import Analysis, CalibrationError, SignalConfig, analyze, calibrate
 from bruxwatch.signal.scoring import Summary
@@ -155,7 +156,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         title = f"{args.input} ({recording.source}, {recording.fs:g} Hz)"
         if recording.gaps:
             lost = sum(n for _, n in recording.gaps) / recording.fs
-            title += f"; {len(recording.gaps)} gaps, {lost:.1f} s lost"
+            title += f"; {lost_text(len(recording.gaps), lost)}"
         print(format_summary(analysis, title=title))
     return 0
 
@@ -216,11 +217,19 @@ def _analyze_night(args: argparse.Namespace) -> int:
 
 
 def _read_recording(path: Path, fs: float | None) -> Recording:
+    from bruxwatch.devices.base import MAX_FS, MIN_RAW_FS
+
     try:
         with _progress(f"reading {path.name}", enabled=True) as tick:
-            return read_recording(path, fs=fs, progress=tick)
+            recording = read_recording(path, fs=fs, progress=tick)
     except RecordingError as exc:
         raise CliError(str(exc)) from None
+    if not MIN_RAW_FS <= recording.fs <= MAX_FS:
+        raise CliError(
+            f"{path}: its sample rate, {recording.fs:g} Hz, is outside {MIN_RAW_FS:g}-{MAX_FS:g}"
+            " Hz (raw EMG)"
+        )
+    return recording
 
 
 def _calibration_from_ranges(recording: Recording, rest, mvc, config: SignalConfig):
@@ -725,8 +734,10 @@ def cmd_record(args: argparse.Namespace) -> int:
         print(f"calibration: {session.calibration_error}")
     print(f"stopped: {result.reason}")
     print(
-        f"recorded {clock(st.seconds)}, {st.episodes} episodes ({st.artifacts} set aside), "
-        f"feedback {st.feedback_fired} given / {st.feedback_held} logged, {st.lost} samples lost"
+        f"recorded {clock(st.seconds)}, {counted(st.episodes, 'episode')} "
+        f"({st.artifacts} set aside), "
+        f"{feedback_text(args.mode, st.feedback_fired, st.feedback_held)}, "
+        f"{counted(st.lost, 'sample')} lost"
     )
     flagged = _flagged_channels(session.pipeline)
     if flagged:
@@ -1019,7 +1030,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(
         f"saved {out}: {recording.source}, {len(recording.channels)} channels at "
         f"{recording.fs:g} Hz, {recording.duration_s / 3600:.2f} h"
-        + (f", {len(recording.gaps)} gaps ({lost:.1f} s lost)" if recording.gaps else "")
+        + (f", {lost_text(len(recording.gaps), lost)}" if recording.gaps else "")
     )
     return 0
 
@@ -1124,6 +1135,18 @@ def _range(text: str) -> tuple[float, float]:
     if not b > a:
         raise argparse.ArgumentTypeError(f"range {text!r} must end after it starts")
     return a, b
+
+
+def _sample_rate(text: str) -> float:
+    """--fs: a rate raw EMG can be band-passed at, in Hz."""
+    from bruxwatch.devices.base import MAX_FS, MIN_RAW_FS
+
+    value = _positive(text)
+    if not MIN_RAW_FS <= value <= MAX_FS:
+        raise argparse.ArgumentTypeError(
+            f"the sample rate must be {MIN_RAW_FS:g}-{MAX_FS:g} Hz for raw EMG, got {text}"
+        )
+    return value
 
 
 def _positive(text: str) -> float:
@@ -1272,7 +1295,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--hours", type=_positive, help="length in hours")
     group.add_argument("--minutes", type=_positive, help="length in minutes")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--fs", type=_positive, default=1000.0, help="sample rate, Hz (default 1000)")
+    p.add_argument("--fs", type=_sample_rate, default=1000.0, help="sample rate, Hz (default 1000)")
     p.add_argument("--channels", type=int, default=2, help="masseter channels (default 2)")
     p.add_argument("--mains", type=float, choices=(50.0, 60.0), default=50.0)
     p.add_argument("--episodes-per-hour", type=_positive, default=None)
@@ -1313,7 +1336,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a night (.sqlite), EDF/BDF, OpenBCI GUI .txt, BrainFlow CSV or plain CSV",
     )
     p.add_argument(
-        "--fs", type=_positive, help="sample rate in Hz (unless the CSV has a time column)"
+        "--fs", type=_sample_rate, help="sample rate in Hz (unless the CSV has a time column)"
     )
     p.add_argument("--rest", type=_range, metavar="A:B", help="seconds of the file at rest")
     p.add_argument("--mvc", type=_range, metavar="A:B", help="seconds with maximal clenches")
@@ -1421,7 +1444,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="store a recording made by another tool as a night")
     p.add_argument("file", help="EDF/BDF, OpenBCI GUI .txt, BrainFlow CSV or plain CSV")
     p.add_argument("--out", help="the night to write (default: FILE with .sqlite)")
-    p.add_argument("--fs", type=_positive, help="sample rate, Hz (plain CSV without time)")
+    p.add_argument("--fs", type=_sample_rate, help="sample rate, Hz (plain CSV without time)")
     p.add_argument(
         "--mode",
         choices=("imported", "baseline", "feedback"),

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bruxwatch.cli import main
@@ -130,6 +131,33 @@ def test_bad_fs(night, capsys, fs):
     assert "fs" in error_of(["analyze", str(csv), "--fs", fs], capsys)
 
 
+@pytest.mark.parametrize("fs", ["40", "0.001", "1e12", "99.9", "20001"])
+@pytest.mark.parametrize("command", ["analyze", "import", "simulate"])
+def test_fs_out_of_range_is_one_line_naming_the_range(night, capsys, tmp_path, fs, command):
+    csv, _ = night
+    target = [] if command == "simulate" else [str(csv)]
+    out = ["--out", str(tmp_path / "out.sqlite")] if command != "analyze" else []
+    line = error_of([command, *target, "--fs", fs, *out], capsys)
+    assert f"the sample rate must be 100-20000 Hz for raw EMG, got {fs}" in line
+    assert not (tmp_path / "out.sqlite").exists()
+
+
+def test_a_file_whose_own_rate_is_too_low_is_one_line(tmp_path, capsys):
+    path = tmp_path / "slow.csv"
+    path.write_text("time,emg\n" + "".join(f"{i / 40},{i % 3}\n" for i in range(400)))
+    line = error_of(["analyze", str(path)], capsys)
+    assert "its sample rate, 40 Hz, is outside 100-20000 Hz (raw EMG)" in line
+
+
+def test_a_100_hz_recording_is_scored(tmp_path, capsys):
+    """At 100 Hz neither mains line fits under the band edge: both are still looked at."""
+    path = tmp_path / "slow.csv"
+    rng = np.random.default_rng(1)
+    path.write_text("emg\n" + "".join(f"{v:.3f}\n" for v in rng.normal(0, 3, 12_000)))
+    assert main(["analyze", str(path), "--fs", "100", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["hours"] == pytest.approx(120 / 3600)
+
+
 def test_fs_disagreeing_with_time_column(tmp_path, capsys):
     path = tmp_path / "timed.csv"
     path.write_text("time,emg\n" + "".join(f"{i / 250},{i % 3}\n" for i in range(100)))
@@ -193,3 +221,25 @@ def test_demo_runs_and_reports_against_truth(capsys):
     assert main(["demo", "--night", "--hours", "0.25", "--seed", "2"]) == 0
     out = capsys.readouterr().out
     assert "Against the simulator's ground truth" in out and "F1" in out
+
+
+def test_status_words_read_right():
+    from bruxwatch.firmware_host.console import counted, feedback_text, levels_text, lost_text
+
+    assert counted(1, "episode") == "1 episode" and counted(0, "episode") == "0 episodes"
+    assert lost_text(1, 0.01) == "1 gap, 10 ms lost" and lost_text(3, 2.44) == "3 gaps, 2.4 s lost"
+    assert feedback_text("feedback", 2, 1) == "feedback: 2 given, 1 logged"
+    assert feedback_text("baseline", 0, 5) == "baseline night: 5 logged, none given"
+    assert feedback_text(None, 0, 0) == "feedback off"
+    assert levels_text([float("nan"), 3.0]) == "warming up"
+    assert levels_text([3.04, 12.0]) == "3.0/12.0"
+
+
+def test_record_summary_counts_in_words(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    device = "sim:scenario=awake,realtime=0,minutes=0.2,episodes_per_hour=0"
+    out = tmp_path / "n.sqlite"
+    argv = ["record", "--device", device, "--no-calibrate", "--mode", "baseline", "--out", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "0 episodes (0 set aside), baseline night: 0 logged, none given, 0 samples lost" in text

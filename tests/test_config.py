@@ -48,7 +48,7 @@ def test_settings_file_fills_the_dataclass_tree(tmp_path):
     [
         ("[signal.filter]\nmains = 60\n", "unknown setting 'mains' in [signal.filter]"),
         ("[feedback]\npulse_ms = 'long'\n", "feedback.pulse_ms must be a whole number"),
-        ("[signal.envelope]\nrms_window_s = 2.0\n", "RMS window must be 0.05-0.25 s"),
+        ("[signal.envelope]\nrms_window_s = 2.0\n", "rms_window_s must be 0.05-0.25 s, got 2.0"),
         ("colour = 'blue'\n", "unknown setting 'colour'"),
         ("[signal.filter\n", "not valid TOML"),
         ("[feedback]\nmode = 'sometimes'\n", "feedback.mode must be one of feedback, baseline"),
@@ -96,3 +96,39 @@ def test_flags_override_the_file_and_the_night_keeps_its_settings(tmp_path, caps
     assert "5x adaptive background" in summary["threshold"]
     assert main(["--config", str(tmp_path / "missing.toml"), "devices"]) == 2
     assert "no such settings file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[signal.filter]\nmains_hz = 55\n",
+            'mains_hz must be 50, 60, "auto" or 0 (off), got 55.0',
+        ),
+        ("[signal.threshold]\nmvc_fraction = 1.5\n", "mvc_fraction must be 0.01-0.9, got 1.5"),
+        ("[signal.threshold]\nadaptive_factor = 0\n", "adaptive_factor must be 1.5-50, got 0.0"),
+        ("[signal.filter]\norder = 0\n", "order must be 1-10, got 0"),
+        ("[signal.quality]\nblock_s = 0\n", "block_s must be 0.1-10 s, got 0.0"),
+        ("[signal.detector]\nmin_burst_s = -1\n", "min_burst_s must be 0.05-5 s, got -1.0"),
+        ("[signal.ecg]\nrefractory_s = -1\n", "refractory_s must be 0.15-1 s, got -1.0"),
+        ("[feedback]\nonset_delay_s = -1\n", "onset_delay_s must be 0-30 s, got -1.0"),
+        ("[signal.filter]\nband_hz = [450, 20]\n", "band_hz must be [low, high] with low < high"),
+        ("[signal.filter]\nnotch_q = 0\n", "notch_q must be 1-300, got 0.0"),
+        ("[signal.filter]\nband_hz = [20, nan]\n", "band_hz must be 0.1-5000 Hz, got [20.0, nan]"),
+        ("[signal.detector]\nmin_burst_s = 3\n", "tonic_min_s (2 s) must be longer than min"),
+    ],
+)
+def test_every_setting_is_checked_against_its_range(tmp_path, capsys, text, message):
+    """The file, the section and the key, and the range; exit 2, one line, nothing written."""
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    section = text.split("]")[0] + "]"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(f"{path}: {section}: {message}")
+    out = tmp_path / "night.sqlite"
+    argv = ["--config", str(path), "simulate", "--hours", "0.01", "--out", str(tmp_path / "x.csv")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
+    assert not out.exists() and not (tmp_path / "x.csv").exists()

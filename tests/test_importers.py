@@ -230,7 +230,7 @@ def test_import_replay_and_report_treat_a_gui_file_like_a_night(emg, tmp_path, c
     write_gui_v5(source, x, drop=slice(10_000, 10_040))
     night = tmp_path / "imported.sqlite"
     assert main(["import", str(source), "--out", str(night), "--mode", "baseline"]) == 0
-    assert "1 gaps (0.2 s lost)" in capsys.readouterr().out
+    assert "1 gap, 160 ms lost" in capsys.readouterr().out
     with Recording(night) as rec:
         assert rec.gaps() == [(10_040, 40)] and rec.session.mode == "baseline"
         assert rec.n_samples == x.shape[1] - 40 and rec.end_index == x.shape[1]

@@ -181,3 +181,39 @@ def test_a_stray_file_in_the_nights_folder_is_skipped_not_fatal(week, tmp_path, 
     assert main(["report", str(only_junk)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == "bruxwatch report: error: none of the files found is a bruxwatch recording"
+
+
+def test_bursts_per_episode_is_one_number_in_the_pdf_and_the_json(week, tmp_path, capsys):
+    """One definition: the bursts inside the counted episodes, per episode."""
+    import re
+
+    pdfium = pytest.importorskip("pypdfium2")
+    _, paths = week
+    night = str(paths[1])
+    pdf = tmp_path / "one.pdf"
+    assert main(["report", night, "--pdf", str(pdf)]) == 0
+    text = pdfium.PdfDocument(str(pdf))[0].get_textpage().get_text_range()
+    shown = float(re.search(r"([0-9.]+) per episode", text).group(1))
+    row = run_json(capsys, ["report", night, "--json"])["nights"][0]
+    assert shown == round(row["bursts_per_episode"], 1)
+    assert row["bursts_per_episode"] * row["episodes"] <= row["bursts"]
+
+
+def test_the_rules_described_are_the_settings_the_night_was_scored_with(tmp_path, capsys):
+    import dataclasses
+
+    from bruxwatch.signal.config import ThresholdConfig
+
+    pdfium = pytest.importorskip("pypdfium2")
+    strict = dataclasses.replace(SHORT_NIGHTS_RATED, threshold=ThresholdConfig(mvc_fraction=0.15))
+    paths = record_simulated_nights(
+        tmp_path / "nights", nights=1, hours=0.05, baseline_nights=0, seed=3, signal=strict
+    )
+    report = run_json(capsys, ["report", str(paths[0]), "--json"])
+    assert report["scoring"]["threshold"].startswith("rest + 15% of (MVC - rest)")
+    assert report["nights"][0]["threshold"].startswith("rest + 15% of (MVC - rest)")
+    assert report["scoring_differs"] == []
+    pdf = tmp_path / "r.pdf"
+    assert main(["report", str(paths[0]), "--pdf", str(pdf)]) == 0
+    text = pdfium.PdfDocument(str(pdf))[0].get_textpage().get_text_range()
+    assert "rest + 15% of (MVC - rest)" in text.replace("\r\n", " ").replace("\n", " ")

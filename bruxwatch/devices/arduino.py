@@ -25,7 +25,7 @@ import numpy as np
 import serial
 
 from bruxwatch.devices import arduino_protocol as proto
-from bruxwatch.devices.base import Chunk, ChunkRun, StreamInfo
+from bruxwatch.devices.base import MIN_RAW_FS, Chunk, ChunkRun, StreamInfo
 from bruxwatch.devices.serial_link import DeviceError, SerialBoard, SerialLink
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,6 @@ FS_ESTIMATE_S = 2.0
 NO_NUMBERS_S = 5.0
 """Seconds of lines without one line of numbers before a text sketch is refused."""
 COMMON_RATES = (10, 20, 25, 50, 100, 125, 200, 250, 500, 1000, 2000)
-MIN_RAW_FS = 100.0
-"""Below this rate (Hz) a text stream cannot be raw EMG (nothing left to band-pass above the
-20-Hz edge): it is an envelope, such as the MyoWare's ENV output."""
 SIGNALS = {"env": "envelope", "envelope": "envelope", "raw": "raw"}
 
 

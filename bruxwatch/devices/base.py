@@ -13,6 +13,12 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+MIN_RAW_FS = 100.0
+"""Below this rate (Hz) a stream cannot be raw EMG (nothing left to band-pass above the
+20-Hz edge): it is an envelope, such as the MyoWare's ENV output."""
+MAX_FS = 20_000.0
+"""The highest sample rate (Hz) bruxwatch takes: far above any sEMG amplifier's."""
+
 SignalKind = Literal["raw", "envelope"]
 
 

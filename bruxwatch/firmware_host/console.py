@@ -16,6 +16,36 @@ def clock(seconds: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}"
 
 
+def counted(n: int, noun: str) -> str:
+    """ "1 episode", "3 episodes"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def lost_text(gaps: int, seconds: float) -> str:
+    """ "1 gap, 10 ms lost", "3 gaps, 2.4 s lost"."""
+    amount = f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+    return f"{counted(gaps, 'gap')}, {amount} lost"
+
+
+def feedback_text(mode: str | None, given: int, logged: int) -> str:
+    """What the feedback did: "feedback: 2 given, 0 logged", "baseline night: 5 logged, none
+    given", "feedback off"."""
+    if mode is None:
+        return "feedback off"
+    if mode == "baseline":
+        return f"baseline night: {logged} logged, none given"
+    return f"feedback: {given} given, {logged} logged"
+
+
+def levels_text(values, digits: int = 1) -> str:
+    """Per-channel levels "3.1/2.8", or "warming up" while any is not known yet (NaN)."""
+    if values is None:
+        return "-"
+    if any(v != v for v in values):
+        return "warming up"
+    return "/".join(f"{v:.{digits}f}" for v in values)
+
+
 class ConsoleView:
     """Rewrites one status line on a terminal every `interval_s`; elsewhere (a log file, a
     pipe) prints a line every `log_interval_s`."""
@@ -57,16 +87,17 @@ class ConsoleView:
             f"{name}:{'/'.join(st.quality.get(i, ())) or 'ok'}" for i, name in enumerate(names)
         )
         units = "uV" if info is None else info.units
-        env = "/".join(f"{v:.1f}" for v in st.envelope) if st.envelope is not None else "-"
-        thr = "/".join(f"{v:.1f}" for v in st.thresholds) if st.thresholds is not None else "-"
+        env = levels_text(st.envelope)
+        thr = levels_text(st.thresholds)
         last = clock(st.last_feedback_s) if st.last_feedback_s is not None else "-"
-        mode = self.session.feedback.mode if self.session.feedback else "off"
+        mode = self.session.feedback.mode if self.session.feedback else None
         if st.link:
             return f"{clock(st.seconds)}  {st.link}"
         return (
-            f"{clock(st.seconds)}  {quality}  envelope {env} (threshold {thr}) {units}  "
-            f"episodes {st.episodes}  feedback {mode}: {st.feedback_fired} given, "
-            f"{st.feedback_held} logged, last {last}  lost {st.lost}"
+            f"{clock(st.seconds)}  {quality}  envelope {env} {units} (threshold {thr})  "
+            f"{counted(st.episodes, 'episode')}  "
+            f"{feedback_text(mode, st.feedback_fired, st.feedback_held)}, last {last}  "
+            f"lost {counted(st.lost, 'sample')}"
         )
 
     def _write(self, text: str, newline: bool) -> None:

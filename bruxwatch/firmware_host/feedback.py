@@ -29,6 +29,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from bruxwatch.signal.config import bounded, check_bounds
+
 log = logging.getLogger(__name__)
 
 Mode = Literal["feedback", "baseline"]
@@ -39,23 +41,20 @@ class FeedbackConfig:
     """Feedback settings (seconds; strength is PWM 0-255 for a motor, loudness for sound)."""
 
     mode: Mode = "feedback"
-    onset_delay_s: float = 0.5
-    pulse_ms: int = 300
-    strength: int = 180
-    refractory_s: float = 10.0
-    repeat_after_s: float = 5.0
-    escalation: float = 1.25
-    max_per_hour: int = 60
-    withhold: float = 0.0
+    onset_delay_s: float = bounded(0.5, 0.0, 30.0, "s")
+    pulse_ms: int = bounded(300, 1, 5000, "ms")
+    strength: int = bounded(180, 0, 255)
+    refractory_s: float = bounded(10.0, 0.0, 3600.0, "s")
+    repeat_after_s: float = bounded(5.0, 0.1, 600.0, "s")
+    escalation: float = bounded(1.25, 1.0, 4.0)
+    max_per_hour: int = bounded(60, 1, 1_000_000)
+    withhold: float = bounded(0.0, 0.0, 1.0)
     seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("feedback", "baseline"):
             raise ValueError(f"feedback mode must be feedback or baseline, got {self.mode!r}")
-        if not 0.0 <= self.withhold <= 1.0:
-            raise ValueError(f"withhold must be a probability 0-1, got {self.withhold:g}")
-        if not 0 < self.pulse_ms <= 5000 or not 0 <= self.strength <= 255:
-            raise ValueError("pulse must be 1-5000 ms and strength 0-255")
+        check_bounds(self)
 
 
 @dataclass(frozen=True)

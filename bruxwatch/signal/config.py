@@ -5,8 +5,32 @@ Pure data: no I/O. `bruxwatch.config` loads these from TOML and CLI flags.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+
+def bounded(default: Any, low: float, high: float, unit: str = "") -> Any:
+    """A numeric setting: its default and the range [low, high] it must lie in (every item of
+    a tuple), checked by `check_bounds` when the settings are made: the one place ranges live."""
+    return field(default=default, metadata={"bounds": (low, high, unit)})
+
+
+def check_bounds(settings: Any) -> None:
+    """Raise ValueError naming the first field of a settings dataclass outside its range."""
+    for f in fields(settings):
+        bounds = f.metadata.get("bounds")
+        if bounds is None:
+            continue
+        low, high, unit = bounds
+        value = getattr(settings, f.name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, bool) or not isinstance(item, int | float):
+                continue  # "auto", None: the class checks those
+            if not low <= item <= high:  # NaN is outside too
+                shown = list(value) if isinstance(value, tuple) else value
+                raise ValueError(
+                    f"{f.name} must be {low:g}-{high:g}{' ' + unit if unit else ''}, got {shown}"
+                )
 
 
 @dataclass(frozen=True)
@@ -28,14 +52,14 @@ class FilterConfig:
         the spectrum around it predicts (10: 10 dB above it).
     """
 
-    band_hz: tuple[float, float] = (20.0, 450.0)
-    order: int = 4
-    max_high_fraction: float = 0.45
+    band_hz: tuple[float, float] = bounded((20.0, 450.0), 0.1, 5000.0, "Hz")
+    order: int = bounded(4, 1, 10)
+    max_high_fraction: float = bounded(0.45, 0.1, 0.49)
     mains_hz: float | Literal["auto"] | None = "auto"
     notch_harmonics: int | Literal["auto"] = "auto"
-    notch_q: float = 30.0
-    mains_check_s: float = 10.0
-    harmonic_ratio: float = 10.0
+    notch_q: float = bounded(30.0, 1.0, 300.0)
+    mains_check_s: float = bounded(10.0, 1.0, 600.0, "s")
+    harmonic_ratio: float = bounded(10.0, 1.5, 1000.0)
 
     def __post_init__(self) -> None:
         if self.mains_hz not in (None, "auto", 50.0, 60.0):
@@ -46,10 +70,12 @@ class FilterConfig:
             raise ValueError(
                 f'notch_harmonics must be "auto" or 1-20, got {self.notch_harmonics!r}'
             )
-        if not 1.0 <= self.mains_check_s <= 600.0:
-            raise ValueError(f"mains_check_s must be 1-600 s, got {self.mains_check_s:g}")
-        if not self.harmonic_ratio > 1.0:
-            raise ValueError(f"harmonic_ratio must be above 1, got {self.harmonic_ratio:g}")
+        check_bounds(self)
+        low, high = self.band_hz
+        if not low < high:
+            raise ValueError(
+                f"band_hz must be [low, high] with low < high, got [{low:g}, {high:g}]"
+            )
 
 
 @dataclass(frozen=True)
@@ -66,41 +92,27 @@ class EcgConfig:
     """
 
     remove: bool = True
-    before_s: float = 0.04
-    after_s: float = 0.06
-    confirm_s: float = 0.03
-    refractory_s: float = 0.25
-    min_snr: float = 50.0
-    beats_averaged: int = 8
-    block_s: float = 0.5
+    before_s: float = bounded(0.04, 0.001, 0.2, "s")
+    after_s: float = bounded(0.06, 0.001, 0.2, "s")
+    confirm_s: float = bounded(0.03, 0.001, 0.2, "s")
+    refractory_s: float = bounded(0.25, 0.15, 1.0, "s")
+    min_snr: float = bounded(50.0, 1.5, 1e4)
+    beats_averaged: int = bounded(8, 1, 64)
+    block_s: float = bounded(0.5, 0.1, 5.0, "s")
 
     def __post_init__(self) -> None:
-        for name in ("before_s", "after_s", "confirm_s"):
-            value = getattr(self, name)
-            if not 0 < value <= 0.2:
-                raise ValueError(f"ecg {name} must be above 0 and at most 0.2 s, got {value:g}")
-        if not 0.15 <= self.refractory_s <= 1.0:
-            raise ValueError(f"ecg refractory_s must be 0.15-1 s, got {self.refractory_s:g}")
-        if not self.min_snr > 1:
-            raise ValueError(f"ecg min_snr must be above 1, got {self.min_snr:g}")
-        if not 1 <= self.beats_averaged <= 64:
-            raise ValueError(f"ecg beats_averaged must be 1-64, got {self.beats_averaged}")
-        if not 0.1 <= self.block_s <= 5:
-            raise ValueError(f"ecg block_s must be 0.1-5 s, got {self.block_s:g}")
+        check_bounds(self)
 
 
 @dataclass(frozen=True)
 class EnvelopeConfig:
     """Moving RMS of the filtered EMG (seconds); moving mean for boards that send an envelope."""
 
-    rms_window_s: float = 0.125
-    envelope_smoothing_s: float = 0.05
+    rms_window_s: float = bounded(0.125, 0.05, 0.25, "s")
+    envelope_smoothing_s: float = bounded(0.05, 0.0, 1.0, "s")
 
     def __post_init__(self) -> None:
-        if not 0.05 <= self.rms_window_s <= 0.25:
-            raise ValueError(f"RMS window must be 0.05-0.25 s, got {self.rms_window_s}")
-        if not 0 <= self.envelope_smoothing_s <= 1.0:
-            raise ValueError(f"envelope smoothing must be 0-1 s, got {self.envelope_smoothing_s}")
+        check_bounds(self)
 
 
 @dataclass(frozen=True)
@@ -118,21 +130,20 @@ class ThresholdConfig:
     pieces too short to count. 1.0: one threshold for both.
     """
 
-    mvc_fraction: float = 0.10
-    min_rest_multiple: float = 2.0
-    rest_percentile: float = 50.0
-    mvc_percentile: float = 95.0
-    adaptive_factor: float = 4.0
-    background_percentile: float = 10.0
-    background_window_s: float = 60.0
-    decimate_s: float = 0.25
-    update_s: float = 5.0
-    warmup_s: float = 5.0
-    release_fraction: float = 0.75
+    mvc_fraction: float = bounded(0.10, 0.01, 0.9)
+    min_rest_multiple: float = bounded(2.0, 1.0, 20.0)
+    rest_percentile: float = bounded(50.0, 1.0, 99.0)
+    mvc_percentile: float = bounded(95.0, 50.0, 100.0)
+    adaptive_factor: float = bounded(4.0, 1.5, 50.0)
+    background_percentile: float = bounded(10.0, 1.0, 50.0)
+    background_window_s: float = bounded(60.0, 5.0, 3600.0, "s")
+    decimate_s: float = bounded(0.25, 0.01, 5.0, "s")
+    update_s: float = bounded(5.0, 0.1, 600.0, "s")
+    warmup_s: float = bounded(5.0, 0.0, 600.0, "s")
+    release_fraction: float = bounded(0.75, 0.3, 1.0)
 
     def __post_init__(self) -> None:
-        if not 0.3 <= self.release_fraction <= 1.0:
-            raise ValueError(f"release_fraction must be 0.3-1, got {self.release_fraction:g}")
+        check_bounds(self)
 
 
 @dataclass(frozen=True)
@@ -149,16 +160,20 @@ class DetectorConfig:
     Longer gaps end what is under way and restart the filters. The gap is recorded either way.
     """
 
-    min_burst_s: float = 0.25
-    merge_gap_s: float = 0.10
-    tonic_min_s: float = 2.0
-    min_phasic_bursts: int = 3
-    episode_gap_s: float = 3.0
-    bridge_gap_s: float = 0.05
+    min_burst_s: float = bounded(0.25, 0.05, 5.0, "s")
+    merge_gap_s: float = bounded(0.10, 0.0, 2.0, "s")
+    tonic_min_s: float = bounded(2.0, 0.5, 30.0, "s")
+    min_phasic_bursts: int = bounded(3, 1, 20)
+    episode_gap_s: float = bounded(3.0, 0.5, 60.0, "s")
+    bridge_gap_s: float = bounded(0.05, 0.0, 0.5, "s")
 
     def __post_init__(self) -> None:
-        if not 0 <= self.bridge_gap_s <= 0.5:
-            raise ValueError(f"bridge_gap_s must be 0-0.5 s, got {self.bridge_gap_s}")
+        check_bounds(self)
+        if self.tonic_min_s <= self.min_burst_s:
+            raise ValueError(
+                f"tonic_min_s ({self.tonic_min_s:g} s) must be longer than min_burst_s "
+                f"({self.min_burst_s:g} s)"
+            )
 
 
 @dataclass(frozen=True)
@@ -177,18 +192,15 @@ class QualityConfig:
         its outputs read "not enough good signal" (0 turns the minimum off).
     """
 
-    block_s: float = 1.0
-    flat_std: float = 0.1
-    clip_fraction: float = 0.01
-    mains_ratio: float = 3.0
-    max_abs: float = 1e7
-    min_good_hours: float = 2.0
+    block_s: float = bounded(1.0, 0.1, 10.0, "s")
+    flat_std: float = bounded(0.1, 0.0, 1000.0)
+    clip_fraction: float = bounded(0.01, 0.001, 1.0)
+    mains_ratio: float = bounded(3.0, 1.0, 100.0)
+    max_abs: float = bounded(1e7, 1.0, 1e12)
+    min_good_hours: float = bounded(2.0, 0.0, 24.0, "h")
 
     def __post_init__(self) -> None:
-        if not 0.1 <= self.block_s <= 10:
-            raise ValueError(f"quality block_s must be 0.1-10 s, got {self.block_s:g}")
-        if not 0 <= self.min_good_hours <= 24:
-            raise ValueError(f"min_good_hours must be 0-24 h, got {self.min_good_hours:g}")
+        check_bounds(self)
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,7 @@ class MainsTracker:
         if self._lines is None:
             limit = max(notch_limit(self.fs, self.high_hz, f) for f in CANDIDATES_HZ)
             freqs = sorted({f * k for f in CANDIDATES_HZ for k in range(1, int(limit // f) + 1)})
+            freqs = sorted({*freqs, *CANDIDATES_HZ})  # both fundamentals, even above the limit
             near_lo, near_hi = _NEAR_BINS
             offsets = np.r_[-near_hi : -near_lo + 1, near_lo : near_hi + 1]
             centres = np.array([round(f * self.window / self.fs) for f in freqs])

@@ -43,6 +43,8 @@ class Summary:
     hours: recorded hours (gaps not counted); good_hours: hours without flagged signal
     quality, the denominator of every per-hour index. Episodes and bursts overlapping bad
     quality are not counted (artifact_episodes says how many were set aside).
+    bursts_per_episode: the mean number of bursts in a counted episode (bursts outside any
+    episode, such as a swallow, are not in it), the one definition every output uses.
     clench_seconds: total duration of the counted bursts; clench_pct: that time as % of the
     good-signal time (the share of the night spent above threshold in a burst).
     hourly_episodes: counted episodes in each hour from the recording start.

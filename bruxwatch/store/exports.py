@@ -155,7 +155,7 @@ def report_dict(nights: Sequence[ScoredNight], patient: str | None = None) -> di
     the hourly counts and the scoring rules."""
     from bruxwatch.signal.config import SignalConfig
 
-    rules = SignalConfig()
+    rules = nights[0].config if nights else SignalConfig()
     return {
         "software": f"bruxwatch {__version__}",
         "patient": patient,
@@ -165,16 +165,20 @@ def report_dict(nights: Sequence[ScoredNight], patient: str | None = None) -> di
         "comparison": comparison(nights).to_dict(),
         "evidence": evidence(nights),
         "scoring": scoring_rules(rules),
+        "scoring_differs": [
+            n.label for n in nights if scoring_rules(n.config) != scoring_rules(rules)
+        ],
         "note": DISCLAIMER,
     }
 
 
 def scoring_rules(config) -> dict:
-    """The detection and scoring settings, as printed on the report."""
+    """The detection and scoring settings `config` describes, as printed on the report (of
+    the first night; `scoring_differs` names the nights scored with other ones)."""
     d, t, f, e = config.detector, config.threshold, config.filter, config.envelope
     return {
         "band_pass_hz": list(f.band_hz),
-        "mains_notch": "50 or 60 Hz as recorded",
+        "mains_notch": _mains_text(config.filter),
         "envelope_rms_window_s": e.rms_window_s,
         "threshold": f"rest + {t.mvc_fraction:.0%} of (MVC - rest), at least "
         f"{t.min_rest_multiple:g} x rest; uncalibrated: {t.adaptive_factor:g} x the "
@@ -186,6 +190,16 @@ def scoring_rules(config) -> dict:
         "episode_gap_s": d.episode_gap_s,
         "bad_signal_block_s": config.quality.block_s,
     }
+
+
+def _mains_text(f) -> str:
+    if f.mains_hz is None:
+        return "off"
+    which = "found from the signal" if f.mains_hz == "auto" else f"{f.mains_hz:g} Hz"
+    harmonics = (
+        "and each harmonic present" if f.notch_harmonics == "auto" else f"{f.notch_harmonics} lines"
+    )
+    return f"{which}, {harmonics}"
 
 
 def write_rows(path: Path, rows: Sequence[dict], columns: Sequence[str] | None = None) -> None:

@@ -40,6 +40,8 @@ class ScoredNight:
     outcome_summary: OutcomeSummary
     gap_s: float
     mains_hz: float | None
+    config: SignalConfig = dataclasses.field(default_factory=SignalConfig)
+    """The signal settings the night was scored with (its own, as recorded)."""
 
     @property
     def withhold(self) -> float:
@@ -138,6 +140,7 @@ def score_night(
         outcome_summary=summarize_outcomes(outcomes),
         gap_s=sum(n for _at, n in recording.gaps()) / recording.info.fs,
         mains_hz=mains,
+        config=config,
     )
 
 

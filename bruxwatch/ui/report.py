@@ -17,7 +17,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bruxwatch import __version__
-from bruxwatch.signal.config import SignalConfig
 from bruxwatch.store.exports import DISCLAIMER, comparison, evidence, scoring_rules
 from bruxwatch.store.private import private_path
 from bruxwatch.store.scored import ScoredNight
@@ -79,7 +78,7 @@ def report_figure(nights: Sequence[ScoredNight], patient: str | None = None) -> 
     _evidence_box(fig, found["feedback_effect"])
     _timeline(fig, nights)
     _nights_table(fig, nights)
-    _footer(fig)
+    _footer(fig, nights)
     return fig
 
 
@@ -112,6 +111,8 @@ def _key_figures(fig: Figure, nights: Sequence[ScoredNight]) -> None:
     clench = sum(s.clench_seconds for s in summaries)
     counted_eps = [e for n in nights for e in n.analysis.episodes if not e.artifact]
     mean_ep = np.mean([e.duration_s for e in counted_eps]) if counted_eps else 0.0
+    # bursts per episode: the bursts inside the counted episodes, per episode (as in the CSV)
+    per_episode = sum(e.bursts for e in counted_eps) / len(counted_eps) if counted_eps else 0.0
     given = sum(n.outcome_summary.given for n in nights)
     known = sum(n.outcome_summary.with_outcome for n in nights)
     stopped = sum(n.outcome_summary.stopped for n in nights)
@@ -136,10 +137,9 @@ def _key_figures(fig: Figure, nights: Sequence[ScoredNight]) -> None:
         ),
         (
             "Bursts",
-            f"{bursts}  =  {per_hour(bursts)} per hour, "
-            f"{bursts / episodes if episodes else 0:.1f} per episode"
+            f"{bursts}  =  {per_hour(bursts)} per hour, {per_episode:.1f} per episode"
             if rated
-            else f"{bursts}  ({bursts / episodes if episodes else 0:.1f} per episode)",
+            else f"{bursts}  ({per_episode:.1f} per episode)",
         ),
         ("Signal", _quality_text(nights, good, need)),
     ]
@@ -404,8 +404,11 @@ def _nights_table(fig: Figure, nights: Sequence[ScoredNight]) -> None:
         ax.set_title(f"last {len(shown)} of {len(nights)} nights; all in nights.csv", fontsize=7)
 
 
-def _footer(fig: Figure) -> None:
-    r = scoring_rules(SignalConfig())
+def _footer(fig: Figure, nights: Sequence[ScoredNight]) -> None:
+    """The scoring rules, from the settings the nights were scored with."""
+    config = nights[0].config
+    r = scoring_rules(config)
+    others = [n for n in nights if scoring_rules(n.config) != r]
     rules = (
         f"Scoring: masseter EMG band-pass {r['band_pass_hz'][0]:g}-{r['band_pass_hz'][1]:g} Hz "
         f"(upper edge at most 0.45 x sample rate), notches at the mains frequency and its "
@@ -415,11 +418,16 @@ def _footer(fig: Figure) -> None:
         f"Episode: bursts less than {r['episode_gap_s']:g} s apart; phasic = at least "
         f"{r['phasic_episode_min_bursts']} phasic bursts, tonic = a tonic burst, mixed = both. "
         "Per-hour figures use the hours with good signal, and need at least "
-        f"{SignalConfig().quality.min_good_hours:g} h of it; episodes during bad signal "
+        f"{config.quality.min_good_hours:g} h of it; episodes during bad signal "
         "(electrode off, clipping, mains interference) are not counted; a channel with bad "
         "signal is left out while another is good. 'Stopped' = the clench "
         "ended within 2 s of the feedback."
     )
+    if others:
+        rules += (
+            f" {len(others)} of the {len(nights)} nights were scored with other settings"
+            " (their threshold is in nights.csv)."
+        )
     fig.text(0.06, 0.085, rules, fontsize=6.5, wrap=True, va="top", color="#333333")
     fig.text(0.06, 0.03, DISCLAIMER, fontsize=7.5, weight="bold", wrap=True, va="top")
     fig.text(
