@@ -241,7 +241,8 @@ def _calibration_from_ranges(recording: Recording, rest, mvc, config: SignalConf
     for name, (a, b) in (("--rest", rest), ("--mvc", mvc)):
         if not 0 <= a < b <= duration + 1e-9:
             raise CliError(f"{name} {a:g}:{b:g} is outside the recording (0 to {duration:.3f} s)")
-    envelope = _envelope_of(recording, config, max(rest[1], mvc[1]))
+    scored = list(config.masseter_channels or range(len(recording.channels)))
+    envelope = _envelope_of(recording, config, max(rest[1], mvc[1]))[scored]
     fs = recording.fs
     try:
         return calibrate(
@@ -249,6 +250,7 @@ def _calibration_from_ranges(recording: Recording, rest, mvc, config: SignalConf
             envelope[:, int(mvc[0] * fs) : int(mvc[1] * fs)],
             config.threshold,
             units=recording.units,
+            names=[recording.channels[c] for c in scored],
         )
     except CalibrationError as exc:
         raise CliError(f"calibration failed: {exc}") from None
@@ -529,9 +531,9 @@ def _demo_night(args: argparse.Namespace) -> int:
     print(
         "Calibrated: rest "
         + ", ".join(f"{r:.1f}" for r in calibration.rest)
-        + " uV, MVC "
+        + f" {calibration.units}, MVC "
         + ", ".join(f"{m:.0f}" for m in calibration.mvc)
-        + " uV"
+        + f" {calibration.units}"
     )
     analysis = analyze(
         samples,

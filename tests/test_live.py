@@ -151,7 +151,9 @@ def test_calibrating_from_the_window_moves_the_threshold_line():
     app.processEvents()
     assert lines[0] == 4.0 and window.level_units == "% MVC"
     assert 9.0 < lines[-1] < 15.0  # 10 % of (MVC - rest), or the 2 x rest floor
-    assert any("CLENCH" in p for p in prompts) and prompts[-1] == "Calibration recorded."
+    assert any("CLENCH" in p for p in prompts) and prompts[-1].startswith(
+        "Calibration recorded: rest"
+    )
     assert session.calibration is not None and session.pipeline.calibrated
     window.close()
     window.deleteLater()

@@ -40,7 +40,8 @@ def test_record_a_short_night_with_guided_calibration(tmp_path, capsys):
         == 0
     )
     text = capsys.readouterr().out
-    assert "CLENCH as hard as is comfortable (3 of 3)" in text and "Calibration recorded." in text
+    assert "CLENCH as hard as is comfortable (3 of 3)" in text
+    assert "Calibration recorded: rest " in text and " uV, clench " in text
     assert "stopped: the device stream ended" in text and str(out) in text
     with Recording(out) as rec:
         assert rec.session.status == "finished" and rec.session.calibration is not None
@@ -148,3 +149,32 @@ def test_memory_stays_flat_over_two_hours_at_full_speed():
     peaks_mb = [kb / 1024 for kb in json.loads(result.stdout.strip().splitlines()[-1])]
     assert peaks_mb[-1] < 200, peaks_mb
     assert peaks_mb[-1] - peaks_mb[2] < 30  # the second hour adds (almost) nothing
+
+
+def test_a_failed_calibration_says_so_where_the_wearer_looks(tmp_path, capsys):
+    """Both leads off: no clench shows. The wearer is told it failed, which channel, with
+    units, and what to do; never "Calibration recorded"."""
+    device = "sim:scenario=awake,calibrate=1,realtime=0,minutes=1,dead_leads=1/2"
+    out = tmp_path / "night.sqlite"
+    assert main(["record", "--device", device, "--out", str(out), "--feedback", "bell"]) == 0
+    text = capsys.readouterr().out
+    assert "Calibration recorded" not in text
+    assert "Calibration FAILED: left_masseter: clench level " in text
+    assert " uV is not clearly above rest " in text and "run `bruxwatch calibrate`" in text
+    with Recording(out) as rec:
+        assert rec.session.calibration is None
+
+
+def test_an_arduino_night_keeps_its_calibration_in_counts(tmp_path, capsys):
+    """The Arduino sends ADC counts: the calibration and every output say counts, not uV."""
+    from bruxwatch.devices.emulators import ArduinoEmulator
+
+    out = tmp_path / "night.sqlite"
+    with ArduinoEmulator(speed=8.0, calibrate=True, duration_s=60.0) as emu:
+        argv = ["record", "--device", f"arduino:{emu.path}", "--out", str(out), "--duration", "55"]
+        assert main([*argv, "--feedback", "bell"]) == 0
+    text = capsys.readouterr().out
+    assert "Calibration recorded: rest " in text and " counts, clench " in text
+    assert main(["report", str(out), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)["nights"][0]
+    assert row["calibration_units"] == "counts" and row["rest"] and "rest_uv" not in row

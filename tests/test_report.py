@@ -61,7 +61,8 @@ def test_report_numbers_are_the_analysis_of_each_night(week, capsys):
         assert night["clench_seconds"] == round(analysis["clench_seconds"], 1)
         assert night["good_hours"] == round(analysis["good_hours"], 3)
         assert night["hourly_episodes"] == analysis["hourly_episodes"]
-        assert night["calibrated"] and night["rest_uv"] and night["mvc_uv"]
+        assert night["calibrated"] and night["rest"] and night["mvc"]
+        assert night["calibration_units"] == "uV"
     # feedback nights fired, the baseline night held every decision back
     base, *fb = report["nights"]
     assert base["feedback_given"] == 0 and base["feedback_held_back"] > 0

@@ -26,7 +26,7 @@ from bruxwatch.devices.serial_link import DeviceError
 from bruxwatch.firmware_host.feedback import Actuator, Decision, FeedbackConfig, FeedbackPolicy
 from bruxwatch.signal import Calibration, CalibrationError, Pipeline, ProcessedChunk, SignalConfig
 from bruxwatch.signal import calibrate as calibrate_from
-from bruxwatch.signal.calibration import CalibrationProtocol
+from bruxwatch.signal.calibration import CalibrationProtocol, outcome_text
 from bruxwatch.signal.events import BurstEnd, EpisodeEnd, EpisodeStart, Event, QualityChanged
 from bruxwatch.store.recording import FeedbackRecord, RecordingWriter, StoreError
 
@@ -365,6 +365,7 @@ class Session:
             return
         chunks, self._calibration_chunks = self._calibration_chunks, None
         calibration = self._calibrate(chunks)
+        self.on_prompt(outcome_text(calibration, self.calibration_error))
         if self._cal_live:  # switch to the new thresholds from the next chunk on
             self._cal_live = False
             if calibration is not None:
@@ -397,6 +398,7 @@ class Session:
                 envelope[scored][:, (t >= m0) & (t < m1)],
                 self.config.threshold,
                 units=self.info.units,
+                names=[self.info.channels[c] for c in scored],
             )
         except CalibrationError as exc:
             self.calibration_error = str(exc)

@@ -10,6 +10,7 @@ threshold is a multiple of it; the level is then "× background", not % MVC.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -39,11 +40,24 @@ class CalibrationProtocol:
         for k, (start, end) in enumerate(self.clenches_s, 1):
             steps.append((start, f"CLENCH as hard as is comfortable ({k} of 3) ..."))
             steps.append((end, "and relax."))
-        steps.append((self.end_s, "Calibration recorded."))
-        return steps
+        return steps  # what came of it is said once it is known: `outcome_text`
 
 
 PROTOCOL = CalibrationProtocol()
+
+
+def outcome_text(calibration: Calibration | None, error: str | None) -> str:
+    """What to tell the wearer when the calibration is done: the levels, or why it failed."""
+    if calibration is None:
+        return (
+            f"Calibration FAILED: {error or 'no data'}. Scoring against an adaptive background"
+            " instead; run `bruxwatch calibrate` to try again."
+        )
+    rest = "/".join(f"{v:.1f}" for v in calibration.rest)
+    mvc = "/".join(f"{v:.0f}" for v in calibration.mvc)
+    return (
+        f"Calibration recorded: rest {rest} {calibration.units}, clench {mvc} {calibration.units}."
+    )
 
 
 class CalibrationError(ValueError):
@@ -100,8 +114,10 @@ def calibrate(
     mvc_envelope: np.ndarray,
     config: ThresholdConfig | None = None,
     units: str = "uV",
+    names: Sequence[str] | None = None,
 ) -> Calibration:
-    """Calibration from envelopes (channels, n) recorded at rest and during maximal clenches.
+    """Calibration from envelopes (channels, n) recorded at rest and during maximal clenches
+    (in `units`; `names` of the channels, for the messages).
 
     Raises CalibrationError when a segment is empty or the MVC is not clearly above rest.
     """
@@ -113,8 +129,9 @@ def calibrate(
     mvc = np.percentile(mvc_envelope, config.mvc_percentile, axis=-1)
     for channel, (r, m) in enumerate(zip(rest, mvc, strict=True)):
         if not m >= MIN_MVC_TO_REST * r or not m > 0:
+            name = names[channel] if names else f"channel {channel + 1}"
             raise CalibrationError(
-                f"channel {channel + 1}: clench level {m:.3g} is not clearly above rest {r:.3g} "
+                f"{name}: clench level {m:.3g} {units} is not clearly above rest {r:.3g} "
                 f"{units} (needs {MIN_MVC_TO_REST:g}x); check the electrodes and clench harder"
             )
     return Calibration(rest=tuple(map(float, rest)), mvc=tuple(map(float, mvc)), units=units)

@@ -89,8 +89,9 @@ def night_row(night: ScoredNight) -> dict:
         "channels": " ".join(night.session.info.channels),
         "status": night.session.status,
         "calibrated": s.calibrated,
-        "rest_uv": " ".join(f"{v:.2f}" for v in cal.rest) if cal else None,
-        "mvc_uv": " ".join(f"{v:.1f}" for v in cal.mvc) if cal else None,
+        "rest": " ".join(f"{v:.2f}" for v in cal.rest) if cal else None,
+        "mvc": " ".join(f"{v:.1f}" for v in cal.mvc) if cal else None,
+        "calibration_units": cal.units if cal else None,  # the stream's: uV, or ADC counts
         "threshold": s.threshold,
         "calibration_note": s.calibration_note,
         "hours": round(s.hours, 3),

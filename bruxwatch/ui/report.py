@@ -40,7 +40,8 @@ def _calibration_text(nights: Sequence[ScoredNight], calibrated: int) -> str:
         return "no: levels relative to the night's own background"
     rest = " / ".join(f"{v:.1f}" for v in cal.rest)
     mvc = " / ".join(f"{v:.0f}" for v in cal.mvc)
-    return f"yes: rest {rest} uV, maximal clench {mvc} uV (RMS)"
+    level = "RMS" if cal.units == "uV" else "envelope"
+    return f"yes: rest {rest} {cal.units}, maximal clench {mvc} {cal.units} ({level})"
 
 
 def _nights(count: int) -> str:
