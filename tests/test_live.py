@@ -158,3 +158,22 @@ def test_calibrating_from_the_window_moves_the_threshold_line():
     window.close()
     window.deleteLater()
     app.processEvents()
+
+
+def test_a_failed_calibration_is_shown_in_red_and_whole():
+    from bruxwatch.signal.calibration import outcome_text
+
+    app = pg.mkQApp()
+    sim, pipeline, ring, window = feed(3.0)
+    for chunk in sim.chunks():
+        ring.push(pipeline.process(chunk))
+    window.prompt = outcome_text(None, "left_masseter: clench level 2.1 uV is not clearly above")
+    window.refresh()
+    assert window.banner.text().startswith("Calibration FAILED: left_masseter")
+    assert "#b3261e" in window.banner.styleSheet() and window.banner.wordWrap()
+    window.prompt = "Relax your jaw completely, teeth apart, for 12 seconds."
+    window.refresh()
+    assert "#1a4f8a" in window.banner.styleSheet()
+    window.close()
+    window.deleteLater()
+    app.processEvents()

@@ -22,6 +22,10 @@ from bruxwatch.ui.ring import SignalRing
 WINDOW_S = 10.0
 
 
+BANNER_STYLE = "font-size: 20px; font-weight: bold; color: {colour}"
+"""The prompt line above the plots: blue, red when the calibration failed."""
+
+
 class LiveWindow(QtWidgets.QMainWindow):
     """Draws a SignalRing. `status` returns the status-bar text; `controls` adds buttons."""
 
@@ -48,7 +52,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.controls = QtWidgets.QHBoxLayout()
         layout.addLayout(self.controls)
         self.banner = QtWidgets.QLabel("")
-        self.banner.setStyleSheet("font-size: 20px; font-weight: bold; color: #1a4f8a")
+        self.banner.setWordWrap(True)  # a failed calibration's reason is a long line
+        self.banner.setStyleSheet(BANNER_STYLE.format(colour="#1a4f8a"))
         layout.addWidget(self.banner)
         self.graphics = pg.GraphicsLayoutWidget()
         layout.addWidget(self.graphics)
@@ -110,7 +115,12 @@ class LiveWindow(QtWidgets.QMainWindow):
         end = t[-1]
         self.level_plot.setXRange(end - WINDOW_S, end, padding=0)
         self._shade(end)
-        self.banner.setText(self.prompt)
+        if self.banner.text() != self.prompt:
+            failed = "FAILED" in self.prompt
+            self.banner.setStyleSheet(
+                BANNER_STYLE.format(colour="#b3261e" if failed else "#1a4f8a")
+            )
+            self.banner.setText(self.prompt)
         if self.scale is not None:
             units, threshold = self.scale()
             if units != self.level_units:
