@@ -224,9 +224,17 @@ def baseline_scores(sim: Simulator, calibrated: bool) -> Score:
         thresholds = cal.thresholds(SignalConfig().threshold)
     else:
         thresholds = 4.0 * np.percentile(full, 10, axis=-1)
-    above = (full >= thresholds[:, None]).any(axis=0)
+    return _fixed_threshold_scores(full, fs, thresholds, calibrated, sim)
+
+
+def _fixed_threshold_scores(
+    levels: np.ndarray, fs: float, thresholds: np.ndarray, calibrated: bool, sim: Simulator
+) -> Score:
+    """The plain scorer's detection: `levels` (channels, n) from the night's start against
+    fixed per-channel thresholds, with bruxwatch's burst and episode rules."""
+    above = (levels >= thresholds[:, None]).any(axis=0)
     detector = EpisodeDetector(fs, SignalConfig().detector, pct_mvc=calibrated)
-    events = detector.process(above, full.max(axis=0), 0) + detector.finish(sim.n_samples)
+    events = detector.process(above, levels.max(axis=0), 0) + detector.finish(levels.shape[1])
     skip = sim.truth.mvc_s[1]
     found = [
         (e.episode.start_s, e.episode.kind)
@@ -293,16 +301,7 @@ def envelope_baseline_scores(sim: Simulator, rate: float, calibrated: bool) -> S
         thresholds = _calibration_at(counts, sim, rate).thresholds(SignalConfig().threshold)
     else:
         thresholds = 4.0 * np.percentile(counts, 10, axis=-1)
-    above = (counts >= thresholds[:, None]).any(axis=0)
-    detector = EpisodeDetector(rate, SignalConfig().detector, pct_mvc=calibrated)
-    events = detector.process(above, counts.max(axis=0), 0) + detector.finish(counts.shape[1])
-    skip = sim.truth.mvc_s[1]
-    found = [
-        (e.episode.start_s, e.episode.kind)
-        for e in events
-        if isinstance(e, EpisodeEnd) and e.episode.start_s >= skip
-    ]
-    return score(found, sim)
+    return _fixed_threshold_scores(counts, rate, thresholds, calibrated, sim)
 
 
 def _live_channels(envelope: np.ndarray, sim: Simulator, rate: float) -> tuple[int, ...]:

@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bruxwatch.cli import main
-from bruxwatch.devices.base import Chunk
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Pipeline, SignalConfig, analyze
 from bruxwatch.signal.config import QualityConfig
 from bruxwatch.signal.events import EpisodeEnd
+from tests.streaming import by_kind, whole_and_chunked
 
 SHORT_NIGHT = "sim:scenario=awake,seed=3,realtime=0,minutes=4,episodes_per_hour=90"
 
@@ -43,13 +43,6 @@ def awake(seconds: float = 300, **options) -> tuple[Simulator, np.ndarray]:
 
 def onsets(result) -> list[float]:
     return [round(e.start_s, 3) for e in result.episodes if not e.artifact]
-
-
-def by_kind(events) -> dict[str, list]:
-    kinds: dict[str, list] = {}
-    for event in events:
-        kinds.setdefault(type(event).__name__, []).append(event)
-    return kinds
 
 
 def test_a_dead_lead_keeps_the_episodes_of_the_good_side_and_is_named():
@@ -93,15 +86,9 @@ def test_streaming_equals_offline_while_a_lead_comes_and_goes(cuts, calibrated):
     from bruxwatch.signal.calibration import Calibration
 
     cal = Calibration(rest=(2.5, 2.5), mvc=(200.0, 200.0)) if calibrated else None
-    whole = Pipeline(sim.info, calibration=cal)
-    expected = whole.process(Chunk(0, x)).events + whole.finish()
-    chunked = Pipeline(sim.info, calibration=cal)
-    events, start = [], 0
-    for end in sorted({*cuts, x.shape[1]}):
-        if end > start:
-            events += chunked.process(Chunk(start, x[:, start:end])).events
-            start = end
-    events += chunked.finish()
+    whole, expected, chunked, events = whole_and_chunked(
+        lambda: Pipeline(sim.info, calibration=cal), x, cuts
+    )
     assert by_kind(events) == by_kind(expected)  # in one chunk, events come stage by stage
     assert chunked.quality.bad == whole.quality.bad
     assert any(isinstance(e, EpisodeEnd) for e in expected)

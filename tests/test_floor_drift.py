@@ -13,6 +13,7 @@ from bruxwatch.signal import Pipeline, analyze
 from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.events import EpisodeEnd
 from bruxwatch.signal.scoring import calibration_note
+from tests.streaming import by_kind, whole_and_chunked
 
 CALIBRATION = Calibration(rest=(2.4, 2.4), mvc=(230.0, 230.0))
 
@@ -24,13 +25,6 @@ def night(drift: float, seconds: float = 600) -> tuple[Simulator, np.ndarray]:
         )
     )
     return sim, sim.generate()
-
-
-def by_kind(events) -> dict[str, list]:
-    kinds: dict[str, list] = {}
-    for event in events:
-        kinds.setdefault(type(event).__name__, []).append(event)
-    return kinds
 
 
 def test_a_steady_floor_leaves_the_calibration_alone():
@@ -69,15 +63,9 @@ def test_streaming_equals_offline_with_the_guard(cuts):
     sim, x = night(8.0, seconds=120)
     t = np.arange(x.shape[1]) / sim.fs
     x += (60 * np.sin(2 * np.pi * 70 * t) * ((t % 20) < 3))[None, :]  # clench-like bursts
-    whole = Pipeline(sim.info, calibration=CALIBRATION)
-    expected = whole.process(Chunk(0, x)).events + whole.finish()
-    chunked = Pipeline(sim.info, calibration=CALIBRATION)
-    events, start = [], 0
-    for end in sorted({*cuts, x.shape[1]}):
-        if end > start:
-            events += chunked.process(Chunk(start, x[:, start:end])).events
-            start = end
-    events += chunked.finish()
+    whole, expected, chunked, events = whole_and_chunked(
+        lambda: Pipeline(sim.info, calibration=CALIBRATION), x, cuts
+    )
     assert by_kind(events) == by_kind(expected)  # in one chunk, events come stage by stage
     np.testing.assert_array_equal(chunked.floor_vs_rest, whole.floor_vs_rest)
     assert (whole.floor_vs_rest[1] > 2).all()  # the guard was active

@@ -16,17 +16,11 @@ from bruxwatch.signal.config import FilterConfig
 from bruxwatch.signal.events import MainsChanged
 from bruxwatch.signal.filters import design_sos
 from bruxwatch.signal.mains import MainsTracker, NotchPlan
+from tests.streaming import by_kind
 
 
 def notch_changes(events) -> list[tuple[float, tuple[float, ...]]]:
     return [(e.at_s, e.notches_hz) for e in events if isinstance(e, MainsChanged)]
-
-
-def by_kind(events) -> dict[str, list]:
-    kinds: dict[str, list] = {}
-    for event in events:
-        kinds.setdefault(type(event).__name__, []).append(event)
-    return kinds
 
 
 def night(seconds: float, fs: float = 1000.0, **hum) -> tuple[Simulator, np.ndarray]:
