@@ -4,7 +4,7 @@
    time (1 kHz × 2 channels, frames of 10 samples), as % of one core, next to a bare reader
    that only reads and parses the same port every 10 ms. The session reads every 200 ms at
    rest and every 10 ms while a clench is under way (so a buzz is never late). The emulator
-   runs in another process and is not counted. Target (DESIGN.md): under 1 % of one core.
+   runs in another process and is not counted. Target (README, "Speed"): under 1 % of one core.
 2. Latency: from the arrival of the chunk that completes a clench's onset delay to the
    `vibrate` command written to the port, as percentiles. Target: under 20 ms.
 3. Per chunk: µs for Pipeline.process on 10-sample chunks (the same chunking), and the whole

@@ -6,7 +6,7 @@ the same data, the ratio to BrainFlow's DataFilter band-pass + environmental-noi
 (when `brainflow` is installed: `pip install -e '.[bench]'`), and the per-chunk cost of the
 streaming Pipeline on 10-sample chunks against a bare streaming sosfilt call.
 
-Targets (DESIGN.md): analyze <= 1.5x the bare sosfilt pass, >= 2x faster than BrainFlow,
+Targets (README, "Speed"): analyze <= 1.5x the bare sosfilt pass, >= 2x faster than BrainFlow,
 < 100 us per 10-ms chunk.
 
     python benchmarks/offline.py [--hours 8] [--repeat 2]

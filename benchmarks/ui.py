@@ -4,7 +4,7 @@
    newest 10 s, hand it to the curves, shade bursts/episodes, status bar) plus a synchronous
    repaint. The simulator is scored in 33-ms chunks between frames (30 frames/s). Baseline: a
    bare pyqtgraph PlotWidget with one 10 000-point curve per frame, the least pyqtgraph can do.
-   Target (DESIGN.md): well under the 33 ms a 30-fps frame may take.
+   Target: well under the 33 ms a 30-fps frame may take.
 2. Opening a night in review: `night_overview()` (score the whole stored night, min/max-decimate
    the level) plus building the window, for an 8-hour 2-ch 1-kHz night. Baseline: reading
    every sample back from the store, the I/O floor. Target: under 2 s.

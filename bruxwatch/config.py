@@ -2,7 +2,7 @@
 
 The file is `--config FILE`, or `config.toml` in the user's config folder
 (`~/.config/bruxwatch/` on Linux) when it exists. Every key is optional; anything left out
-keeps its default (DESIGN.md). Example:
+keeps its default (README, "How a night is scored"). Example:
 
     device = "arduino:/dev/ttyACM0"     # the default --device of record, live, calibrate
 

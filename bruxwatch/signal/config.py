@@ -1,4 +1,4 @@
-"""Settings of the signal chain, one frozen dataclass per stage (defaults from DESIGN.md).
+"""Settings of the signal chain, one frozen dataclass per stage (defaults: see README).
 
 Pure data: no I/O. `bruxwatch.config` loads these from TOML and CLI flags.
 """
