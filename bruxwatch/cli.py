@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -40,7 +42,7 @@ class _Parser(argparse.ArgumentParser):
 def cmd_simulate(args: argparse.Namespace) -> int:
     from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 
-    if args.nights:
+    if args.nights is not None:
         return _simulate_nights(args)
     duration = (
         args.hours * 3600 if args.hours is not None else args.minutes * 60 if args.minutes else None
@@ -381,8 +383,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _has_display() -> bool:
-    import os
-
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and (
         os.environ.get("QT_QPA_PLATFORM") != "offscreen"
     )
@@ -390,7 +390,6 @@ def _has_display() -> bool:
 
 def cmd_live(args: argparse.Namespace) -> int:
     import datetime as dt
-    import os
 
     from bruxwatch.devices.registry import open_device
     from bruxwatch.devices.serial_link import DeviceError
@@ -399,6 +398,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     from bruxwatch.store.recording import RecordingWriter
 
     if args.screenshot:
+        _check_screenshot_path(Path(args.screenshot))
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     elif not _has_display():
         raise CliError("no display here; use --screenshot FILE.png, or `bruxwatch record`")
@@ -413,6 +413,8 @@ def cmd_live(args: argparse.Namespace) -> int:
     except DeviceError as exc:
         raise CliError(str(exc)) from None
     store = None
+    if args.screenshot and not args.out:  # a picture is not a night: nothing is recorded
+        args.no_record = True
     if not args.no_record:
         out = Path(args.out) if args.out else _default_night_path(dt.datetime.now())
         if out.exists():
@@ -433,11 +435,15 @@ def cmd_live(args: argparse.Namespace) -> int:
     )
     _publish_lsl(session, getattr(args, "lsl", None))
     try:
-        run_live(session, screenshot=args.screenshot, seconds=args.seconds or 10.0)
-    except (DeviceError, RuntimeError) as exc:
+        result = run_live(session, screenshot=args.screenshot, seconds=args.seconds or 10.0)
+    except (DeviceError, RuntimeError, ValueError) as exc:
         raise CliError(str(exc)) from None
     if args.screenshot:
         print(f"saved {args.screenshot}")
+    if result is not None:
+        print(f"stopped: {result.reason}")
+        if result.path:
+            print(f"file: {result.path}")
     return 0
 
 
@@ -568,7 +574,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
     width = max(len(p.device) for p in ports)
     for p in ports:
         ids = f"{p.vid:04x}:{p.pid:04x}" if p.vid is not None and p.pid is not None else "-"
-        print(f"{p.device:<{width}}  {ids:<9}  {p.guess}  ->  {p.spec}")
+        suggestion = f"  ->  {p.spec}" if p.spec else ""
+        print(f"{p.device:<{width}}  {ids:<9}  {p.guess}{suggestion}")
     return 0
 
 
@@ -689,7 +696,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     from bruxwatch.firmware_host.console import ConsoleView, clock
     from bruxwatch.firmware_host.feedback import FeedbackConfig
     from bruxwatch.firmware_host.session import Session
-    from bruxwatch.signal.calibration import PROTOCOL
+    from bruxwatch.signal.calibration import PROTOCOL, outcome_text
     from bruxwatch.store.recording import RecordingWriter, StoreError
 
     out = Path(args.out) if args.out else _default_night_path(dt.datetime.now())
@@ -721,9 +728,10 @@ def cmd_record(args: argparse.Namespace) -> int:
     )
     _publish_lsl(session, getattr(args, "lsl", None))
     ConsoleView(session)
-    print(
-        f"recording to {out} ({args.mode} mode{', guided calibration first' if guided else ''});"
-        " Ctrl-C to stop",
+    # said once the device has sent its first samples, not before it may fail to open
+    session.on_started = lambda info: print(
+        f"recording {info.device} to {out} ({args.mode} mode"
+        f"{', guided calibration first' if guided else ''}); Ctrl-C to stop",
         flush=True,
     )
     try:
@@ -733,7 +741,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     st = result.status
     print()
     if session.calibration_error:
-        print(f"calibration: {session.calibration_error}")
+        print(outcome_text(None, session.calibration_error))
     print(f"stopped: {result.reason}")
     print(
         f"recorded {clock(st.seconds)}, {counted(st.episodes, 'episode')} "
@@ -772,22 +780,22 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from bruxwatch.devices.serial_link import DeviceError
     from bruxwatch.firmware_host.session import Session
     from bruxwatch.signal.calibration import PROTOCOL
+    from bruxwatch.store.private import private_file
 
+    path = _calibration_path(args.device)
+    _check_can_write_into(path.parent)  # before the wearer's effort, not after it
     try:
         device = open_device(args.device)
     except DeviceError as exc:
         raise CliError(str(exc)) from None
     session = Session(device, calibrate=PROTOCOL, on_prompt=lambda text: print(text, flush=True))
+    session.on_calibrated = lambda calibration: session.stop("calibration done")
     try:
-        session.run(duration_s=PROTOCOL.end_s + 0.5)
+        session.run(duration_s=PROTOCOL.end_s * session.calibration_attempts + 0.5)
     except DeviceError as exc:
         raise CliError(str(exc)) from None
     if session.calibration is None:
         raise CliError(f"calibration failed: {session.calibration_error or 'no data'}")
-    from bruxwatch.store.private import private_file, private_folder
-
-    path = _calibration_path(args.device)
-    private_folder(path.parent)
     with private_file(path) as out:
         out.write(json.dumps(session.calibration.to_dict(), indent=1))
     cal = session.calibration
@@ -879,13 +887,13 @@ def _duration(text: str) -> float:
 
 # -------------------------------------------------------------------------------- review
 def cmd_review(args: argparse.Namespace) -> int:
-    import os
 
     from bruxwatch.store.nights import find_nights
     from bruxwatch.store.recording import Recording as Night
     from bruxwatch.store.recording import StoreError
 
     if args.screenshot:
+        _check_screenshot_path(Path(args.screenshot))
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     elif not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and (
         os.environ.get("QT_QPA_PLATFORM") != "offscreen"
@@ -894,7 +902,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     try:
         import pyqtgraph as pg
 
-        from bruxwatch.ui.review import ReviewWindow, save_screenshot
+        from bruxwatch.ui.review import ReviewWindow
+        from bruxwatch.ui.snapshot import save_window
     except ImportError as exc:
         raise CliError(
             f"the review needs the ui extra: pip install 'bruxwatch[ui]' ({exc})"
@@ -910,14 +919,21 @@ def cmd_review(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     app = pg.mkQApp("bruxwatch review")
     window = ReviewWindow(night, nights=nights)
+    count = len(window.night.episodes)
+    if args.episode is not None and not 1 <= args.episode <= count:
+        night.close()
+        have = f"episodes 1-{count}" if count else "no episodes"
+        raise CliError(f"--episode {args.episode}: {first.name} has {have}")
     if args.screenshot:
         if args.episode is not None:
             window.select(args.episode - 1)
-        save_screenshot(window, args.screenshot)
-        window.close()
-        window.deleteLater()
-        app.processEvents()
-        night.close()
+        try:
+            save_window(window, args.screenshot)
+        finally:
+            window.close()
+            window.deleteLater()
+            app.processEvents()
+            night.close()
         print(f"saved {args.screenshot}")
         return 0
     window.show()
@@ -1151,6 +1167,12 @@ def _sample_rate(text: str) -> float:
     return value
 
 
+def _night_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 365:
+        raise argparse.ArgumentTypeError(f"the number of nights must be 1-365, got {text!r}")
+    return int(text)
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -1221,6 +1243,34 @@ def _mains(text: str) -> float | str:
     if text not in ("50", "60"):
         raise argparse.ArgumentTypeError(f"mains must be 50, 60, auto or off, got {text!r}")
     return float(text)
+
+
+def _check_can_write_into(folder: Path) -> None:
+    """Make `folder` (0700) if it is missing and check a file can be created in it: one line
+    naming it otherwise, before any work (or any of the wearer's effort) is spent."""
+    import tempfile
+
+    from bruxwatch.store.private import private_folder
+
+    try:
+        private_folder(folder)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise CliError(f"{folder}: cannot write there ({exc.strerror or exc})") from None
+
+
+def _check_screenshot_path(path: Path) -> None:
+    """A screenshot's name, folder and permission, checked before any window is made."""
+    from bruxwatch.ui.snapshot import image_format
+
+    try:
+        image_format(path)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    _check_writable(path)
+    if not os.access(path.parent, os.W_OK):
+        raise CliError(f"{path.parent}: cannot write there (permission denied)")
 
 
 def _check_writable(path: Path) -> None:
@@ -1306,7 +1356,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truth", help="JSON file for the ground truth")
     p.add_argument(
         "--nights",
-        type=int,
+        type=_night_count,
         help="record this many nights (.sqlite) through the real session, calibrated at the"
         " start, into the --out folder (default 8 h each)",
     )
@@ -1469,7 +1519,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="device spec (default: settings file, else the simulator)")
     p.set_defaults(default_device="sim:scenario=awake")
     _add_session_options(p)
-    p.add_argument("--no-record", action="store_true", help="do not keep a recording")
+    p.add_argument(
+        "--no-record",
+        action="store_true",
+        help="do not keep a recording (nor does --screenshot, unless --out is given)",
+    )
     p.add_argument("--out", help="the recording's file (default: a dated name in the data folder)")
     p.add_argument("--mode", choices=("feedback", "baseline"), help="default: feedback")
     p.add_argument("--feedback", help="motor, sound, bell, notify (comma-separated)")
@@ -1497,6 +1551,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     keep_freed_memory()
     parser = build_parser()
+    argv = _negative_values_joined(sys.argv[1:] if argv is None else list(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed its one line (or --help / --version)
@@ -1528,6 +1583,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _negative_values_joined(argv: list[str]) -> list[str]:
+    """`--duration -5m` as `--duration=-5m`: argparse takes "-5m" for an option and says
+    "expected one argument"; joined, the option's own check says what is wrong with it."""
+    out: list[str] = []
+    k = 0
+    while k < len(argv):
+        token = argv[k]
+        if (
+            token.startswith("--")
+            and "=" not in token
+            and k + 1 < len(argv)
+            and re.match(r"-\.?\d", argv[k + 1])
+        ):
+            out.append(f"{token}={argv[k + 1]}")
+            k += 2
+            continue
+        out.append(token)
+        k += 1
+    return out
 
 
 def _storage_text(exc: BaseException) -> str:

@@ -69,6 +69,7 @@ def test_discovery_names_boards_by_usb_ids(monkeypatch):
         Port("/dev/ttyUSB0", 0x0403, 0x6015),
         Port("/dev/ttyACM0", 0x2341, 0x0043),
         Port("/dev/ttyUSB1", 0x1A86, 0x7523),
+        Port("/dev/ttyUSB2", 0x1234, 0x5678),
     ]
     monkeypatch.setattr(discovery.list_ports, "comports", lambda: fake)
     found = discovery.serial_ports()
@@ -76,9 +77,21 @@ def test_discovery_names_boards_by_usb_ids(monkeypatch):
         "arduino:/dev/ttyACM0",
         "cyton:/dev/ttyUSB0",
         "arduino:/dev/ttyUSB1",
-        "arduino-text:/dev/ttyS0",
+        "arduino-text:/dev/ttyUSB2",
+        None,  # the computer's own UART: nothing to suggest
     ]
     assert "OpenBCI" in found[1].guess
+    assert "built-in" in found[-1].guess
+
+
+def test_devices_suggests_nothing_for_a_built_in_port(monkeypatch, capsys):
+    class Port:
+        device, vid, pid, description = "/dev/ttyS0", None, None, "ttyS0"
+
+    monkeypatch.setattr(discovery.list_ports, "comports", lambda: [Port()])
+    assert main(["devices"]) == 0
+    out = capsys.readouterr().out
+    assert "built-in serial port" in out and "->" not in out
 
 
 def test_devices_command_runs(capsys):

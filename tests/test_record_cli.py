@@ -153,13 +153,15 @@ def test_memory_stays_flat_over_two_hours_at_full_speed():
 
 def test_a_failed_calibration_says_so_where_the_wearer_looks(tmp_path, capsys):
     """Both leads off: no clench shows. The wearer is told it failed, which channel, with
-    units, and what to do; never "Calibration recorded"."""
-    device = "sim:scenario=awake,calibrate=1,realtime=0,minutes=1,dead_leads=1/2"
+    units, and what to do; never "Calibration recorded". It is led through once more first."""
+    device = "sim:scenario=awake,calibrate=1,realtime=0,minutes=2,dead_leads=1/2"
     out = tmp_path / "night.sqlite"
     assert main(["record", "--device", device, "--out", str(out), "--feedback", "bell"]) == 0
     text = capsys.readouterr().out
     assert "Calibration recorded" not in text
-    assert "Calibration FAILED: left_masseter: clench level " in text
+    assert text.count("Calibration FAILED: left_masseter: clench level ") >= 2
+    assert "Once more, from the start:" in text
+    assert text.count("Relax your jaw completely") == 2
     assert " uV is not clearly above rest " in text and "run `bruxwatch calibrate`" in text
     with Recording(out) as rec:
         assert rec.session.calibration is None

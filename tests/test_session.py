@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from bruxwatch.devices.arduino import ArduinoBoard
+from bruxwatch.devices.base import Chunk
 from bruxwatch.devices.emulators import ArduinoEmulator, Faults
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 from bruxwatch.firmware_host.feedback import FeedbackConfig, MotorActuator
@@ -210,3 +211,64 @@ def test_a_source_faster_than_real_time_records_exactly_the_duration(tmp_path):
     session.run(duration_s=10.0, handle_signals=False)
     with Recording(tmp_path / "n.sqlite") as night:
         assert night.n_samples == 10_000
+
+
+class ClenchesOnTheSecondTry:
+    """A wearer whose leads are off for the first calibration (37 s of nothing), then
+    fixed: the second pass of the sequence has rest and three clenches on time."""
+
+    def __init__(self) -> None:
+        off = SimulatorConfig(
+            scenario="awake", duration_s=PROTOCOL.end_s, seed=3, dead_leads=(1, 2)
+        )
+        self.first = Simulator(off)
+        self.second = Simulator(
+            SimulatorConfig(scenario="awake", duration_s=90.0, seed=4, calibrate=True)
+        )
+        self.info = self.second.info
+
+    def chunks(self):
+        yield from self.first.chunks()
+        shift = int(round(PROTOCOL.end_s * self.info.fs))
+        for chunk in self.second.chunks():
+            yield Chunk(chunk.first_index + shift, chunk.samples)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_failed_calibration_is_tried_once_more_and_the_clock_runs_on(tmp_path):
+    prompts: list[tuple[float, str]] = []
+    session = Session(
+        ClenchesOnTheSecondTry(),
+        calibrate=PROTOCOL,
+        store=lambda info: RecordingWriter(tmp_path / "n.sqlite", info),
+    )
+    session.on_prompt = lambda text: prompts.append((session.status.seconds, text))
+    result = session.run(duration_s=120.0, handle_signals=False)
+    texts = [text for _, text in prompts]
+    failed = [k for k, text in enumerate(texts) if text.startswith("Calibration FAILED")]
+    assert len(failed) == 1 and texts[failed[0]].endswith("Once more, from the start:")
+    assert texts.count(PROTOCOL.prompts()[0][1]) == 2  # the sequence was led twice
+    assert texts[-1].startswith("Calibration recorded: rest ")
+    assert session.calibration is not None and session.calibration_error is None
+    times = [at for at, _ in prompts]
+    assert times == sorted(times) and times[-1] >= 2 * PROTOCOL.end_s  # no clock restart
+    assert result.status.seconds == pytest.approx(120.0, abs=0.05)
+    with Recording(tmp_path / "n.sqlite") as night:
+        assert night.session.calibration is not None
+        assert night.session.config["calibration_s"] == [0.0, 2 * PROTOCOL.end_s]
+
+
+def test_a_calibration_that_fails_twice_goes_on_uncalibrated(tmp_path):
+    device = Simulator(
+        SimulatorConfig(scenario="awake", duration_s=100.0, seed=3, dead_leads=(1, 2))
+    )
+    prompts: list[str] = []
+    session = Session(device, calibrate=PROTOCOL, on_prompt=prompts.append)
+    session.run(duration_s=100.0, handle_signals=False)
+    outcomes = [text for text in prompts if text.startswith("Calibration FAILED")]
+    assert len(outcomes) == 2
+    assert outcomes[0].endswith("Once more, from the start:")
+    assert "adaptive background" in outcomes[1]
+    assert session.calibration is None and session.pipeline is not None

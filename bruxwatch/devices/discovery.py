@@ -29,7 +29,7 @@ class PortInfo:
     pid: int | None
     description: str
     guess: str
-    spec: str
+    spec: str | None  # None: nothing to try (a built-in UART has no board behind it)
 
 
 def identify(vid: int | None, pid: int | None) -> tuple[str, str] | None:
@@ -43,7 +43,12 @@ def serial_ports() -> list[PortInfo]:
     found = []
     for port in list_ports.comports():
         known = identify(port.vid, port.pid)
-        guess, scheme = known if known else ("unknown serial port", "arduino-text")
+        if known:
+            guess, scheme = known
+        elif port.vid is not None:  # some USB serial device: a board printing text, perhaps
+            guess, scheme = "unknown USB serial device", "arduino-text"
+        else:  # the computer's own UART (ttyS0): no USB ids, no board of ours behind it
+            guess, scheme = "built-in serial port, not a USB board", None
         found.append(
             PortInfo(
                 device=port.device,
@@ -51,10 +56,10 @@ def serial_ports() -> list[PortInfo]:
                 pid=port.pid,
                 description=port.description or "",
                 guess=guess,
-                spec=f"{scheme}:{port.device}",
+                spec=f"{scheme}:{port.device}" if scheme else None,
             )
         )
-    return sorted(found, key=lambda p: (identify(p.vid, p.pid) is None, p.device))
+    return sorted(found, key=lambda p: (identify(p.vid, p.pid) is None, p.spec is None, p.device))
 
 
 @dataclass(frozen=True)

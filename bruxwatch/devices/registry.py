@@ -40,16 +40,15 @@ def open_device(spec: str, *, realtime: bool = True) -> Device:
         if parsed.scheme == "cyton":
             from bruxwatch.devices.cyton import CytonBoard
 
-            channels = tuple(int(c) for c in options.pop("channels", "1,2").split(","))
-            gain = int(options.pop("gain", "24"))
+            channels = _whole_numbers(options, "channels", "1,2")
+            gain = _whole_number(options, "gain", "24")
             _no_more(parsed.scheme, options)
             return CytonBoard(parsed.target, channels=channels, gain=gain)
         if parsed.scheme in ("arduino", "arduino-text"):
             from bruxwatch.devices.arduino import SIGNALS, ArduinoBoard
 
-            baud = int(options.pop("baud", "115200"))
-            fs = float(options["fs"]) if "fs" in options else None
-            options.pop("fs", None)
+            baud = _whole_number(options, "baud", "115200")
+            fs = _number(options, "fs", None)
             signal = options.pop("signal", None)
             if signal is not None and signal not in SIGNALS:
                 raise ValueError(f"signal must be env or raw, got {signal!r}")
@@ -66,16 +65,15 @@ def open_device(spec: str, *, realtime: bool = True) -> Device:
 
             if not parsed.target:
                 raise ValueError("give the file to replay, e.g. replay:night.edf?speed=1")
-            speed = float(options.pop("speed", "1" if realtime else "0"))
-            fs = float(options["fs"]) if "fs" in options else None
-            options.pop("fs", None)
+            speed = _number(options, "speed", "1" if realtime else "0")
+            fs = _number(options, "fs", None)
             _no_more(parsed.scheme, options)
             return ReplayDevice(parsed.target, speed=speed, fs=fs)
         if parsed.scheme == "ganglion":
             from bruxwatch.devices.ganglion import GanglionBoard
 
-            picked = tuple(int(c) for c in options.pop("channels", "1,2,3,4").split(","))
-            firmware = int(options.pop("firmware")) if "firmware" in options else None
+            picked = _whole_numbers(options, "channels", "1,2,3,4")
+            firmware = _whole_number(options, "firmware", None)
             target, backend = _emulated_ble(parsed.target, "ganglion", firmware, options)
             _no_more(parsed.scheme, options)
             return GanglionBoard(target, channels=picked, firmware=firmware, backend=backend)
@@ -88,14 +86,10 @@ def open_device(spec: str, *, realtime: bool = True) -> Device:
         if parsed.scheme == "lsl":
             from bruxwatch.devices.lsl_inlet import LslInlet
 
-            picked = options.pop("channels", None)
-            timeout = float(options.pop("timeout", "10"))
+            picked = _whole_numbers(options, "channels", None)
+            timeout = _number(options, "timeout", "10")
             _no_more(parsed.scheme, options)
-            return LslInlet(
-                parsed.target,
-                channels=tuple(int(c) for c in picked.split(",")) if picked else None,
-                timeout_s=timeout,
-            )
+            return LslInlet(parsed.target, channels=picked, timeout_s=timeout)
     except ValueError as exc:
         raise DeviceError(f"device {spec!r}: {exc}") from None
     raise DeviceError(
@@ -112,7 +106,7 @@ def _emulated_ble(
         return target, None
     from bruxwatch.devices import ble_emulators as emu
 
-    speed = float(options.pop("speed", "1"))
+    speed = _number(options, "speed", "1")
     if not speed > 0:
         raise ValueError(f"speed must be positive, got {speed:g}")
     if kind == "ganglion":
@@ -120,6 +114,44 @@ def _emulated_ble(
     else:
         peripheral = emu.BleEmgPeripheral(speed=speed).register()
     return peripheral.address, emu.FakeBleakBackend
+
+
+def _number(options: dict[str, str], key: str, default: str | None) -> float | None:
+    """Pop option `key` as a number (None when absent and no default); ValueError naming
+    the option otherwise."""
+    text = options.pop(key, default)
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(
+            f"{key} must be a number, e.g. {key}={default or 250}; got {text!r}"
+        ) from None
+
+
+def _whole_number(options: dict[str, str], key: str, default: str | None) -> int | None:
+    text = options.pop(key, default)
+    if text is None:
+        return None
+    if not text.strip().isdigit():
+        raise ValueError(f"{key} must be a whole number, e.g. {key}={default or 2}; got {text!r}")
+    return int(text)
+
+
+def _whole_numbers(
+    options: dict[str, str], key: str, default: str | None
+) -> tuple[int, ...] | None:
+    """Pop a comma-separated list of channel numbers (1-based), e.g. channels=1,2."""
+    text = options.pop(key, default)
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if not parts or not all(p.isdigit() for p in parts):
+        raise ValueError(
+            f"{key} must be channel numbers separated by commas, e.g. {key}=1,2; got {text!r}"
+        )
+    return tuple(int(p) for p in parts)
 
 
 def _no_more(scheme: str, options: dict[str, str]) -> None:

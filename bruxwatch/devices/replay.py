@@ -55,10 +55,15 @@ class ReplayDevice:
                 rails=stored.rails,
             )
         else:
-            from bruxwatch.store.importers import RecordingError, read_recording
+            from bruxwatch.store.importers import NoSampleRate, RecordingError, read_recording
 
             try:
                 self._file = read_recording(self.path, fs=fs)
+            except NoSampleRate:
+                raise DeviceError(
+                    f"{self.path}: no time column, so give the sample rate in the device, "
+                    f"e.g. replay:{self.path}?fs=1000"
+                ) from None
             except RecordingError as exc:
                 raise DeviceError(str(exc)) from None
             self.info = StreamInfo(

@@ -98,6 +98,7 @@ class Session:
         actuators: list[Actuator] | None = None,
         subscribers: list[Callable[[ProcessedChunk], None]] | None = None,
         calibrate: CalibrationProtocol | None = None,
+        calibration_attempts: int = 2,
         on_prompt: Callable[[str], None] | None = None,
         idle_window_s: float = 0.2,
         active_window_s: float = 0.01,
@@ -116,6 +117,10 @@ class Session:
         self.active_window_s = active_window_s
         self.protocol = calibrate
         self.on_prompt = on_prompt or (lambda text: None)
+        # told when the first samples have come (and the night's file is open)
+        self.on_started: Callable[[StreamInfo], None] = lambda info: None
+        # told the outcome once the guided calibration is over (after any retry)
+        self.on_calibrated: Callable[[Calibration | None], None] = lambda calibration: None
         self.calibration_error: str | None = None
         self.store_error: StoreError | None = None
         self._calibration_chunks: list[Chunk] | None = [] if calibrate is not None else None
@@ -124,6 +129,9 @@ class Session:
             (0.0, calibrate.end_s) if calibrate is not None else None
         )
         self._cal_live = False  # a calibration asked for mid-stream: scoring goes on meanwhile
+        self.calibration_attempts = max(1, calibration_attempts)
+        self._attempts_left = self.calibration_attempts - 1
+        self._attempt_start = 0.0  # s: where the current calibration attempt began
         self._cal_request: CalibrationProtocol | None = None
         self.status = Status()
         self.writer: RecordingWriter | None = None
@@ -325,12 +333,13 @@ class Session:
                 self.writer = self._store_factory(self.info)
             if self._calibration_chunks is None:
                 self._start_scoring()
+            self.on_started(self.info)
         if self._cal_request is not None and self._calibration_chunks is None:
             self.protocol, self._cal_request = self._cal_request, None
             start = chunk.first_index / self.info.fs
             self._calibration_chunks, self._cal_live = [], True
-            self._prompts = [(start + t, text) for t, text in self.protocol.prompts()]
-            self._cal_window = (start, start + self.protocol.end_s)
+            self._attempts_left = self.calibration_attempts - 1
+            self._begin_attempt(start, start)
         if self._calibration_chunks is not None and not self._cal_live:
             self._calibrating(chunk)
             return
@@ -363,9 +372,15 @@ class Session:
             self.on_prompt(self._prompts.pop(0)[1])
         if now < self._cal_window[1]:
             return
+        calibration = self._calibrate(self._calibration_chunks)
+        retry = calibration is None and self._attempts_left > 0
+        self.on_prompt(outcome_text(calibration, self.calibration_error, retrying=retry))
+        if retry:  # the wearer is told why and led through it again; the clock runs on
+            self._attempts_left -= 1
+            self._begin_attempt(self._cal_window[0], now)
+            return
         chunks, self._calibration_chunks = self._calibration_chunks, None
-        calibration = self._calibrate(chunks)
-        self.on_prompt(outcome_text(calibration, self.calibration_error))
+        self.on_calibrated(calibration)
         if self._cal_live:  # switch to the new thresholds from the next chunk on
             self._cal_live = False
             if calibration is not None:
@@ -381,6 +396,14 @@ class Session:
         for past in chunks:  # score the calibration stretch too; its clenches are not counted
             self._score(past, None, store=False)
 
+    def _begin_attempt(self, first_start: float, start: float) -> None:
+        """Prompt the calibration sequence from `start` (s); its clenches, and those of
+        earlier attempts from `first_start` on, are kept out of the night's counts."""
+        assert self.protocol is not None
+        self._attempt_start = start
+        self._prompts = [(start + t, text) for t, text in self.protocol.prompts()]
+        self._cal_window = (first_start, start + self.protocol.end_s)
+
     def _calibrate(self, chunks: list[Chunk]) -> Calibration | None:
         assert self.info is not None and self.protocol is not None
         probe = Pipeline(self.info, self.config)
@@ -389,17 +412,19 @@ class Session:
         index = np.concatenate(
             [np.arange(o.first_index, o.first_index + o.envelope.shape[1]) for o in outs]
         )
-        t = index / self.info.fs - self._cal_window[0]
+        t = index / self.info.fs - self._attempt_start
         scored = probe.scored
         (r0, r1), (m0, m1) = self.protocol.rest_s, self.protocol.mvc_s
         try:
-            return calibrate_from(
+            calibration = calibrate_from(
                 envelope[scored][:, (t >= r0) & (t < r1)],
                 envelope[scored][:, (t >= m0) & (t < m1)],
                 self.config.threshold,
                 units=self.info.units,
                 names=[self.info.channels[c] for c in scored],
             )
+            self.calibration_error = None  # an earlier try's failure is over
+            return calibration
         except CalibrationError as exc:
             self.calibration_error = str(exc)
             log.info("calibration failed (%s); scoring against an adaptive background", exc)
@@ -425,7 +450,8 @@ class Session:
         if store:
             status.samples += chunk.n
             status.lost += chunk.missing_before
-        status.seconds = chunk.end_index / pipeline.fs
+        # the calibration stretch is scored after it was stored: the clock does not go back
+        status.seconds = max(status.seconds, chunk.end_index / pipeline.fs)
         if out.envelope.size:
             status.envelope = out.envelope[:, -1]
         status.thresholds = out.thresholds
@@ -508,7 +534,9 @@ class Session:
 
     def _finish(self) -> None:
         if self._calibration_chunks is not None and self.writer is not None:
-            self.calibration_error = "the recording ended during the calibration"
+            ended = "the recording ended during the calibration"
+            # after a failed first try, why that one failed is what the wearer needs to hear
+            self.calibration_error = self.calibration_error or ended
         if self.pipeline is not None:
             events = self.pipeline.finish()
             self._note(events)

@@ -46,8 +46,11 @@ class CalibrationProtocol:
 PROTOCOL = CalibrationProtocol()
 
 
-def outcome_text(calibration: Calibration | None, error: str | None) -> str:
-    """What to tell the wearer when the calibration is done: the levels, or why it failed."""
+def outcome_text(calibration: Calibration | None, error: str | None, retrying: bool = False) -> str:
+    """What to tell the wearer when the calibration is done: the levels, or why it failed
+    (and, when `retrying`, that the sequence starts again now)."""
+    if calibration is None and retrying:
+        return f"Calibration FAILED: {error or 'no data'}. Once more, from the start:"
     if calibration is None:
         return (
             f"Calibration FAILED: {error or 'no data'}. Scoring against an adaptive background"

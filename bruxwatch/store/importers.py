@@ -34,6 +34,10 @@ class RecordingError(ValueError):
     """A recording file cannot be used; the message says why in one line."""
 
 
+class NoSampleRate(RecordingError):
+    """The file has neither a sample rate nor a time column: the caller must give one."""
+
+
 @dataclass
 class Recording:
     """Samples (channels, n) float32 in `units`, at `fs` Hz, with channel names.
@@ -186,7 +190,7 @@ def read_csv(
         data = np.delete(data, t_col, axis=1)
         names.pop(t_col)
     elif fs is None:
-        raise RecordingError(f"{path}: no time column, so give the sample rate with --fs HZ")
+        raise NoSampleRate(f"{path}: no time column, so give the sample rate with --fs HZ")
     if not names:
         raise RecordingError(f"{path}: no signal columns")
     with np.errstate(over="ignore"):  # 1e39 becomes inf: scoring flags it, it is not fatal

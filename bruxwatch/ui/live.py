@@ -7,6 +7,7 @@ never samples. Bursts and episodes are shaded as the detector reports them, colo
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -15,9 +16,10 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 from bruxwatch.devices.base import StreamInfo
-from bruxwatch.firmware_host.session import Session
+from bruxwatch.firmware_host.session import Session, SessionResult
 from bruxwatch.ui.review import KIND_COLOURS
 from bruxwatch.ui.ring import SignalRing
+from bruxwatch.ui.snapshot import save_window
 
 WINDOW_S = 10.0
 
@@ -156,8 +158,11 @@ class LiveWindow(QtWidgets.QMainWindow):
         return sum(kind in KIND_COLOURS for kind in self.shown)
 
 
-def run_live(session: Session, screenshot: str | None = None, seconds: float = 10.0) -> int:
-    """Run a session in a thread with the live window; close the window to stop it."""
+def run_live(
+    session: Session, screenshot: str | None = None, seconds: float = 10.0
+) -> SessionResult | None:
+    """Run a session in a thread with the live window until the window is closed, Ctrl-C
+    or SIGTERM (the night is then finished, as `record` finishes it); returns how it ended."""
     app = pg.mkQApp("bruxwatch live")
     result: dict = {}
     thread = threading.Thread(
@@ -182,25 +187,39 @@ def run_live(session: Session, screenshot: str | None = None, seconds: float = 1
         window.add_button("Mark event", lambda: session.mark("mark"))
     window.add_button("Feedback on/off", session.toggle_feedback, checkable=True)
     window.add_button("Pause view", window.toggle_pause, checkable=True)
-    if screenshot:
-        window.show()
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            app.processEvents()
-            time.sleep(0.01)
-        window.refresh()
+    stopped: list[str] = []
+
+    def on_signal(number: int, frame: object) -> None:
+        # Python runs this between two of the window's redraws (the timer): no exception
+        # is thrown into Qt's slots, the loop just ends
+        stopped.append(f"signal {signal.Signals(number).name}")
+        app.quit()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if screenshot:
+            window.show()
+            end = time.monotonic() + seconds
+            while time.monotonic() < end and not stopped:
+                app.processEvents()
+                time.sleep(0.01)
+            window.refresh()
+            save_window(window, screenshot)
+        else:
+            window.show()
+            app.exec()
+    finally:
+        session.stop(
+            stopped[0] if stopped else "screenshot taken" if screenshot else "window closed"
+        )
+        thread.join(10)
+        window.timer.stop()
+        window.close()
+        window.deleteLater()
         app.processEvents()
-        window.grab().save(screenshot)
-    else:
-        window.show()
-        app.exec()
-    session.stop("window closed")
-    thread.join(10)
-    window.timer.stop()
-    window.close()
-    window.deleteLater()
-    app.processEvents()
-    return 0
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return result.get("r")
 
 
 def level_scale(session: Session) -> tuple[str, float]:

@@ -304,12 +304,3 @@ class ReviewWindow(QtWidgets.QMainWindow):
     def zoomed_range(self) -> tuple[float, float]:
         (lo, hi), _ = self.detail.viewRange()
         return lo, hi
-
-
-def save_screenshot(window: QtWidgets.QWidget, path: str) -> None:
-    """Render a window offscreen and save it as a PNG."""
-    app = QtWidgets.QApplication.instance()
-    window.show()
-    for _ in range(3):
-        app.processEvents()
-    window.grab().save(path)
