@@ -24,7 +24,7 @@ from bruxwatch.memory import keep_freed_memory
 from bruxwatch.signal import Analysis, CalibrationError, SignalConfig, analyze, calibrate
 from bruxwatch.signal.scoring import Summary
 from bruxwatch.store.importers import Recording, RecordingError, read_recording, write_csv
-from bruxwatch.store.recording import StoreError
+from bruxwatch.store.recording import DamagedRecording, StoreError
 
 EXIT_USAGE = 2
 
@@ -914,11 +914,21 @@ def cmd_review(args: argparse.Namespace) -> int:
         for line in skipped:
             print(f"skipped {line}", file=sys.stderr)
         first = nights[-1] if args.night_number is None else nights[_night_number(args, nights)]
-        night = Night(first)
+        app = pg.mkQApp("bruxwatch review")
+        while True:
+            night = Night(first)
+            try:
+                window = ReviewWindow(night, nights=nights)
+                break
+            except DamagedRecording as exc:
+                night.close()
+                if args.night_number is not None or len(nights) == 1:
+                    raise
+                print(f"skipped {exc}", file=sys.stderr)  # the newest night that reads
+                nights.remove(first)
+                first = nights[-1]
     except StoreError as exc:
         raise CliError(str(exc)) from None
-    app = pg.mkQApp("bruxwatch review")
-    window = ReviewWindow(night, nights=nights)
     count = len(window.night.episodes)
     if args.episode is not None and not 1 <= args.episode <= count:
         night.close()
@@ -985,11 +995,17 @@ def _score_stored(
             print(f"skipped {line}", file=sys.stderr)
         nights = []
         for path in found:
-            with Night(path) as night, _progress(f"scoring {path.name}", not quiet) as tick:
-                try:
+            try:
+                with Night(path) as night, _progress(f"scoring {path.name}", not quiet) as tick:
                     nights.append(score_night(night, progress=tick, channels=channels))
-                except StoreError as exc:
-                    raise StoreError(f"{path}: {exc}") from None
+            except DamagedRecording as exc:
+                if len(found) == 1:
+                    raise
+                print(f"skipped {exc}", file=sys.stderr)  # the other nights are reported
+            except StoreError as exc:
+                raise StoreError(exc if str(path) in str(exc) else f"{path}: {exc}") from None
+        if not nights:
+            raise StoreError("every night named is damaged; `bruxwatch repair NIGHT` saves each")
     except StoreError as exc:
         raise CliError(str(exc)) from None
     return nights
@@ -1059,16 +1075,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     from bruxwatch.store.recording import StoreError
     from bruxwatch.store.scored import score_night
 
-    if not (args.edf or args.csv):
-        raise CliError("nothing to do: give --edf FILE and/or --csv FILE")
-    for target in (args.edf, args.csv):
+    if not (args.edf or args.csv or args.copy):
+        raise CliError("nothing to do: give --edf FILE, --csv FILE and/or --copy FILE")
+    for target in (args.edf, args.csv, args.copy):
         if target:
             _check_writable(Path(target))
+    if args.copy and Path(args.copy).exists():
+        raise CliError(f"{args.copy}: already exists; give another name")
     try:
         night = Night(args.night)
     except StoreError as exc:
         raise CliError(str(exc)) from None
     with night:
+        if args.copy:
+            night.copy_to(args.copy)
+            print(f"saved {args.copy} (the whole night in one file)")
         if args.edf:
             try:
                 from bruxwatch.store.edf import export_edf
@@ -1094,6 +1115,22 @@ def cmd_export(args: argparse.Namespace) -> int:
             except OSError as exc:
                 raise CliError(f"{args.csv}: cannot write ({exc.strerror})") from None
             print(f"saved {args.csv} ({rows} samples)")
+    return 0
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    from bruxwatch.store.repair import salvage
+
+    source = Path(args.night)
+    if not source.is_file():
+        raise CliError(f"{source}: no such recording")
+    out = Path(args.out) if args.out else source.with_name(f"{source.stem}-repaired.sqlite")
+    _check_writable(out)
+    if out.resolve() == source.resolve():
+        raise CliError(f"{out}: is the damaged night itself; the original is never changed")
+    saved = salvage(source, out)
+    print(saved.text())
+    print(f"the original {source} is unchanged; `bruxwatch report {out}` reads the repaired night")
     return 0
 
 
@@ -1511,9 +1548,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("night", help="a recording (.sqlite)")
     p.add_argument("--edf", metavar="FILE", help="EDF+ file: raw EMG + episode/feedback notes")
     p.add_argument("--csv", metavar="FILE", help="CSV file: time_s and one column per channel")
+    p.add_argument(
+        "--copy",
+        metavar="FILE",
+        help="a copy of the night (.sqlite) in one file, with what a crash left in its -wal",
+    )
     p.add_argument("--patient", help="patient name or code for the EDF+ header (optional)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("repair", help="save what can be read of a damaged night into a new file")
+    p.add_argument("night", help="the damaged recording (.sqlite); it is only read")
+    p.add_argument("--out", help="the repaired night (default: NIGHT-repaired.sqlite)")
+    p.set_defaults(func=cmd_repair)
 
     p = sub.add_parser("live", help="the live window: scrolling EMG, clench level, threshold")
     p.add_argument("--device", help="device spec (default: settings file, else the simulator)")

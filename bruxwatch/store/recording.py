@@ -91,6 +91,79 @@ class StoreError(RuntimeError):
     """A recording file cannot be created, written or read; one line says why."""
 
 
+class DamagedRecording(StoreError):
+    """SQLite found the file damaged (bytes changed on the disk, a broken copy)."""
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _read_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """One line for a failure to read `path`: damage points to `bruxwatch repair`."""
+    text = str(exc)
+    if any(word in text for word in ("malformed", "corrupt", "not a database")):
+        return DamagedRecording(
+            f"{path}: damaged ({text}); `bruxwatch repair {path}` saves what can be read "
+            "into a new file"
+        )
+    return StoreError(f"{path}: cannot read ({text})")
+
+
+class _Rows:
+    """A cursor whose fetching turns SQLite's read errors into `_read_error`'s line."""
+
+    def __init__(self, cursor: sqlite3.Cursor, path: Path) -> None:
+        self._cursor, self._path = cursor, path
+        self.description = cursor.description
+
+    def fetchone(self):
+        try:
+            return self._cursor.fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise _read_error(self._path, exc) from None
+
+    def fetchall(self) -> list:
+        try:
+            return self._cursor.fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise _read_error(self._path, exc) from None
+
+    def __iter__(self) -> Iterator:
+        while True:
+            try:
+                row = self._cursor.fetchone()
+            except sqlite3.DatabaseError as exc:
+                raise _read_error(self._path, exc) from None
+            if row is None:
+                return
+            yield row
+
+
+class _ReadingConnection:
+    """A recording's connection for reading: damage anywhere in the file, found when a
+    query reaches it, is one StoreError naming the file (never a sqlite3 traceback)."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self._db, self._path = db, path
+
+    def execute(self, sql: str, parameters: tuple = ()) -> _Rows:
+        try:
+            return _Rows(self._db.execute(sql, parameters), self._path)
+        except sqlite3.DatabaseError as exc:
+            raise _read_error(self._path, exc) from None
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself (for the backup API)."""
+        return self._db
+
+    def commit(self) -> None:
+        self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+
 @dataclass(frozen=True)
 class FeedbackRecord:
     """One feedback decision: fired, or held back (baseline mode, refractory, hourly cap).
@@ -352,6 +425,12 @@ def _merge(chunks: list[Chunk]) -> list[tuple[int, np.ndarray]]:
     ]
 
 
+def _is_sqlite(path: Path) -> bool:
+    with contextlib.suppress(OSError), open(path, "rb") as handle:
+        return handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    return False
+
+
 def _create_private(path: Path) -> int:
     """Create the file with mode 0600 (never over an existing one) and lock it; returns the fd."""
     try:
@@ -376,19 +455,30 @@ class Recording:
         self.path = Path(path)
         if not self.path.is_file():
             raise StoreError(f"{self.path}: no such recording")
+        writable = os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
+        db = None
         try:
-            try:
-                self.db = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True)
-            except sqlite3.OperationalError:  # a read-only copy still reads
-                self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-            row = self.db.execute("SELECT * FROM session WHERE id=1").fetchone()
+            db = sqlite3.connect(f"file:{self.path}?mode={'rw' if writable else 'ro'}", uri=True)
+            row = db.execute("SELECT * FROM session WHERE id=1").fetchone()
+            names = [d[0] for d in db.execute("SELECT * FROM session").description]
         except sqlite3.DatabaseError as exc:
+            if db is not None:
+                db.close()
+            if _is_sqlite(self.path) and "no such table" not in str(exc):
+                raise _read_error(self.path, exc) from None
             raise StoreError(f"{self.path}: not a bruxwatch recording ({exc})") from None
         if row is None:
+            db.close()
             raise StoreError(f"{self.path}: the recording has no session record")
-        names = [d[0] for d in self.db.execute("SELECT * FROM session").description]
+        self.db = _ReadingConnection(db, self.path)
         meta = dict(zip(names, row, strict=True))
-        if meta["status"] == "recording" and not self._writer_alive():
+        alive = self._writer_alive()
+        if writable and not alive:
+            # what a crash left in the -wal file goes into the .sqlite itself, so copying
+            # the .sqlite alone copies the whole night
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if meta["status"] == "recording" and not alive:
             reason = "the recorder stopped without finishing (crash, kill or power loss)"
             with contextlib.suppress(sqlite3.Error):  # a read-only file stays as it is
                 self.db.execute(
@@ -419,6 +509,21 @@ class Recording:
             end_reason=meta["end_reason"],
             software=meta["software"],
         )
+
+    def copy_to(self, path: str | Path) -> None:
+        """A self-contained copy of the night in one file (what sits in the -wal file too),
+        0600, written whole or not at all; the original is only read."""
+        from bruxwatch.store.private import private_path
+
+        with private_path(path) as temporary:
+            target = sqlite3.connect(temporary)
+            try:
+                self.db.connection.backup(target)
+                target.execute("PRAGMA journal_mode=DELETE")
+            except sqlite3.DatabaseError as exc:
+                raise _read_error(self.path, exc) from None
+            finally:
+                target.close()
 
     def _writer_alive(self) -> bool:
         fd = os.open(self.path, os.O_RDONLY)
@@ -510,4 +615,7 @@ class Recording:
         return [(at, json.loads(data or "{}").get("label", "mark")) for at, data in rows]
 
     def integrity_ok(self) -> bool:
-        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        try:
+            return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        except DamagedRecording:
+            return False

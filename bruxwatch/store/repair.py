@@ -1,0 +1,218 @@
+"""`bruxwatch repair`: what SQLite can still read of a damaged night, in a new file.
+
+Bytes changed on a disk or in a broken copy make SQLite refuse whole queries ("database disk
+image is malformed"), so one damaged page would hide the whole night. Here every table is
+walked row by row in rowid order; where a row cannot be reached, the walk jumps ahead over the
+damaged stretch and bisects back to the first readable row after it. Sample blocks are kept
+only if their size matches the channels; the samples lost become gaps, so re-scoring counts
+the night's hours exactly. The original is opened read-only and never changed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bruxwatch.store.private import private_path
+from bruxwatch.store.recording import SCHEMA, StoreError
+
+# the tables of a recording and their columns
+TABLES: dict[str, tuple[str, ...]] = {
+    "gaps": ("at_index", "missing"),  # before blocks: the recorder's own gaps come first
+    "blocks": ("first_index", "n", "data"),
+    "bursts": ("start_index", "end_index", "kind", "peak"),
+    "episodes": (
+        "start_index",
+        "end_index",
+        "kind",
+        "bursts",
+        "phasic_bursts",
+        "tonic_bursts",
+        "peak_level",
+        "peak_pct_mvc",
+        "artifact",
+    ),
+    "quality": ("at_s", "channel", "flags"),
+    "feedback": (
+        "trigger_index",
+        "at_s",
+        "fired",
+        "action",
+        "strength",
+        "ms",
+        "latency_ms",
+        "reason",
+    ),
+    "events": ("at_s", "kind", "data"),
+}
+MAX_JUMP = 1 << 62
+"""The furthest the walk jumps past damage before it gives up on a table (rowids are sample
+indexes for blocks, so jumps must reach far)."""
+
+
+@dataclass
+class Salvaged:
+    """What a repair kept: rows per table, rows that could not be read (or were not
+    whole), and the samples per channel kept and lost (lost ones are gaps now)."""
+
+    path: Path
+    kept: dict[str, int] = field(default_factory=dict)
+    unreadable: dict[str, int] = field(default_factory=dict)
+    samples_kept: int = 0
+    samples_lost: int = 0
+    fs: float = 0.0
+
+    @property
+    def lost_s(self) -> float:
+        return self.samples_lost / self.fs if self.fs else 0.0
+
+    def text(self) -> str:
+        lost = sum(self.unreadable.values())
+        return (
+            f"saved {self.path}: {self.samples_kept / self.fs / 3600:.2f} h of samples kept, "
+            f"{self.lost_s:.1f} s lost to damage (now gaps); "
+            f"{sum(self.kept.values())} rows kept, {lost} unreadable"
+        )
+
+
+def _readable_rows(db: sqlite3.Connection, table: str, columns: tuple[str, ...]) -> Iterator:
+    """The rows of `table` SQLite can reach, in rowid order, with None for each stretch of
+    damage it had to jump over."""
+    query = (
+        f"SELECT rowid, {', '.join(columns)} FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT 1"
+    )
+
+    def seek(after: int):
+        return db.execute(query, (after,)).fetchone()
+
+    last = -(1 << 63)
+    while True:
+        try:
+            row = seek(last)
+        except sqlite3.DatabaseError:
+            row = None
+            bad, jump = last, 1
+            while jump <= MAX_JUMP:  # jump ahead until a seek works again
+                probe = min(last + jump, (1 << 63) - 2)
+                try:
+                    row = seek(probe)
+                    break
+                except sqlite3.DatabaseError:
+                    bad, jump = probe, jump * 2
+            else:
+                yield None  # damage up to the end of the table
+                return
+            good = probe
+            while good - bad > 1:  # back to the first row readable after the damage
+                middle = (bad + good) // 2
+                try:
+                    found = seek(middle)
+                except sqlite3.DatabaseError:
+                    bad = middle
+                    continue
+                good, row = middle, found
+            yield None  # one stretch of damage (its rows are unknown)
+        if row is None:
+            return
+        last = row[0]
+        yield row[1:]
+
+
+def salvage(source: str | Path, out: str | Path) -> Salvaged:
+    """Copy what can be read of the recording `source` into the new file `out` (0600,
+    written whole or not at all). StoreError when even its session record is lost."""
+    source, out = Path(source), Path(out)
+    if out.exists():
+        raise StoreError(f"{out}: already exists; give another --out")
+    try:
+        db = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        names = [d[0] for d in db.execute("SELECT * FROM session").description]
+        session = db.execute("SELECT * FROM session WHERE id=1").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"{source}: its session record cannot be read ({exc}); nothing to save"
+        ) from None
+    if session is None:
+        raise StoreError(f"{source}: the recording has no session record; nothing to save")
+    meta = dict(zip(names, session, strict=True))
+    n_channels = len(json.loads(meta["channels"]))
+    result = Salvaged(out, fs=float(meta["fs"]))
+    with private_path(out) as temporary:
+        target = sqlite3.connect(temporary)
+        try:
+            target.executescript(SCHEMA)
+            target.execute(f"INSERT INTO session VALUES ({', '.join('?' * len(session))})", session)
+            for table, columns in TABLES.items():
+                kept = _copy_table(db, target, table, columns, n_channels, result)
+                result.kept[table] = kept
+            target.execute(
+                "INSERT INTO events VALUES (?, 'Notice', ?)",
+                (
+                    0.0,
+                    json.dumps(
+                        {
+                            "text": f"repaired from a damaged file ({source.name}): "
+                            f"{result.lost_s:.1f} s of samples lost"
+                        }
+                    ),
+                ),
+            )
+            target.commit()
+        finally:
+            target.close()
+            db.close()
+    return result
+
+
+def _copy_table(
+    db: sqlite3.Connection,
+    target: sqlite3.Connection,
+    table: str,
+    columns: tuple[str, ...],
+    n_channels: int,
+    result: Salvaged,
+) -> int:
+    """Copy `table`'s readable rows; for blocks, keep only whole ones and note the samples
+    missing between them as gaps."""
+    kept = unreadable = 0
+    expected: int | None = None
+    insert = f"INSERT INTO {table} VALUES ({', '.join('?' * len(columns))})"
+    for row in _readable_rows(db, table, columns):
+        if row is None:
+            unreadable += 1
+            continue
+        if table == "blocks":
+            first, n, data = row
+            whole = (
+                isinstance(first, int)
+                and isinstance(n, int)
+                and n > 0
+                and isinstance(data, bytes)
+                and len(data) == 4 * n * n_channels
+                and (expected is None or first >= expected)
+            )
+            if not whole:
+                unreadable += 1
+                continue
+            if expected is not None and first > expected:
+                result.samples_lost += first - expected
+            result.samples_kept += n
+            expected = first + n
+        target.execute(insert, row)
+        kept += 1
+    if table == "blocks":
+        _gaps_for_lost_blocks(target)
+    result.unreadable[table] = unreadable
+    return kept
+
+
+def _gaps_for_lost_blocks(target: sqlite3.Connection) -> None:
+    """A gap row where blocks are missing, unless the recorder already logged one there."""
+    rows = target.execute("SELECT first_index, n FROM blocks ORDER BY first_index").fetchall()
+    known = {at for (at,) in target.execute("SELECT at_index FROM gaps")}
+    for (first, n), (following, _) in zip(rows, rows[1:], strict=False):
+        if following > first + n and following not in known:
+            target.execute("INSERT INTO gaps VALUES (?, ?)", (following, following - first - n))
