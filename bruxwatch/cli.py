@@ -7,12 +7,13 @@ exits with status 2; no tracebacks.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -63,12 +64,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     sim = Simulator(config)
     out = Path(args.out)
     _check_writable(out)
-    samples = sim.generate()
-    write_csv(out, samples, sim.info.channels)
     if args.truth:
-        truth_path = Path(args.truth)
-        _check_writable(truth_path)
-        sim.truth.save(truth_path)
+        _check_writable(Path(args.truth))
+    samples = sim.generate()
+    with _writing(out):
+        write_csv(out, samples, sim.info.channels)
+    if args.truth:
+        with _writing(Path(args.truth)):
+            sim.truth.save(Path(args.truth))
     truth = sim.truth
     print(
         f"wrote {out} ({sim.info.n_channels} channels, {samples.shape[1]} samples at "
@@ -435,7 +438,8 @@ def cmd_live(args: argparse.Namespace) -> int:
     )
     _publish_lsl(session, getattr(args, "lsl", None))
     try:
-        result = run_live(session, screenshot=args.screenshot, seconds=args.seconds or 10.0)
+        with _writing(Path(args.screenshot)) if args.screenshot else contextlib.nullcontext():
+            result = run_live(session, screenshot=args.screenshot, seconds=args.seconds or 10.0)
     except (DeviceError, RuntimeError, ValueError) as exc:
         raise CliError(str(exc)) from None
     if args.screenshot:
@@ -796,7 +800,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     if session.calibration is None:
         raise CliError(f"calibration failed: {session.calibration_error or 'no data'}")
-    with private_file(path) as out:
+    with _writing(path), private_file(path) as out:
         out.write(json.dumps(session.calibration.to_dict(), indent=1))
     cal = session.calibration
     print(
@@ -903,7 +907,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         import pyqtgraph as pg
 
         from bruxwatch.ui.review import ReviewWindow
-        from bruxwatch.ui.snapshot import save_window
+        from bruxwatch.ui.snapshot import quiet_offscreen_platform, save_window
     except ImportError as exc:
         raise CliError(
             f"the review needs the ui extra: pip install 'bruxwatch[ui]' ({exc})"
@@ -915,6 +919,8 @@ def cmd_review(args: argparse.Namespace) -> int:
             print(f"skipped {line}", file=sys.stderr)
         first = nights[-1] if args.night_number is None else nights[_night_number(args, nights)]
         app = pg.mkQApp("bruxwatch review")
+        if args.screenshot:
+            quiet_offscreen_platform()
         while True:
             night = Night(first)
             try:
@@ -938,7 +944,8 @@ def cmd_review(args: argparse.Namespace) -> int:
         if args.episode is not None:
             window.select(args.episode - 1)
         try:
-            save_window(window, args.screenshot)
+            with _writing(Path(args.screenshot)):
+                save_window(window, args.screenshot)
         finally:
             window.close()
             window.deleteLater()
@@ -1026,16 +1033,12 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise CliError(
                 f"the PDF needs the report extra: pip install 'bruxwatch[report]' ({exc})"
             ) from None
-        try:
+        with _writing(Path(args.pdf)):
             render_report(nights, args.pdf, patient=args.patient)
-        except OSError as exc:
-            raise CliError(f"{args.pdf}: cannot write the PDF ({exc.strerror})") from None
         print(f"saved {args.pdf}", file=sys.stderr if args.json else sys.stdout)
     if args.csv:
-        try:
+        with _writing(Path(args.csv)):
             written = write_report_csv(Path(args.csv), nights)
-        except OSError as exc:
-            raise CliError(f"{args.csv}: cannot write the CSV files ({exc.strerror})") from None
         print("saved " + ", ".join(map(str, written)), file=sys.stderr if args.json else sys.stdout)
     if args.json:
         json.dump(report_dict(nights, patient=args.patient), sys.stdout, indent=1)
@@ -1088,7 +1091,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     with night:
         if args.copy:
-            night.copy_to(args.copy)
+            with _writing(Path(args.copy)):
+                night.copy_to(args.copy)
             print(f"saved {args.copy} (the whole night in one file)")
         if args.edf:
             try:
@@ -1100,8 +1104,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             with _progress("scoring", not args.quiet) as tick:
                 scored = score_night(night, progress=tick)
             try:
-                channels = export_edf(night, scored, args.edf, patient=args.patient)
-            except (OSError, ValueError) as exc:
+                with _writing(Path(args.edf)):
+                    channels = export_edf(night, scored, args.edf, patient=args.patient)
+            except ValueError as exc:
                 raise CliError(f"{args.edf}: cannot write EDF+ ({exc})") from None
             ranges = "; ".join(
                 f"{c.label} {c.physical_min:g}..{c.physical_max:g} {night.info.units}, "
@@ -1110,10 +1115,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             )
             print(f"saved {args.edf} (EDF+, {len(scored.analysis.episodes)} episodes; {ranges})")
         if args.csv:
-            try:
+            with _writing(Path(args.csv)):
                 rows = write_samples_csv(night, Path(args.csv))
-            except OSError as exc:
-                raise CliError(f"{args.csv}: cannot write ({exc.strerror})") from None
             print(f"saved {args.csv} ({rows} samples)")
     return 0
 
@@ -1308,6 +1311,21 @@ def _check_screenshot_path(path: Path) -> None:
     _check_writable(path)
     if not os.access(path.parent, os.W_OK):
         raise CliError(f"{path.parent}: cannot write there (permission denied)")
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """A failure to write `path` (full disk, I/O error) as one line naming it; the writers
+    go through store.private, so an existing file there is left as it was."""
+    try:
+        yield
+    except OSError as exc:
+        why = exc.strerror or (
+            "it could not all be written: is the disk full?" if "written" in str(exc) else str(exc)
+        )
+        raise CliError(
+            f"{path}: cannot write ({why}); an existing file is left as it was"
+        ) from None
 
 
 def _check_writable(path: Path) -> None:

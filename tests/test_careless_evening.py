@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def nights(tmp_path_factory) -> Path:
 
 def hashes(*roots: Path) -> dict[str, str]:
     found = {}
-    for root in roots:
+    for root in (r for r in roots if r.exists()):
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:
             found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -137,7 +138,7 @@ def test_a_screenshot_qt_cannot_write_keeps_the_old_file(nights, tmp_path, capsy
     target.write_bytes(b"an older picture")
     monkeypatch.setattr(QtGui.QPixmap, "save", lambda self, *a: False)
     line = fails(["review", str(nights), "--screenshot", str(target)], capsys, tmp_path)
-    assert "review.png" in line and "could not write" in line
+    assert "review.png" in line and "could not encode" in line
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
 
 
@@ -195,3 +196,72 @@ def test_calibrate_checks_where_it_saves_before_asking_anything(tmp_path, capsys
     line = fails(["calibrate", "--device", "sim:scenario=calibration,realtime=0"], capsys, tmp_path)
     assert "calibrations: cannot write there" in line
     assert "Relax" not in said[0]
+
+
+FILE_LIMIT = textwrap.dedent(
+    """
+    import resource, signal, sys
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails: EFBIG
+    limit = int(sys.argv[1])
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    from bruxwatch.cli import main
+    sys.exit(main(sys.argv[2:]))
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("limit", "argv", "target"),
+    [
+        (40_000, ["simulate", "--minutes", "2", "--out", "old.csv"], "old.csv"),
+        (40_000, ["report", "{nights}", "--pdf", "old.pdf"], "old.pdf"),
+        (40_000, ["export", "{night}", "--edf", "old.edf"], "old.edf"),
+        (40_000, ["export", "{night}", "--csv", "old.csv"], "old.csv"),
+        (40_000, ["export", "{night}", "--copy", "new.sqlite"], None),
+        (40_000, ["review", "{nights}", "--screenshot", "old.png"], "old.png"),
+        (
+            10_000,
+            ["live", "--feedback", "bell", "--screenshot", "old.png", "--seconds", "1"],
+            "old.png",
+        ),
+        (
+            20_000,
+            ["record", "--device", "sim:realtime=0", "--duration", "60", "--out", "new.sqlite"],
+            None,
+        ),
+        (
+            3_000_000,
+            ["record", "--device", "sim:realtime=0", "--duration", "600", "--out", "new.sqlite"],
+            "new.sqlite",
+        ),
+    ],
+)
+def test_a_full_disk_is_one_line_and_changes_no_file(nights, tmp_path, limit, argv, target):
+    """The process may not grow a file past `limit` bytes (RLIMIT_FSIZE), as a full disk
+    stops it: one line naming the file, status 2, and the older file there as it was."""
+    night = sorted(nights.glob("*.sqlite"))[-1]
+    argv = [a.format(nights=nights, night=night) for a in argv]
+    if target and target.startswith("old"):
+        (tmp_path / target).write_bytes(b"an older file, to be left as it is")
+    before = hashes(*(tmp_path / f"old.{end}" for end in ("csv", "pdf", "edf", "png")), nights)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_DATA_HOME": str(tmp_path / "data")}
+    done = subprocess.run(
+        [sys.executable, "-c", FILE_LIMIT, str(limit), *argv],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2, done
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr and "error" in done.stderr
+    assert (
+        hashes(*(tmp_path / f"old.{end}" for end in ("csv", "pdf", "edf", "png")), nights) == before
+    )
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")]
+    if target == "new.sqlite":  # what was recorded before the disk filled stays readable
+        with Recording(tmp_path / target) as kept:
+            assert kept.n_samples > 0
+    elif target is None:  # a file that could not even be begun is not left behind
+        assert not (tmp_path / "new.sqlite").exists()

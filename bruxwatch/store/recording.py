@@ -255,7 +255,12 @@ class RecordingWriter:
                 ),
             )
         except sqlite3.Error as exc:
+            with contextlib.suppress(Exception):
+                self.db.close()
             os.close(self._lock_fd)
+            for leftover in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+                with contextlib.suppress(OSError):  # the file is ours: made just now, O_EXCL
+                    leftover.unlink()
             raise StoreError(f"{self.path}: cannot create the recording ({exc})") from None
         self._chunks: list[Chunk] = []
         self._rows: dict[str, list[tuple]] = {name: [] for name in _TABLES}
@@ -520,8 +525,8 @@ class Recording:
             try:
                 self.db.connection.backup(target)
                 target.execute("PRAGMA journal_mode=DELETE")
-            except sqlite3.DatabaseError as exc:
-                raise _read_error(self.path, exc) from None
+            except sqlite3.DatabaseError as exc:  # the copy's pages are written as they are
+                raise StoreError(f"{path}: cannot write the copy ({exc})") from None
             finally:
                 target.close()
 

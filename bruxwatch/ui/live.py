@@ -19,7 +19,7 @@ from bruxwatch.devices.base import StreamInfo
 from bruxwatch.firmware_host.session import Session, SessionResult
 from bruxwatch.ui.review import KIND_COLOURS
 from bruxwatch.ui.ring import SignalRing
-from bruxwatch.ui.snapshot import save_window
+from bruxwatch.ui.snapshot import quiet_offscreen_platform, save_window
 
 WINDOW_S = 10.0
 
@@ -164,14 +164,23 @@ def run_live(
     """Run a session in a thread with the live window until the window is closed, Ctrl-C
     or SIGTERM (the night is then finished, as `record` finishes it); returns how it ended."""
     app = pg.mkQApp("bruxwatch live")
+    if screenshot:
+        quiet_offscreen_platform()
     result: dict = {}
-    thread = threading.Thread(
-        target=lambda: result.setdefault("r", session.run(handle_signals=False)), daemon=True
-    )
+
+    def run() -> None:  # what ends the session (a device or storage error) ends the window
+        try:
+            result["r"] = session.run(handle_signals=False)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, raised there
+            result["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while session.info is None and time.monotonic() < deadline and thread.is_alive():
         time.sleep(0.02)
+    if "error" in result:
+        raise result["error"]
     if session.info is None:
         session.stop("no data")
         thread.join(5)
@@ -196,19 +205,24 @@ def run_live(
         app.quit()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    watch = QtCore.QTimer()  # the session ended by itself (the device, the disk): close
+    watch.timeout.connect(lambda: None if thread.is_alive() else app.quit())
+    watch.start(200)
     try:
         if screenshot:
             window.show()
             end = time.monotonic() + seconds
-            while time.monotonic() < end and not stopped:
+            while time.monotonic() < end and not stopped and thread.is_alive():
                 app.processEvents()
                 time.sleep(0.01)
-            window.refresh()
-            save_window(window, screenshot)
+            if "error" not in result:
+                window.refresh()
+                save_window(window, screenshot)
         else:
             window.show()
             app.exec()
     finally:
+        watch.stop()
         session.stop(
             stopped[0] if stopped else "screenshot taken" if screenshot else "window closed"
         )
@@ -219,6 +233,8 @@ def run_live(
         app.processEvents()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if "error" in result:
+        raise result["error"]
     return result.get("r")
 
 

@@ -10,6 +10,7 @@ that this is a measurement, not a diagnosis. All figures come from `ScoredNight`
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from matplotlib.figure import Figure
 
 from bruxwatch import __version__
 from bruxwatch.store.exports import DISCLAIMER, comparison, evidence, scoring_rules
-from bruxwatch.store.private import private_path
+from bruxwatch.store.private import private_file
 from bruxwatch.store.scored import ScoredNight
 
 KIND_COLOURS = {"phasic": "#4285f4", "tonic": "#db4437", "mixed": "#f4a000"}
@@ -59,10 +60,10 @@ def render_report(
     """Write the one-page PDF report of `nights` (in recording order) to `path`."""
     path = Path(path)
     fig = report_figure(nights, patient)
-    with private_path(path) as temporary:
-        fig.savefig(
-            temporary, format="pdf", metadata={"Title": "bruxwatch report", "Creator": "bruxwatch"}
-        )
+    page = io.BytesIO()  # made in memory: a full disk fails one plain write, not the PDF writer
+    fig.savefig(page, format="pdf", metadata={"Title": "bruxwatch report", "Creator": "bruxwatch"})
+    with private_file(path, "wb") as out:
+        out.write(page.getvalue())
     return path
 
 

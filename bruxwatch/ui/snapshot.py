@@ -1,19 +1,34 @@
 """A window saved as an image: the whole file, 0600 (it shows a wearer's data), or an error.
 
 Qt's own QWidget.grab().save() returns False and writes nothing for a missing folder, a
-read-only one or a name it has no format for; here each of those is an error with one line.
+read-only one or a name it has no format for, and libpng prints to stderr on a full disk; here
+the image is encoded in memory and written through store.private, so each of those is an
+error with one line.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from pyqtgraph.Qt import QtWidgets
+from pyqtgraph.Qt import QtCore, QtWidgets
 
-from bruxwatch.store.private import private_path
+from bruxwatch.store.private import private_file
 
 # file name ending -> the format Qt writes it in
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPG", ".jpeg": "JPG", ".bmp": "BMP"}
+
+
+def quiet_offscreen_platform() -> None:
+    """Drop the offscreen platform's "This plugin does not support propagateSizeHints()"
+    (printed for every window it draws: noise beside the command's own lines); every other
+    Qt message still goes to stderr."""
+
+    def handler(mode: QtCore.QtMsgType, context: QtCore.QMessageLogContext, text: str) -> None:
+        if "propagateSizeHints" not in text:
+            sys.stderr.write(text + "\n")
+
+    QtCore.qInstallMessageHandler(handler)
 
 
 def image_format(path: str | Path) -> str:
@@ -34,6 +49,12 @@ def save_window(window: QtWidgets.QWidget, path: str | Path, settle: int = 3) ->
     for _ in range(settle):
         app.processEvents()
     image = window.grab()
-    with private_path(path) as temporary:
-        if not image.save(str(temporary), fmt):
-            raise OSError(f"{path}: Qt could not write the {fmt} image")
+    encoded = QtCore.QByteArray()
+    buffer = QtCore.QBuffer(encoded)
+    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    # encoded in memory, then one plain write: a full disk is an OSError, not libpng's noise
+    if not image.save(buffer, fmt):
+        raise OSError(f"{path}: Qt could not encode the window as {fmt}")
+    buffer.close()
+    with private_file(path, "wb") as out:
+        out.write(bytes(encoded.data()))
