@@ -1025,7 +1025,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         _check_writable(Path(args.pdf))
     if args.csv and Path(args.csv).exists() and not Path(args.csv).is_dir():
         raise CliError(f"{args.csv}: is a file; --csv takes a folder")
-    nights = _scored_nights(args.nights, quiet=args.json, channels=args.channels)
+    from bruxwatch.store.exports import short_sessions, short_text
+
+    nights, short = short_sessions(
+        _scored_nights(args.nights, quiet=args.json, channels=args.channels)
+    )
+    if not nights:
+        raise CliError(f"no night to report: {short_text(short)}")
     if args.pdf:
         try:
             from bruxwatch.ui.report import render_report
@@ -1034,17 +1040,19 @@ def cmd_report(args: argparse.Namespace) -> int:
                 f"the PDF needs the report extra: pip install 'bruxwatch[report]' ({exc})"
             ) from None
         with _writing(Path(args.pdf)):
-            render_report(nights, args.pdf, patient=args.patient)
+            render_report(nights, args.pdf, patient=args.patient, short=short)
         print(f"saved {args.pdf}", file=sys.stderr if args.json else sys.stdout)
     if args.csv:
         with _writing(Path(args.csv)):
             written = write_report_csv(Path(args.csv), nights)
         print("saved " + ", ".join(map(str, written)), file=sys.stderr if args.json else sys.stdout)
     if args.json:
-        json.dump(report_dict(nights, patient=args.patient), sys.stdout, indent=1)
+        json.dump(report_dict(nights, patient=args.patient, short=short), sys.stdout, indent=1)
         sys.stdout.write("\n")
     elif not (args.pdf or args.csv):
-        print(format_nights(nights))
+        print(format_nights(nights, short))
+    elif short:
+        print(short_text(short), file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -1137,50 +1145,53 @@ def cmd_repair(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_nights(nights: list) -> str:
-    """The report's night table and comparison as plain text for the terminal."""
-    from bruxwatch.store.exports import comparison
+def format_nights(nights: list, short: Sequence = ()) -> str:
+    """The report for the terminal: the PDF's night table (rates per good hour), its
+    comparison sentences with their caveats, and the short sessions it left out."""
+    from bruxwatch.store.exports import comparison_text, evidence, short_text
+    from bruxwatch.store.local_time import offset_text
 
     lines = [
-        f"{'night':<28} {'mode':<9} {'good h':>6} {'ep/h':>6} {'phasic':>6} {'tonic':>6} "
-        f"{'mixed':>6} {'bursts/h':>8} {'clench %':>8} {'fb given':>8} {'stopped':>7}"
+        f"{'night':<28} {'mode':<9} {'good h':>6} {'ep/h':>6} {'phasic/h':>8} {'tonic/h':>7} "
+        f"{'mixed/h':>7} {'bursts/h':>8} {'clench %':>8} {'fb given':>8} {'stopped':>7}"
     ]
     for n in nights:
         s, o = n.analysis.summary, n.outcome_summary
         stopped = "-" if o.stopped_fraction is None else f"{100 * o.stopped_fraction:.0f}%"
-        rates = (
-            (f"{s.episodes_per_hour:6.1f}", f"{s.bursts_per_hour:8.1f}", f"{s.clench_pct:8.2f}")
-            if s.enough_signal
-            else (f"{'-':>6}", f"{'-':>8}", f"{'-':>8}")
+        kinds = s.per_hour_by_kind
+        rates = [
+            (s.episodes_per_hour, 6, 1),
+            (kinds["phasic"], 8, 1),
+            (kinds["tonic"], 7, 1),
+            (kinds["mixed"], 7, 1),
+            (s.bursts_per_hour, 8, 1),
+            (s.clench_pct, 8, 2),
+        ]
+        cells = " ".join(
+            f"{value:{width}.{digits}f}" if s.enough_signal else f"{'-':>{width}}"
+            for value, width, digits in rates
         )
         lines.append(
-            f"{n.label[:28]:<28} {n.mode:<9} {s.good_hours:6.2f} {rates[0]} "
-            f"{s.by_kind['phasic']:6d} {s.by_kind['tonic']:6d} {s.by_kind['mixed']:6d} "
-            f"{rates[1]} {rates[2]} {o.given:8d} {stopped:>7}"
+            f"{n.label[:28]:<28} {n.mode:<9} {s.good_hours:6.2f} {cells} {o.given:8d} {stopped:>7}"
         )
-    short = [n.label for n in nights if not n.analysis.summary.enough_signal]
-    if short:
+    unrated = [n.label for n in nights if not n.analysis.summary.enough_signal]
+    if unrated:
         need = nights[0].analysis.summary.min_good_hours
         lines.append(
-            f"-: not enough good signal for a rate (under {need:g} h): " + ", ".join(short)
+            f"-: not enough good signal for a rate (under {need:g} h): " + ", ".join(unrated)
         )
-    c = comparison(nights)
-    if c.comparable:
-        pct = f" ({c.change_pct:+.0f} %)" if c.change_pct is not None else ""
-        lines.append(
-            f"baseline {c.baseline_per_hour:.1f}/h ({c.baseline_nights} night(s)) -> feedback "
-            f"{c.feedback_per_hour:.1f}/h ({c.feedback_nights} night(s)): "
-            f"{c.change_per_hour:+.1f} episodes/h{pct}"
-        )
-    else:
-        lines.append("baseline vs feedback: needs at least one night of each")
-    from bruxwatch.store.exports import evidence
-
+    if short:
+        lines.append(short_text(short))
     found = evidence(nights)
-    if found["night_effect"]["enough"]:
-        lines.append(found["night_effect"]["sentence"])
+    lines.append("Baseline vs biofeedback nights:")
+    lines.extend(f"  {sentence}" for sentence in comparison_text(nights, found))
     if found["randomized_nights"]:
         lines.append("Does feedback help? " + found["feedback_effect"]["sentence"])
+    lines.append(
+        "Clock times are local (UTC"
+        + (offset_text(nights[0].started_at) if nights else "")
+        + "); nights are dated by the evening they began."
+    )
     return "\n".join(lines)
 
 

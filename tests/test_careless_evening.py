@@ -33,7 +33,7 @@ def private_home(tmp_path, monkeypatch):
 def nights(tmp_path_factory) -> Path:
     """Two short simulated nights, rated (min_good_hours 0.05 h)."""
     folder = tmp_path_factory.mktemp("evening") / "nights"
-    rated = SignalConfig(quality=QualityConfig(min_good_hours=0.05))
+    rated = SignalConfig(quality=QualityConfig(min_good_hours=0.05, min_night_hours=0.05))
     record_simulated_nights(folder, nights=2, hours=0.1, baseline_nights=1, seed=5, signal=rated)
     return folder
 

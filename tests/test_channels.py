@@ -177,7 +177,10 @@ def digest(path: Path) -> str:
 def test_record_report_and_import_with_a_dead_lead(tmp_path, capsys):
     night = tmp_path / "night.sqlite"
     device = SHORT_NIGHT + ",dead_leads=2"
-    assert main(["record", "--device", device, "--out", str(night), "--no-calibrate"]) == 0
+    settings = tmp_path / "settings.toml"  # 4 minutes make a night here (the default: 30)
+    settings.write_text("[signal.quality]\nmin_night_hours = 0.05\n")
+    argv = ["record", "--device", device, "--out", str(night), "--no-calibrate"]
+    assert main(["--config", str(settings), *argv]) == 0
     assert "signal quality: right_masseter flagged 240 s (flat 240 s)" in capsys.readouterr().out
     assert main(["analyze", str(night), "--quiet"]) == 0
     text = capsys.readouterr().out

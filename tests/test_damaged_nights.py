@@ -27,7 +27,7 @@ def folder(tmp_path_factory) -> Path:
     """Two nights; three pages of the newer one (at 45, 50 and 55 % of the file) have their
     first bytes overwritten, as a failing disk or a broken copy leaves them."""
     out = tmp_path_factory.mktemp("damaged") / "nights"
-    rated = SignalConfig(quality=QualityConfig(min_good_hours=0.05))
+    rated = SignalConfig(quality=QualityConfig(min_good_hours=0.05, min_night_hours=0.05))
     paths = record_simulated_nights(
         out, nights=2, hours=0.2, baseline_nights=1, seed=8, signal=rated
     )

@@ -18,9 +18,11 @@ from bruxwatch.signal.events import Burst, Episode
 from bruxwatch.signal.outcomes import feedback_outcomes, summarize_outcomes
 
 SHORT_NIGHTS_RATED = SignalConfig(
-    filter=FilterConfig(mains_hz=50.0), quality=QualityConfig(min_good_hours=0.1)
+    filter=FilterConfig(mains_hz=50.0),
+    quality=QualityConfig(min_good_hours=0.1, min_night_hours=0.02),
 )
-"""The nights here are 0.3 h: rates shown from 0.1 h of good signal (the default needs 2 h)."""
+"""The nights here are 0.3 h: rates shown from 0.1 h of good signal (the default needs 2 h),
+and each session counts as a night (the default needs 0.5 h)."""
 
 
 @pytest.fixture(scope="module")

@@ -46,18 +46,18 @@ def record_simulated_nights(
 ) -> list[Path]:
     """Record `nights` simulated nights of `hours` each into `folder` (the first
     `baseline_nights` in baseline mode, the rest with feedback). Night k starts at
-    `first_evening` + k days (default: 23:00 UTC, `nights` days before today).
+    `first_evening` + k days (default: 23:00 local time, `nights` days before today).
     signal: the signal settings stored with each night and scored with (None: the
     defaults with 50-Hz mains)."""
     private_folder(folder)
     if first_evening is None:
-        today = dt.datetime.now(dt.UTC).replace(hour=23, minute=0, second=0, microsecond=0)
+        today = dt.datetime.now().astimezone().replace(hour=23, minute=0, second=0, microsecond=0)
         first_evening = today - dt.timedelta(days=nights)
     paths = []
     for k in range(nights):
         mode = "baseline" if k < baseline_nights else "feedback"
         start = first_evening + dt.timedelta(days=k, minutes=7 * (k % 5))
-        path = folder / f"night-{start:%Y-%m-%d}.sqlite"
+        path = folder / f"night-{start.astimezone():%Y-%m-%d}.sqlite"
         sim = Simulator(
             SimulatorConfig(
                 scenario=scenario,

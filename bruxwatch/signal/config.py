@@ -190,6 +190,9 @@ class QualityConfig:
         valid value before it reaches the filters, and its block is flagged "invalid".
     min_good_hours: a night with less good signal than this (hours) has no per-hour rates:
         its outputs read "not enough good signal" (0 turns the minimum off).
+    min_night_hours: a session recorded for less than this (hours) is not a night (a
+        screenshot's seconds, a test at the desk): reports list it apart and count it in
+        nothing.
     """
 
     block_s: float = bounded(1.0, 0.1, 10.0, "s")
@@ -198,6 +201,7 @@ class QualityConfig:
     mains_ratio: float = bounded(3.0, 1.0, 100.0)
     max_abs: float = bounded(1e7, 1.0, 1e12)
     min_good_hours: float = bounded(2.0, 0.0, 24.0, "h")
+    min_night_hours: float = bounded(0.5, 0.0, 24.0, "h")
 
     def __post_init__(self) -> None:
         check_bounds(self)

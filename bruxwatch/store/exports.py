@@ -15,6 +15,7 @@ import numpy as np
 
 from bruxwatch import __version__
 from bruxwatch.signal.comparison import GroupComparison, NightCounts, compare_nights
+from bruxwatch.store.local_time import local
 from bruxwatch.store.private import private_file, private_folder
 from bruxwatch.store.scored import ScoredNight
 
@@ -43,7 +44,8 @@ def _round(value: float | None, digits: int = 2) -> float | None:
 
 
 def local_iso(night: ScoredNight, seconds: float) -> str:
-    return night.clock(seconds).astimezone().isoformat(timespec="seconds")
+    """The clock time `seconds` into the night, local with its offset (ISO 8601)."""
+    return local(night.clock(seconds)).isoformat(timespec="seconds")
 
 
 def episode_rows(nights: Sequence[ScoredNight]) -> list[dict]:
@@ -135,6 +137,64 @@ def comparison(nights: Sequence[ScoredNight]) -> GroupComparison:
     )
 
 
+def comparison_text(nights: Sequence[ScoredNight], found: dict | None = None) -> list[str]:
+    """The baseline-vs-feedback comparison in sentences, with its caveats: the same words in
+    the PDF, the terminal and the JSON (`comparison.text`). found: `evidence(nights)`, if
+    already computed (its intervals are bootstrapped)."""
+    c = comparison(nights)
+    nightly = (found or evidence(nights))["night_effect"]
+    lines = [
+        _group_text("baseline", c.baseline_nights, c.baseline_per_hour, c.baseline_hours),
+        _group_text("feedback", c.feedback_nights, c.feedback_per_hour, c.feedback_hours),
+    ]
+    if c.comparable:
+        pct = f" ({c.change_pct:+.0f} %)" if c.change_pct is not None else ""
+        lines.append(f"change with feedback: {c.change_per_hour:+.1f} episodes/h{pct}")
+        if nightly["enough"]:
+            d = nightly["difference"]
+            lines.append(
+                f"nightly means {d['estimate']:+.1f}/h, 95 % CI {d['low']:+.1f} to {d['high']:+.1f}"
+            )
+        else:
+            lines.append("(an interval needs 2+ nights of each kind)")
+        lines.append(COMPARISON_CAVEAT)
+    elif c.baseline_nights and c.feedback_nights:
+        lines.append("Needs more good signal in each kind of night.")
+    else:
+        lines.append(
+            "Needs at least one night of each kind: record with --mode baseline for a few nights."
+        )
+    return lines
+
+
+COMPARISON_CAVEAT = "Nights differ for many reasons: the per-clench test is the fairer one."
+
+
+def _group_text(mode: str, count: int, rate: float | None, hours: float) -> str:
+    if not count:
+        return f"{mode}: no nights"
+    figure = f"{rate:.1f} episodes/h" if rate is not None else "not enough good signal"
+    return f"{mode}: {figure} ({count} night{'s' if count != 1 else ''}, {hours:.1f} h)"
+
+
+def short_sessions(nights: Sequence[ScoredNight]) -> tuple[list, list]:
+    """(nights, short sessions): a session recorded for less than its settings'
+    `min_night_hours` is not a night (a screenshot's seconds, a test at the desk); a report
+    lists it apart and counts it in nothing."""
+    whole = [n for n in nights if n.analysis.summary.hours >= n.config.quality.min_night_hours]
+    return whole, [n for n in nights if n not in whole]
+
+
+def short_text(short: Sequence[ScoredNight]) -> str:
+    """One line naming the short sessions a report left out."""
+    need = max(n.config.quality.min_night_hours for n in short)
+    listed = ", ".join(
+        f"{n.label} ({n.analysis.summary.hours:.2f} h, {n.analysis.summary.episodes} episodes)"
+        for n in short
+    )
+    return f"left out, shorter than {need:g} h (not nights): {listed}"
+
+
 def evidence(nights: Sequence[ScoredNight]) -> dict:
     """ "Does feedback help?": the micro-randomized estimate pooled over the nights recorded
     with --withhold, and the baseline-vs-feedback nights comparison with its interval."""
@@ -151,23 +211,37 @@ def evidence(nights: Sequence[ScoredNight]) -> dict:
     }
 
 
-def report_dict(nights: Sequence[ScoredNight], patient: str | None = None) -> dict:
+def report_dict(
+    nights: Sequence[ScoredNight],
+    patient: str | None = None,
+    short: Sequence[ScoredNight] = (),
+) -> dict:
     """The machine-readable report: every night's figures, the baseline/feedback comparison,
-    the hourly counts and the scoring rules."""
+    the hourly counts, the scoring rules and the short sessions left out."""
     from bruxwatch.signal.config import SignalConfig
 
     rules = nights[0].config if nights else SignalConfig()
+    found = evidence(nights)
     return {
         "software": f"bruxwatch {__version__}",
         "patient": patient,
         "nights": [
             {**night_row(n), "hourly_episodes": n.analysis.summary.hourly_episodes} for n in nights
         ],
-        "comparison": comparison(nights).to_dict(),
-        "evidence": evidence(nights),
+        "comparison": {**comparison(nights).to_dict(), "text": comparison_text(nights, found)},
+        "evidence": found,
         "scoring": scoring_rules(rules),
         "scoring_differs": [
             n.label for n in nights if scoring_rules(n.config) != scoring_rules(rules)
+        ],
+        "short_sessions": [
+            {
+                "night": n.label,
+                "file": n.path.name,
+                "hours": round(n.analysis.summary.hours, 3),
+                "episodes": n.analysis.summary.episodes,
+            }
+            for n in short
         ],
         "note": DISCLAIMER,
     }

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bruxwatch.store.local_time import stamp
 from bruxwatch.store.recording import Recording, StoreError
 
 SUFFIX = ".sqlite"
@@ -35,7 +36,7 @@ class NightListing:
         return self.episodes / self.hours if self.hours > 0 else 0.0
 
     def label(self) -> str:
-        when = self.started_at[:16].replace("T", " ")
+        when = stamp(self.started_at)
         return (
             f"{when}  {self.hours:.1f} h  {self.episodes} ep ({self.per_hour:.1f}/h)  {self.mode}"
         )

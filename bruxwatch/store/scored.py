@@ -23,6 +23,7 @@ from bruxwatch.signal.outcomes import (
     summarize_outcomes,
 )
 from bruxwatch.signal.pipeline import processing_delay
+from bruxwatch.store.local_time import night_label
 from bruxwatch.store.recording import FeedbackRecord, Recording, SessionInfo, StoreError
 
 
@@ -66,9 +67,9 @@ class ScoredNight:
 
     @property
     def label(self) -> str:
-        """The night's file name, with its date (the evening it started) unless the name has it."""
-        date = f"{self.started_at.astimezone():%Y-%m-%d}"
-        return self.path.stem if date in self.path.stem else f"{date} {self.path.stem}"
+        """The evening the night began on and its local start time (or its file's name, for
+        a night named by another tool): `local_time.night_label`."""
+        return night_label(self.started_at, self.path.stem)
 
     def clock(self, seconds: float) -> dt.datetime:
         return self.started_at + dt.timedelta(seconds=seconds)

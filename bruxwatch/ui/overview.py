@@ -15,6 +15,7 @@ from bruxwatch.devices.base import Chunk
 from bruxwatch.signal import Pipeline
 from bruxwatch.signal.events import QualityChanged
 from bruxwatch.signal.pipeline import processing_delay
+from bruxwatch.store.local_time import stamp
 from bruxwatch.store.recording import FeedbackRecord, Recording
 from bruxwatch.store.scored import stored_signal_config
 
@@ -108,7 +109,7 @@ def night_overview(recording: Recording, bins: int = OVERVIEW_BINS) -> NightOver
         threshold = pipeline.config.threshold.adaptive_factor
     session = recording.session
     return NightOverview(
-        title=f"{recording.path.name} — {session.started_at[:16].replace('T', ' ')} UTC, "
+        title=f"{recording.path.name} — {stamp(session.started_at)}, "
         f"{session.mode}, {session.status}",
         fs=fs,
         duration_s=end / fs,

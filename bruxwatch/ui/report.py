@@ -18,7 +18,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bruxwatch import __version__
-from bruxwatch.store.exports import DISCLAIMER, comparison, evidence, scoring_rules
+from bruxwatch.store.exports import DISCLAIMER, comparison_text, evidence, scoring_rules
+from bruxwatch.store.local_time import evening_of, offset_text, stamp
 from bruxwatch.store.private import private_file
 from bruxwatch.store.scored import ScoredNight
 
@@ -45,21 +46,21 @@ def _calibration_text(nights: Sequence[ScoredNight], calibrated: int) -> str:
     return f"yes: rest {rest} {cal.units}, maximal clench {mvc} {cal.units} ({level})"
 
 
-def _nights(count: int) -> str:
-    return f"{count} night" if count == 1 else f"{count} nights"
-
-
 def _duration(seconds: float) -> str:
     minutes = seconds / 60
     return f"{minutes:.1f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
 
 
 def render_report(
-    nights: Sequence[ScoredNight], path: str | Path, patient: str | None = None
+    nights: Sequence[ScoredNight],
+    path: str | Path,
+    patient: str | None = None,
+    short: Sequence[ScoredNight] = (),
 ) -> Path:
-    """Write the one-page PDF report of `nights` (in recording order) to `path`."""
+    """Write the one-page PDF report of `nights` (in recording order) to `path`; `short`:
+    sessions too short to be nights, named apart (`exports.short_sessions`)."""
     path = Path(path)
-    fig = report_figure(nights, patient)
+    fig = report_figure(nights, patient, short)
     page = io.BytesIO()  # made in memory: a full disk fails one plain write, not the PDF writer
     fig.savefig(page, format="pdf", metadata={"Title": "bruxwatch report", "Creator": "bruxwatch"})
     with private_file(path, "wb") as out:
@@ -67,16 +68,20 @@ def render_report(
     return path
 
 
-def report_figure(nights: Sequence[ScoredNight], patient: str | None = None) -> Figure:
+def report_figure(
+    nights: Sequence[ScoredNight],
+    patient: str | None = None,
+    short: Sequence[ScoredNight] = (),
+) -> Figure:
     """The report page as a matplotlib Figure (A4), e.g. to look at it as a PNG."""
     if not nights:
         raise ValueError("no nights to report")
     fig = Figure(figsize=A4)
-    _header(fig, nights, patient)
+    _header(fig, nights, patient, short)
     _key_figures(fig, nights)
     _rates_chart(fig, nights)
     found = evidence(nights)  # bootstrap intervals: computed once for both boxes
-    _comparison_box(fig, nights, found["night_effect"])
+    _comparison_box(fig, nights, found)
     _evidence_box(fig, found["feedback_effect"])
     _timeline(fig, nights)
     _nights_table(fig, nights)
@@ -85,8 +90,10 @@ def report_figure(nights: Sequence[ScoredNight], patient: str | None = None) -> 
 
 
 # ------------------------------------------------------------------------------- parts
-def _header(fig: Figure, nights: Sequence[ScoredNight], patient: str | None) -> None:
-    first, last = nights[0].started_at.astimezone(), nights[-1].started_at.astimezone()
+def _header(
+    fig: Figure, nights: Sequence[ScoredNight], patient: str | None, short: Sequence[ScoredNight]
+) -> None:
+    first, last = evening_of(nights[0].started_at), evening_of(nights[-1].started_at)
     span = f"{first:%d %b %Y}" if len(nights) == 1 else f"{first:%d %b} - {last:%d %b %Y}"
     devices = sorted({n.session.device.split(" (")[0] for n in nights})
     channels = sorted({", ".join(n.session.info.channels) for n in nights})
@@ -97,10 +104,22 @@ def _header(fig: Figure, nights: Sequence[ScoredNight], patient: str | None) -> 
     fig.text(
         0.06,
         0.932,
-        f"device: {', '.join(devices)}  ·  channels: {'; '.join(channels)}",
+        f"device: {', '.join(devices)}  ·  channels: {'; '.join(channels)}  ·  nights dated by "
+        f"the evening they began, clock times local (UTC{offset_text(nights[0].started_at)})",
         fontsize=7.5,
         color="#444444",
     )
+    if short:
+        need = max(n.config.quality.min_night_hours for n in short)
+        dates = ", ".join(f"{evening_of(n.started_at):%d %b}" for n in short[:6])
+        fig.text(
+            0.06,
+            0.920,
+            f"left out: {len(short)} session{'s' if len(short) > 1 else ''} shorter than "
+            f"{need:g} h, not nights ({dates}{' ...' if len(short) > 6 else ''})",
+            fontsize=7,
+            color="#444444",
+        )
 
 
 def _key_figures(fig: Figure, nights: Sequence[ScoredNight]) -> None:
@@ -183,13 +202,13 @@ def _quality_text(nights: Sequence[ScoredNight], good: float, need: float) -> st
     if short and good >= need:
         parts.append(f"{short} night(s) under {need:g} h of good signal: no rates (-)")
     bad = [
-        (f"{n.started_at.astimezone():%d %b} " if len(nights) > 1 else "")
+        (f"{evening_of(n.started_at):%d %b} " if len(nights) > 1 else "")
         + ", ".join(n.analysis.summary.bad_channels)
         for n in nights
         if n.analysis.summary.bad_channels
     ]
     doubtful = [
-        f"{n.started_at.astimezone():%d %b}" for n in nights if n.analysis.summary.calibration_note
+        f"{evening_of(n.started_at):%d %b}" for n in nights if n.analysis.summary.calibration_note
     ]
     if doubtful:
         parts.append("calibration doubtful (rest floor moved; recalibrate): " + ", ".join(doubtful))
@@ -229,7 +248,7 @@ def _rates_chart(fig: Figure, nights: Sequence[ScoredNight]) -> None:
         ax.scatter(x, rates, c=colours, s=28, zorder=2)
         for mode, colour in MODE_COLOURS.items():
             ax.scatter([], [], c=colour, s=28, label=f"{mode} night")
-        ax.set_xticks(x, [f"{n.started_at.astimezone():%d %b}" for n in nights], fontsize=7)
+        ax.set_xticks(x, [f"{evening_of(n.started_at):%d %b}" for n in nights], fontsize=7)
         if len(nights) > 8:
             ax.tick_params(axis="x", labelrotation=60)
         ax.set_ylim(bottom=0)
@@ -240,46 +259,20 @@ def _rates_chart(fig: Figure, nights: Sequence[ScoredNight]) -> None:
     ax.spines[["top", "right"]].set_visible(False)
 
 
-def _comparison_box(fig: Figure, nights: Sequence[ScoredNight], nightly: dict) -> None:
-    c = comparison(nights)
+def _comparison_box(fig: Figure, nights: Sequence[ScoredNight], found: dict) -> None:
+    """The comparison's sentences (`exports.comparison_text`), wrapped to the box."""
+    import textwrap
+
     x, y = 0.61, 0.795
     fig.text(x, y, "Baseline vs biofeedback nights", fontsize=9, weight="bold")
-    lines = [
-        _group_line("baseline", c.baseline_nights, c.baseline_per_hour, c.baseline_hours),
-        _group_line("feedback", c.feedback_nights, c.feedback_per_hour, c.feedback_hours),
-    ]
-    if c.comparable:
-        pct = f" ({c.change_pct:+.0f} %)" if c.change_pct is not None else ""
-        lines.append(f"change with feedback: {c.change_per_hour:+.1f} episodes/h{pct}")
-        if nightly["enough"]:
-            d = nightly["difference"]
-            lines.append(
-                f"nightly means {d['estimate']:+.1f}/h, 95 % CI {d['low']:+.1f} to {d['high']:+.1f}"
+    k = 0
+    for sentence in comparison_text(nights, found):
+        bold = sentence.startswith("change with feedback")
+        for line in textwrap.wrap(sentence, 50):
+            fig.text(
+                x, y - 0.018 - 0.0145 * k, line, fontsize=7.5, weight="bold" if bold else "normal"
             )
-        else:
-            lines.append("(an interval needs 2+ nights of each kind)")
-        lines.append("Nights differ for many reasons: the per-clench")
-        lines.append("test below is the fairer one.")
-    elif c.baseline_nights and c.feedback_nights:
-        lines.append("Needs more good signal in each kind of night.")
-    else:
-        lines.append("Needs at least one night of each kind:")
-        lines.append("record with --mode baseline for a few nights.")
-    for k, line in enumerate(lines):
-        fig.text(
-            x,
-            y - 0.018 - 0.0145 * k,
-            line,
-            fontsize=7.5,
-            weight="bold" if k == 2 and c.comparable else "normal",
-        )
-
-
-def _group_line(mode: str, count: int, rate: float | None, hours: float) -> str:
-    if not count:
-        return f"{mode}: no nights"
-    figure = f"{_fmt(rate)} episodes/h" if rate is not None else "not enough good signal"
-    return f"{mode}: {figure} ({_nights(count)}, {hours:.1f} h)"
+            k += 1
 
 
 def _evidence_box(fig: Figure, effect: dict) -> None:
@@ -435,7 +428,7 @@ def _footer(fig: Figure, nights: Sequence[ScoredNight]) -> None:
     fig.text(
         0.94,
         0.008,
-        f"bruxwatch {__version__}, made {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
+        f"bruxwatch {__version__}, made {stamp(dt.datetime.now(dt.UTC))}",
         fontsize=6,
         ha="right",
         color="#777777",

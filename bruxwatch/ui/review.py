@@ -9,6 +9,7 @@ nights, a list on the left switches between them (each night is scored once, the
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
+from bruxwatch.store.local_time import local
 from bruxwatch.store.nights import listing
 from bruxwatch.store.recording import Recording
 from bruxwatch.ui.overview import NightOverview, detail_window, night_overview
@@ -24,10 +26,10 @@ KIND_COLOURS = {"phasic": (66, 133, 244), "tonic": (219, 68, 55), "mixed": (244,
 CONTEXT_S = 5.0
 
 
-def _clock(seconds: float) -> str:
-    h, rem = divmod(int(seconds), 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}"
+def _clock(recording: Recording, seconds: float) -> str:
+    """The local clock time `seconds` into the recording, e.g. "23:41:07"."""
+    started = local(recording.session.started_at)
+    return f"{started + dt.timedelta(seconds=seconds):%H:%M:%S}"
 
 
 class ReviewWindow(QtWidgets.QMainWindow):
@@ -249,7 +251,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         plot.setYRange(0, max(1, int(base.max())) * 1.15, padding=0)
 
     def _fill_table(self) -> None:
-        headers = ["start", "duration s", "kind", "bursts", "peak"]
+        headers = ["start (local)", "duration s", "kind", "bursts", "peak"]
         self.table.clearContents()
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
@@ -260,7 +262,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         for row, e in enumerate(self.night.episodes):
             peak = e["peak_pct_mvc"] if e["peak_pct_mvc"] is not None else e["peak_level"]
             values = [
-                _clock(e["start_index"] / fs),
+                _clock(self.recording, e["start_index"] / fs),
                 f"{(e['end_index'] - e['start_index']) / fs:.1f}",
                 e["kind"],
                 str(e["bursts"]),
@@ -288,7 +290,8 @@ class ReviewWindow(QtWidgets.QMainWindow):
         t, filtered, envelope = detail_window(self.recording, start - CONTEXT_S, end + CONTEXT_S)
         plot = self.detail
         plot.clear()
-        plot.setTitle(f"Episode {row + 1}: {e['kind']}, {_clock(start)}, {end - start:.1f} s")
+        when = _clock(self.recording, start)
+        plot.setTitle(f"Episode {row + 1}: {e['kind']}, {when}, {end - start:.1f} s")
         plot.setLabel("left", self.recording.info.units)
         plot.setLabel("bottom", "time since start (s)")
         plot.addItem(
