@@ -349,7 +349,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.night:
         return _demo_night(args)
     device = f"sim:scenario=awake,seed={args.seed},episodes_per_hour=120"
-    if args.screenshot or _has_display():
+    if args.screenshot or _can_open_window():
         live = argparse.Namespace(
             device=device,
             no_record=True,
@@ -362,11 +362,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             withhold=0.0,
         )
         return cmd_live(live)
-    print(
-        "no display here: showing the headless recorder on the simulator instead "
-        "(`bruxwatch demo --night` scores a simulated night)",
-        flush=True,
-    )
+    if not _has_display():  # (where Qt could not use one, _can_open_window said so)
+        print(
+            "no display here: showing the headless recorder on the simulator instead "
+            "(`bruxwatch demo --night` scores a simulated night)",
+            flush=True,
+        )
     import tempfile
 
     out = Path(tempfile.mkdtemp(prefix="bruxwatch-demo-")) / "demo.sqlite"
@@ -383,6 +384,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
         withhold=0.0,
     )
     return cmd_record(record)
+
+
+def _can_open_window() -> bool:
+    """A display is claimed and Qt can open a window on it; if Qt cannot (its system
+    libraries missing, no X server), one line on stderr says why and which packages help."""
+    if not _has_display():
+        return False
+    try:
+        from bruxwatch.ui.window_check import window_problem
+    except ImportError:
+        return False
+    problem = window_problem()
+    if problem:
+        print(f"{problem}; showing the headless view instead", file=sys.stderr, flush=True)
+    return problem is None
 
 
 def _has_display() -> bool:
@@ -405,6 +421,8 @@ def cmd_live(args: argparse.Namespace) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     elif not _has_display():
         raise CliError("no display here; use --screenshot FILE.png, or `bruxwatch record`")
+    elif not _can_open_window():  # the same session, with the recorder's status line
+        return cmd_record(_headless_of_live(args))
     try:
         from bruxwatch.ui.live import run_live
     except ImportError as exc:
@@ -449,6 +467,25 @@ def cmd_live(args: argparse.Namespace) -> int:
         if result.path:
             print(f"file: {result.path}")
     return 0
+
+
+def _headless_of_live(args: argparse.Namespace) -> argparse.Namespace:
+    """`record`'s arguments for what `live` was asked to do (without a window)."""
+    import tempfile
+
+    out = args.out
+    if args.no_record:  # record always keeps a file: a temporary one, then
+        out = str(Path(tempfile.mkdtemp(prefix="bruxwatch-live-")) / "session.sqlite")
+    return argparse.Namespace(
+        **{
+            **vars(args),
+            "out": out,
+            "duration": args.seconds,
+            "no_calibrate": True,
+            "use_saved": False,
+            "withhold": getattr(args, "withhold", 0.0),
+        }
+    )
 
 
 def _settings(args: argparse.Namespace):
@@ -903,6 +940,12 @@ def cmd_review(args: argparse.Namespace) -> int:
         os.environ.get("QT_QPA_PLATFORM") != "offscreen"
     ):
         raise CliError("no display here; use --screenshot FILE.png to render the review to a file")
+    elif _has_display():
+        from bruxwatch.ui.window_check import window_problem
+
+        problem = window_problem()
+        if problem:
+            raise CliError(f"{problem}; or use --screenshot FILE.png")
     try:
         import pyqtgraph as pg
 

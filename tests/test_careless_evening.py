@@ -265,3 +265,40 @@ def test_a_full_disk_is_one_line_and_changes_no_file(nights, tmp_path, limit, ar
             assert kept.n_samples > 0
     elif target is None:  # a file that could not even be begun is not left behind
         assert not (tmp_path / "new.sqlite").exists()
+
+
+# ------------------------------------------------------------- Qt cannot open a window (15)
+@pytest.mark.parametrize("command", [["demo", "--seconds", "2"], ["live", "--seconds", "2"]])
+def test_a_display_qt_cannot_use_falls_back_to_the_headless_view(tmp_path, command):
+    """$DISPLAY names no X server here (and this machine may lack the xcb libraries): Qt
+    would abort the process (status 134); instead one line says why, naming any missing
+    packages, and the headless recorder runs."""
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+    env.update(DISPLAY=":99", XDG_DATA_HOME=str(tmp_path / "data"))
+    device = (
+        ["--device", "sim:scenario=awake", "--feedback", "bell"] if command[0] == "live" else []
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bruxwatch.cli", *command, *device],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Qt cannot open a window"), done.stderr
+    assert "headless view instead" in lines[0] and "Reinstalling" not in done.stderr
+    if "libraries are missing" in lines[0]:
+        assert "sudo apt install libxcb-" in lines[0]
+    assert "stopped: duration reached" in done.stdout
+
+
+def test_debian_package_names_follow_the_naming_rule():
+    from bruxwatch.ui.window_check import debian_package
+
+    assert debian_package("libxcb-cursor.so.0") == "libxcb-cursor0"
+    assert debian_package("libxkbcommon-x11.so.0") == "libxkbcommon-x11-0"
+    assert debian_package("libEGL.so.1") == "libegl1"
+    assert debian_package("libdbus-1.so.3") == "libdbus-1-3"

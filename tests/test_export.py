@@ -121,3 +121,23 @@ def test_export_errors_are_one_line(night, tmp_path, capsys):
     assert main(["export", str(path), "--edf", str(tmp_path / "no" / "a.edf")]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 3 and all(line.startswith("bruxwatch export: error:") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("patient", "in_header"),
+    [("Jürgen Groß", "Jurgen_Gross"), ("Łukasz Øberg", "Lukasz_Oberg"), ("Дмитрий", "Dmitriy")],
+)
+def test_a_patient_name_is_transliterated_not_dropped(night, tmp_path, capsys, patient, in_header):
+    """EDF+ headers are ASCII: letters outside it are written as their nearest ASCII, and the
+    header field (bytes 8-88) is read back by a separate reader (pyEDFlib)."""
+    path, _ = night
+    edf = tmp_path / "night.edf"
+    assert main(["export", str(path), "--edf", str(edf), "--patient", patient, "--quiet"]) == 0
+    capsys.readouterr()
+    field = edf.read_bytes()[8:88].decode("ascii")
+    assert in_header in field and "?" not in field
+    reader = pyedflib.EdfReader(str(edf))
+    try:
+        assert reader.getPatientName() == in_header.replace("_", " ")  # it reads _ as a space
+    finally:
+        reader.close()

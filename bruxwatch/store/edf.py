@@ -158,8 +158,11 @@ def edf_label(channel: str) -> str:
 
 
 def _edf_text(text: str) -> str:
-    """EDF+ subfields are printable ASCII without spaces."""
-    ascii_only = text.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    """EDF+ subfields are printable ASCII without spaces: letters are transliterated
+    ("Jürgen Groß" -> "Jurgen_Gross", Cyrillic and CJK too) by anyascii, not dropped."""
+    from anyascii import anyascii
+
+    ascii_only = "".join(ch for ch in anyascii(text) if 32 <= ord(ch) < 127)
     return "_".join(ascii_only.split())[:40]
 
 
