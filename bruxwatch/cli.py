@@ -108,6 +108,8 @@ def _simulate_nights(args: argparse.Namespace) -> int:
             progress=lambda path: print(f"recorded {path}", flush=True),
             withhold=args.withhold,
             feedback_response=args.response,
+            # the settings file's rules, the notch at the simulator's 50-Hz mains
+            signal=_with_mains(_settings(args).signal, 50.0),
         )
     except StoreError as exc:
         raise CliError(str(exc)) from None
@@ -1010,10 +1012,14 @@ def _night_number(args: argparse.Namespace, nights: list) -> int:
 
 # -------------------------------------------------------------------------------- report
 def _scored_nights(
-    paths: Sequence[str], quiet: bool = False, channels: tuple[int, ...] | None = None
+    paths: Sequence[str],
+    quiet: bool = False,
+    channels: tuple[int, ...] | None = None,
+    signal: SignalConfig | None = None,
 ) -> list:
     """Score the nights named by `paths`: recordings, folders of them, or files made by other
-    tools (EDF/BDF, OpenBCI, CSV), which are imported into a temporary night first."""
+    tools (EDF/BDF, OpenBCI, CSV), which are imported into a temporary night first, scored
+    with `signal` (the settings file's; a stored night keeps its own)."""
     import tempfile
 
     from bruxwatch.store.convert import store_file_recording
@@ -1026,7 +1032,8 @@ def _scored_nights(
                 stored.append(raw)
                 continue
             recording = _read_recording(path, None)
-            stored.append(store_file_recording(recording, path, Path(tmp) / f"{path.stem}.sqlite"))
+            temporary = Path(tmp) / f"{path.stem}.sqlite"
+            stored.append(store_file_recording(recording, path, temporary, signal=signal))
         return _score_stored(stored, quiet, channels)
 
 
@@ -1071,7 +1078,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bruxwatch.store.exports import short_sessions, short_text
 
     nights, short = short_sessions(
-        _scored_nights(args.nights, quiet=args.json, channels=args.channels)
+        _scored_nights(
+            args.nights, quiet=args.json, channels=args.channels, signal=_signal_config(args)
+        )
     )
     if not nights:
         raise CliError(f"no night to report: {short_text(short)}")

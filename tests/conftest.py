@@ -28,3 +28,12 @@ def envelope_stream(levels: np.ndarray, fs: float = 100.0) -> tuple[StreamInfo, 
     """An already-rectified one-channel stream (no filtering), for exact rule tests."""
     info = StreamInfo(fs=fs, channels=("env",), units="counts", kind="envelope")
     return info, Chunk(0, np.asarray(levels, dtype=np.float32)[None, :])
+
+
+@pytest.fixture
+def any_length_is_a_night(tmp_path) -> list[str]:
+    """`--config FILE` arguments under which a session of any length counts as a night (the
+    default needs 30 min: these tests record seconds or minutes)."""
+    settings = tmp_path / "any-length.toml"
+    settings.write_text("[signal.quality]\nmin_night_hours = 0\n")
+    return ["--config", str(settings)]

@@ -220,7 +220,9 @@ def test_malformed_files_give_one_clear_line(tmp_path, capsys, name, content, me
     assert len(err) == 1 and err[0].startswith("bruxwatch analyze: error:")
 
 
-def test_import_replay_and_report_treat_a_gui_file_like_a_night(emg, tmp_path, capsys):
+def test_import_replay_and_report_treat_a_gui_file_like_a_night(
+    emg, tmp_path, capsys, any_length_is_a_night
+):
     from bruxwatch.devices.registry import open_device
     from bruxwatch.firmware_host.session import Session
     from bruxwatch.store.recording import Recording, RecordingWriter
@@ -229,7 +231,8 @@ def test_import_replay_and_report_treat_a_gui_file_like_a_night(emg, tmp_path, c
     x = eight_channels(emg)
     write_gui_v5(source, x, drop=slice(10_000, 10_040))
     night = tmp_path / "imported.sqlite"
-    assert main(["import", str(source), "--out", str(night), "--mode", "baseline"]) == 0
+    settings = any_length_is_a_night
+    assert main([*settings, "import", str(source), "--out", str(night), "--mode", "baseline"]) == 0
     assert "1 gap, 160 ms lost" in capsys.readouterr().out
     with Recording(night) as rec:
         assert rec.gaps() == [(10_040, 40)] and rec.session.mode == "baseline"
@@ -248,7 +251,7 @@ def test_import_replay_and_report_treat_a_gui_file_like_a_night(emg, tmp_path, c
             assert rec.gaps() == [(10_040, 40)]
     # the report takes the file itself (imported on the fly) and the stored night alike
     capsys.readouterr()
-    assert main(["report", str(source), str(night), "--json"]) == 0
+    assert main([*settings, "report", str(source), str(night), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     modes = sorted(n["mode"] for n in report["nights"])
     assert modes == ["baseline", "imported"]

@@ -167,14 +167,14 @@ def test_a_failed_calibration_says_so_where_the_wearer_looks(tmp_path, capsys):
         assert rec.session.calibration is None
 
 
-def test_an_arduino_night_keeps_its_calibration_in_counts(tmp_path, capsys):
+def test_an_arduino_night_keeps_its_calibration_in_counts(tmp_path, capsys, any_length_is_a_night):
     """The Arduino sends ADC counts: the calibration and every output say counts, not uV."""
     from bruxwatch.devices.emulators import ArduinoEmulator
 
     out = tmp_path / "night.sqlite"
     with ArduinoEmulator(speed=8.0, calibrate=True, duration_s=60.0) as emu:
         argv = ["record", "--device", f"arduino:{emu.path}", "--out", str(out), "--duration", "55"]
-        assert main([*argv, "--feedback", "bell"]) == 0
+        assert main([*any_length_is_a_night, *argv, "--feedback", "bell"]) == 0
     text = capsys.readouterr().out
     assert "Calibration recorded: rest " in text and " counts, clench " in text
     assert main(["report", str(out), "--json"]) == 0

@@ -84,9 +84,10 @@ def test_a_storage_failure_at_any_moment_is_one_line(monkeypatch, tmp_path, caps
             assert rec.session.status in ("recording", "interrupted", "finished")
 
 
-def test_wearers_files_are_private(tmp_path, capsys):
+def test_wearers_files_are_private(tmp_path, capsys, any_length_is_a_night):
     week = tmp_path / "week"
-    assert main(["simulate", "--nights", "1", "--hours", "0.01", "--out", str(week)]) == 0
+    argv = ["simulate", "--nights", "1", "--hours", "0.01", "--out", str(week)]
+    assert main([*any_length_is_a_night, *argv]) == 0
     night = next(week.glob("*.sqlite"))
     exports = tmp_path / "for-dentist"
     assert main(["report", str(week), "--csv", str(exports / "csv")]) == 0

@@ -85,6 +85,11 @@ class Session:
     feedback_listeners (attribute): called with every FeedbackRecord, given or held back.
     notice_listeners (attribute): called with (stream time s, text) for each notice from the
         device's link (silence, reconnecting, data again); they are stored in the night too.
+    calibrate: the guided calibration to run first; calibration_attempts: how many times it is
+        led through when no clench shows clearly above rest (the wearer is told why each
+        time), before scoring goes on against an adaptive background.
+    on_started, on_calibrated (attributes): told the StreamInfo when the first samples have
+        come, and the Calibration (or None) when the guided calibration is over.
     """
 
     def __init__(
