@@ -44,7 +44,6 @@ from collections.abc import Iterable
 import numpy as np
 from scipy import signal as sps
 
-from bruxwatch.devices.base import Chunk, StreamInfo
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Pipeline, calibrate
 from bruxwatch.signal.analysis import analyze_chunks
@@ -54,6 +53,7 @@ from bruxwatch.signal.detector import EpisodeDetector
 from bruxwatch.signal.envelope import window_samples
 from bruxwatch.signal.evaluation import match_onsets
 from bruxwatch.signal.events import EpisodeEnd
+from bruxwatch.stream import Chunk, StreamInfo
 
 CONDITIONS: dict[str, dict] = {
     "clean": {},

@@ -130,9 +130,9 @@ def full_session(path: str, seconds: float) -> tuple[float, list[float], float]:
 
 
 def pipeline_per_chunk() -> float:
-    from bruxwatch.devices.base import Chunk
     from bruxwatch.devices.simulator import Simulator, SimulatorConfig
     from bruxwatch.signal import Pipeline
+    from bruxwatch.stream import Chunk
 
     sim = Simulator(SimulatorConfig(scenario="awake", duration_s=60, seed=1))
     x = sim.generate()

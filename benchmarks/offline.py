@@ -22,12 +22,12 @@ import time
 import numpy as np
 from scipy import signal as sps
 
-from bruxwatch.devices.base import Chunk
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 from bruxwatch.memory import keep_freed_memory
 from bruxwatch.signal import Calibration, Pipeline, analyze
 from bruxwatch.signal.config import FilterConfig
 from bruxwatch.signal.filters import design_sos
+from bruxwatch.stream import Chunk
 
 
 def best_of(repeat: int, fn) -> float:

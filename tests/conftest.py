@@ -9,8 +9,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bruxwatch.devices.base import Chunk, StreamInfo  # noqa: E402
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig  # noqa: E402
+from bruxwatch.stream import Chunk, StreamInfo  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from bruxwatch.devices.base import Chunk
 from bruxwatch.signal import Pipeline
+from bruxwatch.stream import Chunk
 
 
 def by_kind(events) -> dict[str, list]:

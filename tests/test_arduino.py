@@ -9,8 +9,8 @@ import pytest
 
 from bruxwatch.devices import arduino_protocol as proto
 from bruxwatch.devices.arduino import ArduinoBoard, _nearest_rate
+from bruxwatch.devices.base import DeviceError
 from bruxwatch.devices.emulators import ArduinoEmulator, Faults
-from bruxwatch.devices.serial_link import DeviceError
 
 
 def test_crc_is_ccitt_false():

@@ -106,8 +106,8 @@ def test_ble_scan_lists_our_boards_and_no_bluetooth_is_one_line(capsys):
     import pytest
 
     from bruxwatch.cli import main
+    from bruxwatch.devices.base import DeviceError
     from bruxwatch.devices.discovery import ble_boards
-    from bruxwatch.devices.serial_link import DeviceError
 
     async def seen(_timeout):
         return [
@@ -159,7 +159,7 @@ def test_record_on_the_emulated_boards_from_the_command_line(tmp_path, capsys):
 def test_a_board_found_by_name_and_a_name_nobody_has():
     import pytest
 
-    from bruxwatch.devices.serial_link import DeviceError
+    from bruxwatch.devices.base import DeviceError
 
     peripheral = BleEmgPeripheral("EE:EE:00:03:00:02", speed=0.0).register()
     names = {"bruxwatch-EMG": peripheral.address}

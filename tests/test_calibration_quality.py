@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bruxwatch.devices.base import Chunk, StreamInfo
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import (
     Calibration,
@@ -18,6 +17,7 @@ from bruxwatch.signal import (
 from bruxwatch.signal.calibration import AdaptiveBackground
 from bruxwatch.signal.config import FilterConfig, ThresholdConfig
 from bruxwatch.signal.events import QualityChanged
+from bruxwatch.stream import Chunk, StreamInfo
 
 
 def test_calibration_scenario_recovers_rest_and_mvc():

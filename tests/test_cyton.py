@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from bruxwatch.devices import cyton_protocol as proto
+from bruxwatch.devices.base import DeviceError
 from bruxwatch.devices.cyton import CytonBoard
 from bruxwatch.devices.emulators import CytonEmulator, Faults
-from bruxwatch.devices.serial_link import DeviceError
 
 
 def test_scale_matches_the_datasheet_formula():

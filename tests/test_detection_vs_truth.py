@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bruxwatch.devices.base import Chunk
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Pipeline, analyze, calibrate
 from bruxwatch.signal.evaluation import match_onsets
+from bruxwatch.stream import Chunk
 
 SEEDS = [1, 2, 3, 4]
 

@@ -121,7 +121,7 @@ def test_two_channels_count_an_episode_once(other_side):
     info_levels = np.zeros((2, 3000))
     info_levels[0, 500:900] = 60.0
     info_levels[1, 520:880] = other_side
-    from bruxwatch.devices.base import Chunk, StreamInfo
+    from bruxwatch.stream import Chunk, StreamInfo
 
     info = StreamInfo(fs=FS, channels=("l", "r"), units="counts", kind="envelope")
     config = SignalConfig(envelope=EnvelopeConfig(envelope_smoothing_s=0.0))

@@ -13,10 +13,11 @@ import serial
 from bruxwatch.cli import main
 from bruxwatch.devices import discovery
 from bruxwatch.devices.arduino import ArduinoBoard
+from bruxwatch.devices.base import DeviceError
 from bruxwatch.devices.cyton import CytonBoard
 from bruxwatch.devices.emulators import ArduinoEmulator, CytonEmulator, Faults
 from bruxwatch.devices.registry import open_device
-from bruxwatch.devices.serial_link import DeviceError, open_port
+from bruxwatch.devices.serial_link import open_port
 from bruxwatch.devices.simulator import Simulator
 
 

@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 
 from bruxwatch.cli import main
-from bruxwatch.devices.base import Chunk, StreamInfo
 from bruxwatch.devices.emulators import (
     TEXT_FORMS,
     ArduinoEmulator,
@@ -30,6 +29,7 @@ from bruxwatch.devices.emulators import (
 )
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 from bruxwatch.store.recording import Recording, RecordingWriter
+from bruxwatch.stream import Chunk, StreamInfo
 from tests.test_import_times_and_names import write_gui
 from tests.test_importers import write_bdf
 

@@ -7,13 +7,13 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bruxwatch.devices.base import Chunk
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Calibration, Pipeline, SignalConfig, analyze
 from bruxwatch.signal.config import FilterConfig
 from bruxwatch.signal.ecg import EcgCanceller
 from bruxwatch.signal.filters import StreamingFilter, design_sos
 from bruxwatch.signal.pipeline import processing_delay
+from bruxwatch.stream import Chunk
 
 FS = 1000.0
 

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from bruxwatch.cli import main
-from bruxwatch.devices.base import Chunk
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal import Calibration, analyze
 from bruxwatch.store.edf import header_range
 from bruxwatch.store.importers import read_csv
-from bruxwatch.store.recording import FeedbackRecord, Recording, RecordingWriter
+from bruxwatch.store.recording import Recording, RecordingWriter
+from bruxwatch.stream import Chunk
 
 pyedflib = pytest.importorskip("pyedflib")
 FS = 1000.0

@@ -7,12 +7,12 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bruxwatch.devices.base import Chunk
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Pipeline, analyze
 from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.events import EpisodeEnd
 from bruxwatch.signal.scoring import calibration_note
+from bruxwatch.stream import Chunk
 from tests.streaming import by_kind, whole_and_chunked
 
 CALIBRATION = Calibration(rest=(2.4, 2.4), mvc=(230.0, 230.0))

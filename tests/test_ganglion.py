@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from bruxwatch.devices import ganglion_protocol as gp
+from bruxwatch.devices.base import DeviceError
 from bruxwatch.devices.ble_emulators import BleFaults, FakeBleakBackend, GanglionPeripheral
 from bruxwatch.devices.ganglion import GanglionBoard
-from bruxwatch.devices.serial_link import DeviceError
 
 # The worked examples of OpenBCI's "Ganglion Data Format" page (the 19 or 18 data bytes).
 DOC_VECTORS = [

@@ -8,12 +8,12 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bruxwatch.devices.base import Chunk, StreamInfo
 from bruxwatch.signal import Pipeline, SignalConfig
 from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.config import ThresholdConfig
 from bruxwatch.signal.events import BurstEnd
 from bruxwatch.signal.hysteresis import Hysteresis
+from bruxwatch.stream import Chunk, StreamInfo
 
 FS = 1000.0
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from bruxwatch.cli import main
-from bruxwatch.devices.base import Chunk, StreamInfo
 from bruxwatch.store.importers import read_recording
 from bruxwatch.store.recording import Recording, RecordingWriter
+from bruxwatch.stream import Chunk, StreamInfo
 
 FS = 250.0
 T0 = 1_764_021_600.0  # 2025-11-24 22:00:00 UTC

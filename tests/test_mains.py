@@ -9,13 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bruxwatch.devices.base import Chunk
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Pipeline, SignalConfig, analyze
 from bruxwatch.signal.config import FilterConfig
 from bruxwatch.signal.events import MainsChanged
 from bruxwatch.signal.filters import design_sos
 from bruxwatch.signal.mains import MainsTracker, NotchPlan
+from bruxwatch.stream import Chunk
 from tests.streaming import by_kind
 
 

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 from bruxwatch.devices.arduino import ArduinoBoard
-from bruxwatch.devices.base import Chunk
 from bruxwatch.devices.emulators import ArduinoEmulator, Faults
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 from bruxwatch.firmware_host.feedback import FeedbackConfig, MotorActuator
 from bruxwatch.firmware_host.session import Session
 from bruxwatch.signal.calibration import PROTOCOL
 from bruxwatch.store.recording import Recording, RecordingWriter
+from bruxwatch.stream import Chunk
 
 
 def record_emulated(tmp_path, mode: str, seconds: float = 150.0):

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bruxwatch.devices.base import Chunk, StreamInfo
 from bruxwatch.devices.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Calibration, Pipeline
 from bruxwatch.signal.analysis import analyze_chunks
 from bruxwatch.signal.config import DetectorConfig, SignalConfig
 from bruxwatch.signal.evaluation import match_onsets
 from bruxwatch.signal.events import BurstEnd, EpisodeEnd, Gap, QualityChanged
+from bruxwatch.stream import Chunk, StreamInfo
 
 
 def lossy(x: np.ndarray, lost: np.ndarray) -> list[Chunk]:

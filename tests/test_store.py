@@ -9,10 +9,11 @@ import stat
 import numpy as np
 import pytest
 
-from bruxwatch.devices.base import Chunk, StreamInfo
+from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal import Calibration
 from bruxwatch.signal.events import Burst, BurstEnd, Episode, EpisodeEnd, QualityChanged
-from bruxwatch.store.recording import FeedbackRecord, Recording, RecordingWriter, StoreError
+from bruxwatch.store.recording import Recording, RecordingWriter, StoreError
+from bruxwatch.stream import Chunk, StreamInfo
 
 INFO = StreamInfo(
     fs=500.0, channels=("left", "right"), units="uV", device="test board", rails=(-5e3, 5e3)

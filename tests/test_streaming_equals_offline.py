@@ -6,9 +6,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bruxwatch.devices.base import Chunk
 from bruxwatch.signal import Calibration, Pipeline, analyze
 from bruxwatch.signal.events import EpisodeEnd
+from bruxwatch.stream import Chunk
 
 CALIBRATION = Calibration(rest=(2.4, 2.4), mvc=(220.0, 220.0))
 

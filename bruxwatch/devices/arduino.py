@@ -25,8 +25,9 @@ import numpy as np
 import serial
 
 from bruxwatch.devices import arduino_protocol as proto
-from bruxwatch.devices.base import MIN_RAW_FS, Chunk, ChunkRun, StreamInfo
-from bruxwatch.devices.serial_link import DeviceError, SerialBoard, SerialLink
+from bruxwatch.devices.base import DeviceError
+from bruxwatch.devices.serial_link import SerialBoard, SerialLink
+from bruxwatch.stream import MIN_RAW_FS, Chunk, ChunkRun, StreamInfo
 
 log = logging.getLogger(__name__)
 INFO_TIMEOUT_S = 3.0

@@ -19,9 +19,9 @@ from collections.abc import Iterator
 import numpy as np
 
 from bruxwatch.devices import arduino_protocol as proto
-from bruxwatch.devices.base import Chunk, ChunkRun, LinkedDevice, StreamInfo
+from bruxwatch.devices.base import DeviceError, LinkedDevice
 from bruxwatch.devices.ble_link import BleLink, Notification, Reconnected
-from bruxwatch.devices.serial_link import DeviceError
+from bruxwatch.stream import Chunk, ChunkRun, StreamInfo
 
 SERVICE_UUID = "68830001-c0c3-422a-b597-8023cc741e36"
 DATA_UUID = "68830002-c0c3-422a-b597-8023cc741e36"

@@ -27,7 +27,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
-from bruxwatch.devices.serial_link import STALL_S, DeviceError
+from bruxwatch.devices.base import DeviceError
+from bruxwatch.devices.serial_link import STALL_S
 
 log = logging.getLogger(__name__)
 

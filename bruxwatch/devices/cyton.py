@@ -19,8 +19,9 @@ import numpy as np
 import serial
 
 from bruxwatch.devices import cyton_protocol as proto
-from bruxwatch.devices.base import Chunk, ChunkRun, StreamInfo
-from bruxwatch.devices.serial_link import DeviceError, SerialBoard, SerialLink
+from bruxwatch.devices.base import DeviceError
+from bruxwatch.devices.serial_link import SerialBoard, SerialLink
+from bruxwatch.stream import Chunk, ChunkRun, StreamInfo
 
 REPLY_TIMEOUT_S = 3.0
 

@@ -93,8 +93,8 @@ def ble_boards(timeout_s: float = 5.0, scanner=None) -> list[BleBoard]:
     Raises DeviceError with one line where there is no Bluetooth."""
     import asyncio
 
+    from bruxwatch.devices.base import DeviceError
     from bruxwatch.devices.ble_link import bluetooth_error
-    from bruxwatch.devices.serial_link import DeviceError
 
     async def scan():
         if scanner is not None:

@@ -18,8 +18,9 @@ from collections.abc import Iterator
 import numpy as np
 
 from bruxwatch.devices import ganglion_protocol as gp
-from bruxwatch.devices.base import Chunk, ChunkRun, LinkedDevice, StreamInfo
+from bruxwatch.devices.base import LinkedDevice
 from bruxwatch.devices.ble_link import BleLink, Notification, Reconnected
+from bruxwatch.stream import Chunk, ChunkRun, StreamInfo
 
 
 class GanglionBoard(LinkedDevice):

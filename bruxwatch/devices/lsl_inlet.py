@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from bruxwatch.devices.base import Chunk, StreamInfo
+from bruxwatch.stream import Chunk, StreamInfo
 
 PULL_TIMEOUT_S = 0.2
 GAP_FACTOR = 3.0
@@ -41,7 +41,7 @@ class LslInlet:
         timeout_s: float = 10.0,
         stream_type: str | None = None,
     ) -> None:
-        from bruxwatch.devices.serial_link import DeviceError
+        from bruxwatch.devices.base import DeviceError
 
         try:
             import pylsl

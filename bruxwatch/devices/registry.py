@@ -1,4 +1,5 @@
-"""One function from a device spec on the command line to a Device.
+"""From a device spec on the command line to a Device: one row per kind of device in
+`SOURCES` (its scheme, an example and its factory).
 
 sim                              simulator (options: scenario, seed, hours, minutes, fs, ...)
 cyton:/dev/ttyUSB0               OpenBCI Cyton (options: channels=1,2  gain=24)
@@ -14,10 +15,122 @@ ble:bruxwatch-EMG                the bruxwatch BLE EMG board (address or name); 
 
 from __future__ import annotations
 
-from bruxwatch.devices.base import Device, parse_device_spec
-from bruxwatch.devices.serial_link import DeviceError
+from collections.abc import Callable
+from dataclasses import dataclass
 
-SCHEMES = ("sim", "cyton", "arduino", "arduino-text", "replay", "lsl", "ganglion", "ble")
+from bruxwatch.devices.base import Device, DeviceError, DeviceSpec, parse_device_spec
+
+
+@dataclass(frozen=True)
+class Source:
+    """One kind of device spec: its scheme, what it looks like (for messages and help) and
+    the factory that turns a parsed spec into a Device (ValueError for a wrong option)."""
+
+    scheme: str
+    example: str
+    make: Callable[[DeviceSpec, dict[str, str], bool], Device]
+    aliases: tuple[str, ...] = ()
+
+
+def lazy(module: str, factory: str) -> Callable[[DeviceSpec, dict[str, str], bool], Device]:
+    """A factory that imports `module` only when its device is opened (so `bruxwatch --help`
+    does not load bleak, pylsl, serial ...): `factory(spec, options, realtime)` in it."""
+
+    def make(spec: DeviceSpec, options: dict[str, str], realtime: bool) -> Device:
+        import importlib
+
+        return getattr(importlib.import_module(module), factory)(spec, options, realtime)
+
+    return make
+
+
+def _simulator(spec: DeviceSpec, options: dict[str, str], realtime: bool) -> Device:
+    from bruxwatch.devices.simulator import simulator_from_options
+
+    if spec.target:
+        raise ValueError("the simulator takes key=value options, e.g. sim:scenario=awake,seed=3")
+    options.setdefault("realtime", "1" if realtime else "0")
+    return simulator_from_options(options)
+
+
+def _cyton(spec: DeviceSpec, options: dict[str, str], realtime: bool) -> Device:
+    from bruxwatch.devices.cyton import CytonBoard
+
+    channels = _whole_numbers(options, "channels", "1,2")
+    gain = _whole_number(options, "gain", "24")
+    _no_more(spec.scheme, options)
+    return CytonBoard(spec.target, channels=channels, gain=gain)
+
+
+def _arduino(spec: DeviceSpec, options: dict[str, str], realtime: bool) -> Device:
+    from bruxwatch.devices.arduino import SIGNALS, ArduinoBoard
+
+    baud = _whole_number(options, "baud", "115200")
+    fs = _number(options, "fs", None)
+    signal = options.pop("signal", None)
+    if signal is not None and signal not in SIGNALS:
+        raise ValueError(f"signal must be env or raw, got {signal!r}")
+    _no_more(spec.scheme, options)
+    return ArduinoBoard(
+        spec.target,
+        baud=baud,
+        text=spec.scheme == "arduino-text",
+        fs=fs,
+        kind=None if signal is None else SIGNALS[signal],
+    )
+
+
+def _replay(spec: DeviceSpec, options: dict[str, str], realtime: bool) -> Device:
+    from bruxwatch.devices.replay import ReplayDevice
+
+    if not spec.target:
+        raise ValueError("give the file to replay, e.g. replay:night.edf?speed=1")
+    speed = _number(options, "speed", "1" if realtime else "0")
+    fs = _number(options, "fs", None)
+    _no_more(spec.scheme, options)
+    return ReplayDevice(spec.target, speed=speed, fs=fs)
+
+
+def _ganglion(spec: DeviceSpec, options: dict[str, str], realtime: bool) -> Device:
+    from bruxwatch.devices.ganglion import GanglionBoard
+
+    picked = _whole_numbers(options, "channels", "1,2,3,4")
+    firmware = _whole_number(options, "firmware", None)
+    target, backend = _emulated_ble(spec.target, "ganglion", firmware, options)
+    _no_more(spec.scheme, options)
+    return GanglionBoard(target, channels=picked, firmware=firmware, backend=backend)
+
+
+def _ble(spec: DeviceSpec, options: dict[str, str], realtime: bool) -> Device:
+    from bruxwatch.devices.ble_emg import BleEmgBoard
+
+    target, backend = _emulated_ble(spec.target, "ble", None, options)
+    _no_more(spec.scheme, options)
+    return BleEmgBoard(target, backend=backend)
+
+
+def _lsl(spec: DeviceSpec, options: dict[str, str], realtime: bool) -> Device:
+    from bruxwatch.devices.lsl_inlet import LslInlet
+
+    picked = _whole_numbers(options, "channels", None)
+    timeout = _number(options, "timeout", "10")
+    _no_more(spec.scheme, options)
+    return LslInlet(spec.target, channels=picked, timeout_s=timeout)
+
+
+SOURCES: tuple[Source, ...] = (
+    Source("sim", "sim:scenario=night,seed=3", _simulator, aliases=("simulator",)),
+    Source("cyton", "cyton:/dev/ttyUSB0?channels=1,2&gain=24", _cyton),
+    Source("arduino", "arduino:/dev/ttyACM0?baud=115200", _arduino),
+    Source("arduino-text", "arduino-text:/dev/ttyACM0?fs=500&signal=env", _arduino),
+    Source("replay", "replay:night.edf?speed=1", _replay),
+    Source("lsl", "lsl:obci_eeg1?channels=1,2", _lsl),
+    Source("ganglion", "ganglion:AA:BB:CC:DD:EE:FF?channels=1,2", _ganglion),
+    Source("ble", "ble:bruxwatch-EMG", _ble),
+)
+"""Every device bruxwatch can open: a new device is its module and one row here."""
+
+SCHEMES = tuple(source.scheme for source in SOURCES)
 
 
 def open_device(spec: str, *, realtime: bool = True) -> Device:
@@ -26,72 +139,12 @@ def open_device(spec: str, *, realtime: bool = True) -> Device:
         parsed = parse_device_spec(spec)
     except ValueError as exc:
         raise DeviceError(f"device {spec!r}: {exc}") from None
-    options = dict(parsed.options)
-    try:
-        if parsed.scheme in ("sim", "simulator"):
-            from bruxwatch.devices.simulator import simulator_from_options
-
-            if parsed.target:
-                raise ValueError(
-                    "the simulator takes key=value options, e.g. sim:scenario=awake,seed=3"
-                )
-            options.setdefault("realtime", "1" if realtime else "0")
-            return simulator_from_options(options)
-        if parsed.scheme == "cyton":
-            from bruxwatch.devices.cyton import CytonBoard
-
-            channels = _whole_numbers(options, "channels", "1,2")
-            gain = _whole_number(options, "gain", "24")
-            _no_more(parsed.scheme, options)
-            return CytonBoard(parsed.target, channels=channels, gain=gain)
-        if parsed.scheme in ("arduino", "arduino-text"):
-            from bruxwatch.devices.arduino import SIGNALS, ArduinoBoard
-
-            baud = _whole_number(options, "baud", "115200")
-            fs = _number(options, "fs", None)
-            signal = options.pop("signal", None)
-            if signal is not None and signal not in SIGNALS:
-                raise ValueError(f"signal must be env or raw, got {signal!r}")
-            _no_more(parsed.scheme, options)
-            return ArduinoBoard(
-                parsed.target,
-                baud=baud,
-                text=parsed.scheme == "arduino-text",
-                fs=fs,
-                kind=None if signal is None else SIGNALS[signal],
-            )
-        if parsed.scheme == "replay":
-            from bruxwatch.devices.replay import ReplayDevice
-
-            if not parsed.target:
-                raise ValueError("give the file to replay, e.g. replay:night.edf?speed=1")
-            speed = _number(options, "speed", "1" if realtime else "0")
-            fs = _number(options, "fs", None)
-            _no_more(parsed.scheme, options)
-            return ReplayDevice(parsed.target, speed=speed, fs=fs)
-        if parsed.scheme == "ganglion":
-            from bruxwatch.devices.ganglion import GanglionBoard
-
-            picked = _whole_numbers(options, "channels", "1,2,3,4")
-            firmware = _whole_number(options, "firmware", None)
-            target, backend = _emulated_ble(parsed.target, "ganglion", firmware, options)
-            _no_more(parsed.scheme, options)
-            return GanglionBoard(target, channels=picked, firmware=firmware, backend=backend)
-        if parsed.scheme == "ble":
-            from bruxwatch.devices.ble_emg import BleEmgBoard
-
-            target, backend = _emulated_ble(parsed.target, "ble", None, options)
-            _no_more(parsed.scheme, options)
-            return BleEmgBoard(target, backend=backend)
-        if parsed.scheme == "lsl":
-            from bruxwatch.devices.lsl_inlet import LslInlet
-
-            picked = _whole_numbers(options, "channels", None)
-            timeout = _number(options, "timeout", "10")
-            _no_more(parsed.scheme, options)
-            return LslInlet(parsed.target, channels=picked, timeout_s=timeout)
-    except ValueError as exc:
-        raise DeviceError(f"device {spec!r}: {exc}") from None
+    for source in SOURCES:
+        if parsed.scheme == source.scheme or parsed.scheme in source.aliases:
+            try:
+                return source.make(parsed, dict(parsed.options), realtime)
+            except ValueError as exc:
+                raise DeviceError(f"device {spec!r}: {exc}") from None
     raise DeviceError(
         f"unknown device {parsed.scheme!r} in {spec!r}; use one of: {', '.join(SCHEMES)}"
     )

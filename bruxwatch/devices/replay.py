@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bruxwatch.devices.base import Chunk, StreamInfo
+from bruxwatch.stream import Chunk, StreamInfo
 
 CHUNK_S = 0.05
 """Replayed chunk length, s (like a board delivering 50 ms at a time)."""
@@ -30,7 +30,7 @@ class ReplayDevice:
         fs: float | None = None,
         chunk_s: float = CHUNK_S,
     ) -> None:
-        from bruxwatch.devices.serial_link import DeviceError
+        from bruxwatch.devices.base import DeviceError
 
         self.path = Path(path)
         if speed < 0:

@@ -18,17 +18,13 @@ from pathlib import Path
 
 import serial
 
-from bruxwatch.devices.base import LinkedDevice
+from bruxwatch.devices.base import DeviceError, LinkedDevice
 
 log = logging.getLogger(__name__)
 
 
 SAFE_BUFFER_BYTES = 2048
 """Bytes allowed to gather between reads: half of Linux's 4-kB tty read buffer."""
-
-
-class DeviceError(RuntimeError):
-    """A device cannot be used; the message is one line that says what to do."""
 
 
 def open_port(path: str, baud: int, timeout: float = 0.05) -> serial.Serial:

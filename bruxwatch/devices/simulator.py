@@ -24,8 +24,8 @@ from typing import Literal
 import numpy as np
 from scipy import signal as sps
 
-from bruxwatch.devices.base import Chunk, StreamInfo
 from bruxwatch.signal.calibration import PROTOCOL
+from bruxwatch.stream import Chunk, StreamInfo
 
 Scenario = Literal["night", "awake", "calibration"]
 SCENARIOS: tuple[str, ...] = ("night", "awake", "calibration")

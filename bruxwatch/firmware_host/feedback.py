@@ -37,6 +37,34 @@ Mode = Literal["feedback", "baseline"]
 
 
 @dataclass(frozen=True)
+class FeedbackRecord:
+    """One feedback decision: fired, or held back (baseline mode, refractory, hourly cap).
+
+    trigger_index: the sample that completed the onset delay; latency_ms: from that sample's
+    arrival on the host to the command being written (None when nothing was sent).
+    """
+
+    trigger_index: int
+    at_s: float
+    fired: bool
+    action: str
+    strength: int
+    ms: int
+    latency_ms: float | None
+    reason: str
+
+    @property
+    def withheld(self) -> bool:
+        """Held back by the micro-randomization (`record --withhold`), not by a rule."""
+        return self.reason.startswith("withheld")
+
+    @property
+    def first_pulse(self) -> bool:
+        """The clench's first decision (the randomized one), not a repeat while it goes on."""
+        return "continues" not in self.reason and "hourly cap" not in self.reason
+
+
+@dataclass(frozen=True)
 class FeedbackConfig:
     """Feedback settings (seconds; strength is PWM 0-255 for a motor, loudness for sound)."""
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from bruxwatch.devices.base import StreamInfo
+from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal import ProcessedChunk
 from bruxwatch.signal.events import BurstEnd, EpisodeEnd, EpisodeStart, Event, Gap, QualityChanged
-from bruxwatch.store.recording import FeedbackRecord
+from bruxwatch.stream import StreamInfo
 
 
 class LslError(RuntimeError):

@@ -21,14 +21,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bruxwatch.devices.base import Chunk, Device, StreamInfo
-from bruxwatch.devices.serial_link import DeviceError
-from bruxwatch.firmware_host.feedback import Actuator, Decision, FeedbackConfig, FeedbackPolicy
+from bruxwatch.devices.base import Device, DeviceError
+from bruxwatch.firmware_host.feedback import (
+    Actuator,
+    Decision,
+    FeedbackConfig,
+    FeedbackPolicy,
+    FeedbackRecord,
+)
 from bruxwatch.signal import Calibration, CalibrationError, Pipeline, ProcessedChunk, SignalConfig
 from bruxwatch.signal import calibrate as calibrate_from
 from bruxwatch.signal.calibration import CalibrationProtocol, outcome_text
 from bruxwatch.signal.events import BurstEnd, EpisodeEnd, EpisodeStart, Event, QualityChanged
-from bruxwatch.store.recording import FeedbackRecord, RecordingWriter, StoreError
+from bruxwatch.store.recording import RecordingWriter, StoreError
+from bruxwatch.stream import Chunk, StreamInfo
 
 log = logging.getLogger(__name__)
 _STOP = object()

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bruxwatch.devices.base import Chunk, SignalKind, StreamInfo
 from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.config import SignalConfig
 from bruxwatch.signal.events import Burst, BurstEnd, Episode, EpisodeEnd, Event, Gap
@@ -25,6 +24,7 @@ from bruxwatch.signal.scoring import (
     calibration_note,
     summarize,
 )
+from bruxwatch.stream import Chunk, SignalKind, StreamInfo
 
 DEFAULT_BLOCK = 1 << 17
 """Samples per channel handed to the pipeline at a time by `analyze` (about 2 min at 1 kHz)."""

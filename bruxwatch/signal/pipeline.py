@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bruxwatch.devices.base import Chunk, StreamInfo
 from bruxwatch.signal.calibration import AdaptiveBackground, Calibration
 from bruxwatch.signal.concealment import RecentSamples
 from bruxwatch.signal.config import SignalConfig
@@ -24,6 +23,7 @@ from bruxwatch.signal.filters import StreamingFilter, band_edges, design_sos
 from bruxwatch.signal.hysteresis import Hysteresis
 from bruxwatch.signal.mains import CANDIDATES_HZ, MainsTracker, NotchPlan
 from bruxwatch.signal.quality import QualityMonitor
+from bruxwatch.stream import Chunk, StreamInfo
 
 
 @dataclass

@@ -8,11 +8,11 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
-from bruxwatch.devices.base import StreamInfo
 from bruxwatch.signal import Pipeline
 from bruxwatch.signal.config import SignalConfig
 from bruxwatch.store.importers import Recording as FileRecording
 from bruxwatch.store.recording import RecordingWriter
+from bruxwatch.stream import StreamInfo
 
 IMPORTED_MODE = "imported"
 """The mode of a night recorded elsewhere: neither a baseline nor a feedback night, unless the

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bruxwatch.devices.base import Chunk
 from bruxwatch.store.private import private_file
+from bruxwatch.stream import Chunk
 
 READ_ROWS = 200_000
 """Rows parsed per step when reading, so long files can report progress."""

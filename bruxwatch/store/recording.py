@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from bruxwatch import __version__
-from bruxwatch.devices.base import Chunk, StreamInfo
+from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.events import (
     BurstEnd,
@@ -38,6 +38,7 @@ from bruxwatch.signal.events import (
     MainsChanged,
     QualityChanged,
 )
+from bruxwatch.stream import Chunk, StreamInfo
 
 SCHEMA_VERSION = 1
 FLUSH_INTERVAL_S = 1.0
@@ -162,34 +163,6 @@ class _ReadingConnection:
 
     def close(self) -> None:
         self._db.close()
-
-
-@dataclass(frozen=True)
-class FeedbackRecord:
-    """One feedback decision: fired, or held back (baseline mode, refractory, hourly cap).
-
-    trigger_index: the sample that completed the onset delay; latency_ms: from that sample's
-    arrival on the host to the command being written (None when nothing was sent).
-    """
-
-    trigger_index: int
-    at_s: float
-    fired: bool
-    action: str
-    strength: int
-    ms: int
-    latency_ms: float | None
-    reason: str
-
-    @property
-    def withheld(self) -> bool:
-        """Held back by the micro-randomization (`record --withhold`), not by a rule."""
-        return self.reason.startswith("withheld")
-
-    @property
-    def first_pulse(self) -> bool:
-        """The clench's first decision (the randomized one), not a repeat while it goes on."""
-        return "continues" not in self.reason and "hourly cap" not in self.reason
 
 
 @dataclass

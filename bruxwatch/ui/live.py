@@ -15,8 +15,8 @@ from collections.abc import Callable
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
-from bruxwatch.devices.base import StreamInfo
 from bruxwatch.firmware_host.session import Session, SessionResult
+from bruxwatch.stream import StreamInfo
 from bruxwatch.ui.review import KIND_COLOURS
 from bruxwatch.ui.ring import SignalRing
 from bruxwatch.ui.snapshot import quiet_offscreen_platform, save_window

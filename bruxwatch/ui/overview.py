@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bruxwatch.devices.base import Chunk
+from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal import Pipeline
 from bruxwatch.signal.events import QualityChanged
 from bruxwatch.signal.pipeline import processing_delay
 from bruxwatch.store.local_time import stamp
-from bruxwatch.store.recording import FeedbackRecord, Recording
+from bruxwatch.store.recording import Recording
 from bruxwatch.store.scored import stored_signal_config
+from bruxwatch.stream import Chunk
 
 OVERVIEW_BINS = 4000
 

@@ -1,0 +1,253 @@
+"""`bruxwatch analyze`: score a recording file or a stored night and print its summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bruxwatch.cli.arguments import add_channels_option, add_mains_option, sample_rate, time_range
+from bruxwatch.cli.common import (
+    CliError,
+    progress_bar,
+    read_input,
+    signal_config,
+    with_channels,
+    with_mains,
+)
+from bruxwatch.firmware_host.console import lost_text
+from bruxwatch.signal import Analysis, CalibrationError, SignalConfig, analyze, calibrate
+from bruxwatch.signal.scoring import Summary
+from bruxwatch.store.importers import Recording
+from bruxwatch.store.recording import StoreError
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    if Path(args.input).suffix in (".sqlite", ".db"):
+        return _analyze_night(args)
+    recording = read_input(Path(args.input), args.fs)
+    config = with_channels(signal_config(args), args.channels, len(recording.channels))
+    calibration = _calibration_from_ranges(recording, args.rest, args.mvc, config)
+    exclude = [args.rest, args.mvc] if calibration is not None else []
+    with progress_bar("scoring", enabled=not args.quiet) as tick:
+        if recording.gaps:  # lost packets: score the stream with its gaps
+            from bruxwatch.signal.analysis import analyze_chunks
+            from bruxwatch.stream import StreamInfo
+
+            info = StreamInfo(
+                fs=recording.fs,
+                channels=recording.channels,
+                units=recording.units,
+                kind="raw",
+                device=recording.source,
+            )
+            analysis = analyze_chunks(
+                recording.chunks(),
+                info,
+                calibration=calibration,
+                config=config,
+                progress=tick,
+                exclude_s=exclude,
+            )
+        else:
+            analysis = analyze(
+                recording.samples,
+                recording.fs,
+                calibration=calibration,
+                config=config,
+                channels=recording.channels,
+                units=recording.units,
+                progress=tick,
+                exclude_s=exclude,
+            )
+    if args.json:
+        json.dump(analysis.to_dict(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        title = f"{args.input} ({recording.source}, {recording.fs:g} Hz)"
+        if recording.gaps:
+            lost = sum(n for _, n in recording.gaps) / recording.fs
+            title += f"; {lost_text(len(recording.gaps), lost)}"
+        print(format_summary(analysis, title=title))
+    return 0
+
+
+def _analyze_night(args: argparse.Namespace) -> int:
+    """Re-score a night recorded by `bruxwatch record` from its raw samples."""
+    from bruxwatch.signal.analysis import analyze_chunks
+    from bruxwatch.store.recording import Recording as Night
+
+    try:
+        night = Night(args.input)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    with night:
+        from bruxwatch.store.scored import picked_channels, stored_signal_config
+
+        try:
+            config, calibration = picked_channels(
+                with_mains(stored_signal_config(night.session), args.mains),
+                night.session.calibration,
+                night.info.n_channels,
+                args.channels,
+            )
+        except StoreError as exc:
+            raise CliError(str(exc)) from None
+        stretch = night.session.config.get("calibration_s")
+        exclude: list[tuple[float, float]] = [tuple(stretch)] if stretch else []
+        if args.rest or args.mvc:
+            values, _ = night.samples()
+            flat = Recording(
+                samples=values,
+                fs=night.info.fs,
+                channels=night.info.channels,
+                units=night.info.units,
+            )
+            calibration = _calibration_from_ranges(flat, args.rest, args.mvc, config)
+            exclude = [args.rest, args.mvc]
+        with progress_bar("scoring", enabled=not args.quiet) as tick:
+            analysis = analyze_chunks(
+                night.chunks(),
+                night.info,
+                calibration=calibration,
+                config=config,
+                progress=tick,
+                total=night.end_index,
+                exclude_s=exclude,
+            )
+        title = (
+            f"{args.input} ({night.session.status}, {night.session.mode}, {night.session.device})"
+        )
+    if args.json:
+        json.dump(analysis.to_dict(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(format_summary(analysis, title=title))
+    return 0
+
+
+def _calibration_from_ranges(recording: Recording, rest, mvc, config: SignalConfig):
+    if rest is None and mvc is None:
+        return None
+    if rest is None or mvc is None:
+        raise CliError("calibration needs both --rest A:B and --mvc A:B")
+    duration = recording.duration_s
+    for name, (a, b) in (("--rest", rest), ("--mvc", mvc)):
+        if not 0 <= a < b <= duration + 1e-9:
+            raise CliError(f"{name} {a:g}:{b:g} is outside the recording (0 to {duration:.3f} s)")
+    scored = list(config.masseter_channels or range(len(recording.channels)))
+    envelope = _envelope_of(recording, config, max(rest[1], mvc[1]))[scored]
+    fs = recording.fs
+    try:
+        return calibrate(
+            envelope[:, int(rest[0] * fs) : int(rest[1] * fs)],
+            envelope[:, int(mvc[0] * fs) : int(mvc[1] * fs)],
+            config.threshold,
+            units=recording.units,
+            names=[recording.channels[c] for c in scored],
+        )
+    except CalibrationError as exc:
+        raise CliError(f"calibration failed: {exc}") from None
+
+
+def _envelope_of(recording: Recording, config: SignalConfig, hi: float) -> np.ndarray:
+    """The pipeline's own envelope of the recording's first `hi` seconds."""
+    from bruxwatch.signal import Pipeline
+    from bruxwatch.stream import Chunk, StreamInfo
+
+    info = StreamInfo(fs=recording.fs, channels=recording.channels, units=recording.units)
+    end = int(np.ceil(hi * recording.fs))
+    pipeline = Pipeline(info, config)
+    return pipeline.process(Chunk(0, recording.samples[:, :end])).envelope
+
+
+def format_summary(analysis: Analysis, title: str = "") -> str:
+    """A readable table of the night's figures and its episodes."""
+    s = analysis.summary
+    rated = s.enough_signal
+    lines = []
+    if title:
+        lines.append(title)
+    rows = [
+        ("recorded", f"{s.hours:.2f} h ({s.good_hours:.2f} h with good signal)"),
+        (
+            "scoring",
+            "calibrated (% MVC)" if s.calibrated else "NOT calibrated: adaptive background",
+        ),
+        ("threshold", s.threshold),
+        *([("calibration", s.calibration_note)] if s.calibration_note else []),
+        *_channel_rows(s),
+        ("episodes", f"{s.episodes}" + (f"  ({s.episodes_per_hour:.1f} per hour)" * rated)),
+        *[
+            (f"  {kind}", f"{s.by_kind[kind]}  ({s.per_hour_by_kind[kind]:.1f} per hour)")
+            for kind in ("phasic", "tonic", "mixed")
+        ]
+        * rated,
+        ("set aside (bad signal)", f"{s.artifact_episodes}"),
+        (
+            "bursts",
+            f"{s.bursts}  ("
+            + (f"{s.bursts_per_hour:.1f} per hour, " * rated)
+            + f"{s.bursts_per_episode:.1f} per episode)",
+        ),
+        *([] if rated else [("per hour", s.not_enough_text())]),
+        ("clench time", f"{s.clench_seconds:.1f} s (mean episode {s.mean_episode_s:.1f} s)"),
+        ("episodes by hour", " ".join(str(n) for n in s.hourly_episodes)),
+    ]
+    width = max(len(k) for k, _ in rows)
+    lines += [f"  {k:<{width}}  {v}" for k, v in rows]
+    if analysis.episodes:
+        peak_units = "% MVC" if s.calibrated else "x bg"
+        lines.append("")
+        lines.append(
+            f"  {'start':>10}  {'duration':>8}  {'kind':<6}  {'bursts':>6}  "
+            f"{'peak ' + peak_units:>10}"
+        )
+        for e in analysis.episodes:
+            peak = e.peak_pct_mvc if e.peak_pct_mvc is not None else e.peak_level
+            note = "  artifact" if e.artifact else ""
+            lines.append(
+                f"  {_clock(e.start_s):>10}  {e.duration_s:7.1f}s  {e.kind:<6}  {e.bursts:>6}  "
+                f"{peak:10.1f}{note}"
+            )
+    lines.append("")
+    lines.append("bruxwatch measures jaw-muscle activity; it does not diagnose anything.")
+    return "\n".join(lines)
+
+
+def _channel_rows(s: Summary) -> list[tuple[str, str]]:
+    """A row per scored channel with flagged time, and one naming the channels left out."""
+    rows = [("signal quality", c.text()) for c in s.channels if c.flagged_hours > 0]
+    if s.bad_channels:
+        others = len(s.bad_channels) < len(s.channels)
+        note = " (scored on the others)" if others else " (no good channel)"
+        rows.append(("bad channels", ", ".join(s.bad_channels) + note))
+    return rows
+
+
+def _clock(seconds: float) -> str:
+    h, rem = divmod(int(seconds), 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}"
+
+
+def add_analyze_command(sub) -> None:
+    """The `analyze` command's arguments."""
+    p = sub.add_parser("analyze", help="score a recording: episodes, bursts, per-hour indices")
+    p.add_argument(
+        "input",
+        help="a night (.sqlite), EDF/BDF, OpenBCI GUI .txt, BrainFlow CSV or plain CSV",
+    )
+    p.add_argument(
+        "--fs", type=sample_rate, help="sample rate in Hz (unless the CSV has a time column)"
+    )
+    p.add_argument("--rest", type=time_range, metavar="A:B", help="seconds of the file at rest")
+    p.add_argument("--mvc", type=time_range, metavar="A:B", help="seconds with maximal clenches")
+    add_mains_option(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_channels_option(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_analyze)

@@ -1,0 +1,281 @@
+"""Stored nights looked at: `review` and `report`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bruxwatch.cli.arguments import add_channels_option
+from bruxwatch.cli.common import (
+    CliError,
+    check_screenshot_path,
+    check_writable,
+    has_display,
+    progress_bar,
+    read_input,
+    signal_config,
+    writing,
+)
+from bruxwatch.signal import SignalConfig
+from bruxwatch.store.recording import DamagedRecording, StoreError
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+
+    from bruxwatch.store.nights import find_nights
+    from bruxwatch.store.recording import Recording as Night
+
+    if args.screenshot:
+        check_screenshot_path(Path(args.screenshot))
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    elif not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and (
+        os.environ.get("QT_QPA_PLATFORM") != "offscreen"
+    ):
+        raise CliError("no display here; use --screenshot FILE.png to render the review to a file")
+    elif has_display():
+        from bruxwatch.ui.window_check import window_problem
+
+        problem = window_problem()
+        if problem:
+            raise CliError(f"{problem}; or use --screenshot FILE.png")
+    try:
+        import pyqtgraph as pg
+
+        from bruxwatch.ui.review import ReviewWindow
+        from bruxwatch.ui.snapshot import quiet_offscreen_platform, save_window
+    except ImportError as exc:
+        raise CliError(
+            f"the review needs the ui extra: pip install 'bruxwatch[ui]' ({exc})"
+        ) from None
+    try:
+        skipped: list[str] = []
+        nights = find_nights(args.night, skipped)
+        for line in skipped:
+            print(f"skipped {line}", file=sys.stderr)
+        first = nights[-1] if args.night_number is None else nights[_night_number(args, nights)]
+        app = pg.mkQApp("bruxwatch review")
+        if args.screenshot:
+            quiet_offscreen_platform()
+        while True:
+            night = Night(first)
+            try:
+                window = ReviewWindow(night, nights=nights)
+                break
+            except DamagedRecording as exc:
+                night.close()
+                if args.night_number is not None or len(nights) == 1:
+                    raise
+                print(f"skipped {exc}", file=sys.stderr)  # the newest night that reads
+                nights.remove(first)
+                first = nights[-1]
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    count = len(window.night.episodes)
+    if args.episode is not None and not 1 <= args.episode <= count:
+        night.close()
+        have = f"episodes 1-{count}" if count else "no episodes"
+        raise CliError(f"--episode {args.episode}: {first.name} has {have}")
+    if args.screenshot:
+        if args.episode is not None:
+            window.select(args.episode - 1)
+        try:
+            with writing(Path(args.screenshot)):
+                save_window(window, args.screenshot)
+        finally:
+            window.close()
+            window.deleteLater()
+            app.processEvents()
+            night.close()
+        print(f"saved {args.screenshot}")
+        return 0
+    window.show()
+    app.exec()
+    night.close()
+    return 0
+
+
+def _night_number(args: argparse.Namespace, nights: list) -> int:
+    if not 1 <= args.night_number <= len(nights):
+        raise CliError(f"--night {args.night_number}: there are {len(nights)} nights (1 = oldest)")
+    return args.night_number - 1
+
+
+def scored_nights(
+    paths: Sequence[str],
+    quiet: bool = False,
+    channels: tuple[int, ...] | None = None,
+    signal: SignalConfig | None = None,
+) -> list:
+    """Score the nights named by `paths`: recordings, folders of them, or files made by other
+    tools (EDF/BDF, OpenBCI, CSV), which are imported into a temporary night first, scored
+    with `signal` (the settings file's; a stored night keeps its own)."""
+    import tempfile
+
+    from bruxwatch.store.convert import store_file_recording
+
+    with tempfile.TemporaryDirectory(prefix="bruxwatch-import-") as tmp:
+        stored: list[str | Path] = []
+        for raw in paths:
+            path = Path(raw)
+            if path.is_dir() or path.suffix.lower() in (".sqlite", ".db") or not path.exists():
+                stored.append(raw)
+                continue
+            recording = read_input(path, None)
+            temporary = Path(tmp) / f"{path.stem}.sqlite"
+            stored.append(store_file_recording(recording, path, temporary, signal=signal))
+        return _score_stored(stored, quiet, channels)
+
+
+def _score_stored(
+    paths: Sequence[str | Path], quiet: bool, channels: tuple[int, ...] | None = None
+) -> list:
+    from bruxwatch.store.nights import find_nights
+    from bruxwatch.store.recording import Recording as Night
+    from bruxwatch.store.scored import score_night
+
+    try:
+        skipped: list[str] = []
+        found = find_nights(paths, skipped)
+        for line in skipped:
+            print(f"skipped {line}", file=sys.stderr)
+        nights = []
+        for path in found:
+            try:
+                with Night(path) as night, progress_bar(f"scoring {path.name}", not quiet) as tick:
+                    nights.append(score_night(night, progress=tick, channels=channels))
+            except DamagedRecording as exc:
+                if len(found) == 1:
+                    raise
+                print(f"skipped {exc}", file=sys.stderr)  # the other nights are reported
+            except StoreError as exc:
+                raise StoreError(exc if str(path) in str(exc) else f"{path}: {exc}") from None
+        if not nights:
+            raise StoreError("every night named is damaged; `bruxwatch repair NIGHT` saves each")
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    return nights
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bruxwatch.store.exports import report_dict, write_report_csv
+
+    if args.pdf:
+        check_writable(Path(args.pdf))
+    if args.csv and Path(args.csv).exists() and not Path(args.csv).is_dir():
+        raise CliError(f"{args.csv}: is a file; --csv takes a folder")
+    from bruxwatch.store.exports import short_sessions, short_text
+
+    nights, short = short_sessions(
+        scored_nights(
+            args.nights, quiet=args.json, channels=args.channels, signal=signal_config(args)
+        )
+    )
+    if not nights:
+        raise CliError(f"no night to report: {short_text(short)}")
+    if args.pdf:
+        try:
+            from bruxwatch.ui.report import render_report
+        except ImportError as exc:
+            raise CliError(
+                f"the PDF needs the report extra: pip install 'bruxwatch[report]' ({exc})"
+            ) from None
+        with writing(Path(args.pdf)):
+            render_report(nights, args.pdf, patient=args.patient, short=short)
+        print(f"saved {args.pdf}", file=sys.stderr if args.json else sys.stdout)
+    if args.csv:
+        with writing(Path(args.csv)):
+            written = write_report_csv(Path(args.csv), nights)
+        print("saved " + ", ".join(map(str, written)), file=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        json.dump(report_dict(nights, patient=args.patient, short=short), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    elif not (args.pdf or args.csv):
+        print(format_nights(nights, short))
+    elif short:
+        print(short_text(short), file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def format_nights(nights: list, short: Sequence = ()) -> str:
+    """The report for the terminal: the PDF's night table (rates per good hour), its
+    comparison sentences with their caveats, and the short sessions it left out."""
+    from bruxwatch.store.exports import comparison_text, evidence, short_text
+    from bruxwatch.store.local_time import offset_text
+
+    lines = [
+        f"{'night':<28} {'mode':<9} {'good h':>6} {'ep/h':>6} {'phasic/h':>8} {'tonic/h':>7} "
+        f"{'mixed/h':>7} {'bursts/h':>8} {'clench %':>8} {'fb given':>8} {'stopped':>7}"
+    ]
+    for n in nights:
+        s, o = n.analysis.summary, n.outcome_summary
+        stopped = "-" if o.stopped_fraction is None else f"{100 * o.stopped_fraction:.0f}%"
+        kinds = s.per_hour_by_kind
+        rates = [
+            (s.episodes_per_hour, 6, 1),
+            (kinds["phasic"], 8, 1),
+            (kinds["tonic"], 7, 1),
+            (kinds["mixed"], 7, 1),
+            (s.bursts_per_hour, 8, 1),
+            (s.clench_pct, 8, 2),
+        ]
+        cells = " ".join(
+            f"{value:{width}.{digits}f}" if s.enough_signal else f"{'-':>{width}}"
+            for value, width, digits in rates
+        )
+        lines.append(
+            f"{n.label[:28]:<28} {n.mode:<9} {s.good_hours:6.2f} {cells} {o.given:8d} {stopped:>7}"
+        )
+    unrated = [n.label for n in nights if not n.analysis.summary.enough_signal]
+    if unrated:
+        need = nights[0].analysis.summary.min_good_hours
+        lines.append(
+            f"-: not enough good signal for a rate (under {need:g} h): " + ", ".join(unrated)
+        )
+    if short:
+        lines.append(short_text(short))
+    found = evidence(nights)
+    lines.append("Baseline vs biofeedback nights:")
+    lines.extend(f"  {sentence}" for sentence in comparison_text(nights, found))
+    if found["randomized_nights"]:
+        lines.append("Does feedback help? " + found["feedback_effect"]["sentence"])
+    lines.append(
+        "Clock times are local (UTC"
+        + (offset_text(nights[0].started_at) if nights else "")
+        + "); nights are dated by the evening they began."
+    )
+    return "\n".join(lines)
+
+
+def add_review_command(sub) -> None:
+    """The `review` command's arguments."""
+    p = sub.add_parser("review", help="review a recorded night: timeline, episodes, per hour")
+    p.add_argument(
+        "night", nargs="+", help="recordings made by `bruxwatch record` (.sqlite) or folders"
+    )
+    p.add_argument(
+        "--night",
+        dest="night_number",
+        type=int,
+        help="open this night first (1 = oldest; default: the newest)",
+    )
+    p.add_argument("--screenshot", metavar="PNG", help="render offscreen to this file and exit")
+    p.add_argument(
+        "--episode", type=int, help="with --screenshot: zoom onto this episode (1 = first)"
+    )
+    p.set_defaults(func=cmd_review)
+
+
+def add_report_command(sub) -> None:
+    """The `report` command's arguments."""
+    p = sub.add_parser("report", help="for the dentist: PDF, CSV and JSON of one or more nights")
+    p.add_argument("nights", nargs="+", help="recordings (.sqlite) or folders of them")
+    p.add_argument("--pdf", metavar="FILE", help="write the one-page PDF report here")
+    p.add_argument("--csv", metavar="DIR", help="write episodes.csv and nights.csv in this folder")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--patient", help="name or code printed on the report (optional)")
+    add_channels_option(p)
+    p.set_defaults(func=cmd_report)

@@ -1,0 +1,348 @@
+"""`bruxwatch record`, `calibrate` and `live`: a session with the wearer, headless or in the
+live window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from bruxwatch.cli.arguments import (
+    add_mains_option,
+    add_session_options,
+    duration_seconds,
+    positive,
+)
+from bruxwatch.cli.common import (
+    CliError,
+    can_open_window,
+    check_can_write_into,
+    check_screenshot_path,
+    feedback_settings,
+    has_display,
+    signal_config,
+    user_dir,
+    writing,
+)
+from bruxwatch.firmware_host.console import counted, feedback_text
+from bruxwatch.store.recording import StoreError
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+
+    from bruxwatch.devices.base import DeviceError
+    from bruxwatch.devices.registry import open_device
+    from bruxwatch.firmware_host.feedback import FeedbackConfig
+    from bruxwatch.firmware_host.session import Session
+    from bruxwatch.store.recording import RecordingWriter
+
+    if args.screenshot:
+        check_screenshot_path(Path(args.screenshot))
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    elif not has_display():
+        raise CliError("no display here; use --screenshot FILE.png, or `bruxwatch record`")
+    elif not can_open_window():  # the same session, with the recorder's status line
+        return cmd_record(_headless_of_live(args))
+    try:
+        from bruxwatch.ui.live import run_live
+    except ImportError as exc:
+        raise CliError(
+            f"the live window needs the ui extra: pip install 'bruxwatch[ui]' ({exc})"
+        ) from None
+    try:
+        device = open_device(args.device)
+    except DeviceError as exc:
+        raise CliError(str(exc)) from None
+    store = None
+    if args.screenshot and not args.out:  # a picture is not a night: nothing is recorded
+        args.no_record = True
+    if not args.no_record:
+        out = _new_night_path(args.out)
+    feedback_config, stored = feedback_settings(args)
+    if not args.no_record:
+        store = lambda info: RecordingWriter(  # noqa: E731
+            out, info, mode=args.mode, config=stored
+        )
+    session = Session(
+        device,
+        config=signal_config(args),
+        store=store,
+        feedback=FeedbackConfig(**feedback_config),
+        actuators=make_actuators(args.feedback, device),
+    )
+    publish_lsl(session, getattr(args, "lsl", None))
+    try:
+        with writing(Path(args.screenshot)) if args.screenshot else contextlib.nullcontext():
+            result = run_live(session, screenshot=args.screenshot, seconds=args.seconds or 10.0)
+    except (DeviceError, RuntimeError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    if args.screenshot:
+        print(f"saved {args.screenshot}")
+    if result is not None:
+        print(f"stopped: {result.reason}")
+        if result.path:
+            print(f"file: {result.path}")
+    return 0
+
+
+def _headless_of_live(args: argparse.Namespace) -> argparse.Namespace:
+    """`record`'s arguments for what `live` was asked to do (without a window)."""
+    import tempfile
+
+    out = args.out
+    if args.no_record:  # record always keeps a file: a temporary one, then
+        out = str(Path(tempfile.mkdtemp(prefix="bruxwatch-live-")) / "session.sqlite")
+    return argparse.Namespace(
+        **{
+            **vars(args),
+            "out": out,
+            "duration": args.seconds,
+            "no_calibrate": True,
+            "use_saved": False,
+            "withhold": getattr(args, "withhold", 0.0),
+        }
+    )
+
+
+def publish_lsl(session, name: str | None) -> None:
+    """`--lsl [NAME]`: publish the envelope and events on Lab Streaming Layer."""
+    if not name:
+        return
+    from bruxwatch.firmware_host.lsl_outlet import LslError, attach
+
+    try:
+        attach(session, name)
+    except LslError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _new_night_path(given: str | None) -> Path:
+    """Where a night is recorded: `--out`, or a dated name in the data folder; never over
+    an existing file."""
+    out = Path(given) if given else default_night_path(dt.datetime.now())
+    if out.exists():
+        raise CliError(f"{out}: already exists; choose another file name")
+    if not out.parent.is_dir():
+        raise CliError(f"{out.parent}: no such folder")
+    return out
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+
+    from bruxwatch.devices.base import DeviceError
+    from bruxwatch.devices.registry import open_device
+    from bruxwatch.firmware_host.console import ConsoleView, clock
+    from bruxwatch.firmware_host.feedback import FeedbackConfig
+    from bruxwatch.firmware_host.session import Session
+    from bruxwatch.signal.calibration import PROTOCOL, outcome_text
+    from bruxwatch.store.recording import RecordingWriter
+
+    out = _new_night_path(args.out)
+    feedback_config, stored = feedback_settings(args)
+    try:
+        device = open_device(args.device)
+        feedback = FeedbackConfig(**feedback_config)
+    except (DeviceError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    calibration = saved_calibration(args.device) if args.use_saved else None
+    if args.use_saved and calibration is None:
+        raise CliError(f"no saved calibration for {args.device}; run `bruxwatch calibrate` first")
+    guided = not args.no_calibrate and calibration is None
+    config = signal_config(args)
+    session = Session(
+        device,
+        config=config,
+        calibration=calibration,
+        store=lambda info: RecordingWriter(
+            out, info, mode=args.mode, calibration=calibration, config=stored
+        ),
+        feedback=feedback,
+        actuators=make_actuators(args.feedback, device),
+        calibrate=PROTOCOL if guided else None,
+    )
+    publish_lsl(session, getattr(args, "lsl", None))
+    ConsoleView(session)
+    # said once the device has sent its first samples, not before it may fail to open
+    session.on_started = lambda info: print(
+        f"recording {info.device} to {out} ({args.mode} mode"
+        f"{', guided calibration first' if guided else ''}); Ctrl-C to stop",
+        flush=True,
+    )
+    try:
+        result = session.run(duration_s=args.duration)
+    except (DeviceError, StoreError) as exc:
+        raise CliError(str(exc)) from None
+    st = result.status
+    print()
+    if session.calibration_error:
+        print(outcome_text(None, session.calibration_error))
+    print(f"stopped: {result.reason}")
+    print(
+        f"recorded {clock(st.seconds)}, {counted(st.episodes, 'episode')} "
+        f"({st.artifacts} set aside), "
+        f"{feedback_text(args.mode, st.feedback_fired, st.feedback_held)}, "
+        f"{counted(st.lost, 'sample')} lost"
+    )
+    flagged = _flagged_channels(session.pipeline)
+    if flagged:
+        print("signal quality: " + "; ".join(flagged))
+    if st.latencies_ms:
+        lat = np.percentile(st.latencies_ms, [50, 95])
+        print(
+            f"trigger-to-command latency: median {lat[0]:.1f} ms, 95th percentile {lat[1]:.1f} ms"
+        )
+    print(f"file: {result.path or out}")
+    return 0
+
+
+def _flagged_channels(pipeline) -> list[str]:
+    """Each scored channel with flagged signal: its name, flagged time and why."""
+    if pipeline is None:
+        return []
+    quality, names = pipeline.quality, pipeline.info.channels
+    out = []
+    for c in pipeline.scored:
+        seconds = quality.flagged_seconds(c)
+        if seconds > 0:
+            why = ", ".join(f"{k} {v:.0f} s" for k, v in quality.flag_seconds(c).items())
+            out.append(f"{names[c]} flagged {seconds:.0f} s ({why})")
+    return out
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from bruxwatch.devices.base import DeviceError
+    from bruxwatch.devices.registry import open_device
+    from bruxwatch.firmware_host.session import Session
+    from bruxwatch.signal.calibration import PROTOCOL
+    from bruxwatch.store.private import private_file
+
+    path = calibration_path(args.device)
+    check_can_write_into(path.parent)  # before the wearer's effort, not after it
+    try:
+        device = open_device(args.device)
+    except DeviceError as exc:
+        raise CliError(str(exc)) from None
+    session = Session(device, calibrate=PROTOCOL, on_prompt=lambda text: print(text, flush=True))
+    session.on_calibrated = lambda calibration: session.stop("calibration done")
+    try:
+        session.run(duration_s=PROTOCOL.end_s * session.calibration_attempts + 0.5)
+    except DeviceError as exc:
+        raise CliError(str(exc)) from None
+    if session.calibration is None:
+        raise CliError(f"calibration failed: {session.calibration_error or 'no data'}")
+    with writing(path), private_file(path) as out:
+        out.write(json.dumps(session.calibration.to_dict(), indent=1))
+    # the levels were said with the outcome ("Calibration recorded: rest ..., clench ...")
+    print(f"saved to {path}; `bruxwatch record --use-saved` uses it")
+    return 0
+
+
+def default_night_path(now) -> Path:
+    from bruxwatch.store.private import private_folder
+
+    folder = private_folder(user_dir("data") / "nights")
+    return folder / f"night-{now:%Y-%m-%d_%H%M%S}.sqlite"
+
+
+def calibration_path(device: str) -> Path:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in device)
+    return user_dir("config") / "calibrations" / f"{safe}.json"
+
+
+def saved_calibration(device: str):
+    from bruxwatch.signal import Calibration
+
+    path = calibration_path(device)
+    if not path.is_file():
+        return None
+    return Calibration.from_dict(json.loads(path.read_text()))
+
+
+def make_actuators(names: str | None, device) -> list:
+    from bruxwatch.firmware_host.feedback import (
+        BellActuator,
+        MotorActuator,
+        NotifyActuator,
+        SoundActuator,
+    )
+
+    can_vibrate = hasattr(device, "vibrate") and not getattr(device, "text", False)
+    wanted = (names or ("motor" if can_vibrate else "bell")).split(",")
+    made = []
+    for name in filter(None, (n.strip() for n in wanted)):
+        if name == "motor":
+            if not can_vibrate:
+                raise CliError("this device has no vibration motor; use --feedback sound or bell")
+            made.append(MotorActuator(device))
+        elif name == "bell":
+            made.append(BellActuator())
+        elif name == "sound":
+            made.append(SoundActuator())
+        elif name == "notify":
+            made.append(NotifyActuator())
+        else:
+            raise CliError(f"unknown feedback {name!r}; use motor, sound, bell, notify")
+    return made
+
+
+def add_record_command(sub) -> None:
+    """The `record` command's arguments."""
+    p = sub.add_parser("record", help="record a night (or a session) with biofeedback")
+    add_session_options(p)
+    p.add_argument(
+        "--device", help="device spec (default: the settings file's, else the simulator)"
+    )
+    p.set_defaults(default_device="sim:scenario=night,calibrate=1")
+    p.add_argument(
+        "--mode",
+        choices=("feedback", "baseline"),
+        help="baseline: log what would have buzzed, buzz nothing (default: feedback)",
+    )
+    p.add_argument("--out", help="recording file (default: a dated file in your data folder)")
+    p.add_argument(
+        "--duration", type=duration_seconds, help="stop after 90s, 30m, 8h ... of stream"
+    )
+    p.add_argument("--feedback", help="motor, sound, bell, notify (comma-separated)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--no-calibrate", action="store_true", help="skip the guided calibration")
+    group.add_argument(
+        "--use-saved",
+        action="store_true",
+        help="use the calibration saved by `bruxwatch calibrate`",
+    )
+    add_mains_option(p)
+    p.set_defaults(func=cmd_record)
+
+
+def add_calibrate_command(sub) -> None:
+    """The `calibrate` command's arguments."""
+    p = sub.add_parser("calibrate", help="guided rest + maximal-clench calibration, saved")
+    p.add_argument("--device", help="device spec (default: settings file, else the simulator)")
+    p.set_defaults(default_device="sim:scenario=calibration")
+    p.set_defaults(func=cmd_calibrate)
+
+
+def add_live_command(sub) -> None:
+    """The `live` command's arguments."""
+    p = sub.add_parser("live", help="the live window: scrolling EMG, clench level, threshold")
+    p.add_argument("--device", help="device spec (default: settings file, else the simulator)")
+    p.set_defaults(default_device="sim:scenario=awake")
+    add_session_options(p)
+    p.add_argument(
+        "--no-record",
+        action="store_true",
+        help="do not keep a recording (nor does --screenshot, unless --out is given)",
+    )
+    p.add_argument("--out", help="the recording's file (default: a dated name in the data folder)")
+    p.add_argument("--mode", choices=("feedback", "baseline"), help="default: feedback")
+    p.add_argument("--feedback", help="motor, sound, bell, notify (comma-separated)")
+    add_mains_option(p)
+    p.add_argument("--screenshot", metavar="PNG", help="run offscreen, save the window, exit")
+    p.add_argument("--seconds", type=positive, help="with --screenshot: how long to run first")
+    p.set_defaults(func=cmd_live)

@@ -1,0 +1,127 @@
+"""The records every layer shares: what a stream carries (StreamInfo) and blocks of its
+samples (Chunk), from a device, a file or the simulator to the pipeline and the store.
+
+Time in bruxwatch is the device clock: a sample's time in seconds is its index divided by the
+sample rate. Host wall-clock time is recorded once per session, never per sample. This module
+imports nothing of bruxwatch, so signal/, devices/ and store/ can all stand on it.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+MIN_RAW_FS = 100.0
+"""Below this rate (Hz) a stream cannot be raw EMG (nothing left to band-pass above the
+20-Hz edge): it is an envelope, such as the MyoWare's ENV output."""
+MAX_FS = 20_000.0
+"""The highest sample rate (Hz) bruxwatch takes: far above any sEMG amplifier's."""
+
+SignalKind = Literal["raw", "envelope"]
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What a stream carries.
+
+    fs: sample rate in Hz.
+    channels: channel names, e.g. ("left_masseter", "right_masseter").
+    units: physical units of the samples, "uV" for microvolts or "counts" for raw ADC counts.
+    kind: "raw" for surface EMG, "envelope" for boards that already rectify and smooth
+        (the MyoWare 2.0 ENV pin); envelope streams skip band-pass and RMS.
+    device: a human-readable description of the source.
+    rails: (low, high) ADC limits in `units`, when known, for clipping detection.
+    """
+
+    fs: float
+    channels: tuple[str, ...]
+    units: str = "uV"
+    kind: SignalKind = "raw"
+    device: str = "unknown"
+    rails: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.fs > 0 and np.isfinite(self.fs)):
+            raise ValueError(f"sample rate must be a positive number of Hz, got {self.fs!r}")
+        if not self.channels:
+            raise ValueError("a stream needs at least one channel")
+        if self.kind not in ("raw", "envelope"):
+            raise ValueError(f"stream kind must be 'raw' or 'envelope', got {self.kind!r}")
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.channels)
+
+
+@dataclass
+class Chunk:
+    """A block of consecutive samples from one stream.
+
+    first_index: index of the first sample since the start of the session (device clock).
+    samples: float32 array of shape (channels, n) in the stream's units.
+    missing_before: samples known to be lost immediately before this chunk (dropped packets,
+        a reconnect); first_index already accounts for them.
+    """
+
+    first_index: int
+    samples: np.ndarray
+    missing_before: int = 0
+
+    def __post_init__(self) -> None:
+        # Indexes are Python ints whatever arithmetic made them: sqlite3 stores a numpy
+        # integer as a BLOB, and a float index would silently round. operator.index accepts
+        # every integer type (numpy's too) and refuses floats.
+        try:
+            self.first_index = operator.index(self.first_index)
+            self.missing_before = operator.index(self.missing_before)
+        except TypeError:
+            raise TypeError(
+                f"chunk indexes must be integers, got first_index={self.first_index!r}, "
+                f"missing_before={self.missing_before!r}"
+            ) from None
+        if self.first_index < 0 or self.missing_before < 0:
+            raise ValueError(
+                f"chunk indexes must not be negative (first_index={self.first_index}, "
+                f"missing_before={self.missing_before})"
+            )
+        if self.samples.ndim != 2:
+            raise ValueError(f"chunk samples must be (channels, n), got {self.samples.shape}")
+
+    @property
+    def n(self) -> int:
+        return int(self.samples.shape[-1])
+
+    @property
+    def end_index(self) -> int:
+        """Index one past the last sample."""
+        return self.first_index + self.n
+
+
+class ChunkRun:
+    """Pieces of a stream (frames, packets) joined into one Chunk per gap-free run, so a read
+    that brought many pieces becomes one chunk, split only where samples were lost."""
+
+    def __init__(self) -> None:
+        self._parts: list[np.ndarray] = []
+        self._start = 0
+        self._missing = 0
+
+    def add(self, index: int, samples: np.ndarray, missing: int = 0) -> Chunk | None:
+        """Append `samples` starting at stream `index`, `missing` samples lost before them;
+        returns the run finished by that gap, if any."""
+        done = self.take() if missing else None
+        if not self._parts:
+            self._start, self._missing = index, missing
+        self._parts.append(samples)
+        return done
+
+    def take(self) -> Chunk | None:
+        """The run so far as one Chunk (None if empty); starts a new run."""
+        if not self._parts:
+            return None
+        chunk = Chunk(self._start, np.concatenate(self._parts, axis=1), self._missing)
+        self._parts = []
+        return chunk
