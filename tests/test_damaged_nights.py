@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 from bruxwatch.cli import main
+from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.simulated_nights import record_simulated_nights
 from bruxwatch.signal.config import QualityConfig, SignalConfig
-from bruxwatch.store.recording import Recording, StoreError
+from bruxwatch.store.recording import Recording
 
 PAGE = 4096
 

@@ -9,10 +9,11 @@ import stat
 import numpy as np
 import pytest
 
+from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal import Calibration
 from bruxwatch.signal.events import Burst, BurstEnd, Episode, EpisodeEnd, QualityChanged
-from bruxwatch.store.recording import Recording, RecordingWriter, StoreError
+from bruxwatch.store.recording import Recording, RecordingWriter
 from bruxwatch.stream import Chunk, StreamInfo
 
 INFO = StreamInfo(

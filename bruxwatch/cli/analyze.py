@@ -18,11 +18,11 @@ from bruxwatch.cli.common import (
     with_channels,
     with_mains,
 )
+from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.console import lost_text
 from bruxwatch.signal import Analysis, CalibrationError, SignalConfig, analyze, calibrate
 from bruxwatch.signal.scoring import Summary
 from bruxwatch.store.importers import Recording
-from bruxwatch.store.recording import StoreError
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:

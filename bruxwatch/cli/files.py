@@ -16,8 +16,8 @@ from bruxwatch.cli.common import (
     with_channels,
     writing,
 )
+from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.console import lost_text
-from bruxwatch.store.recording import StoreError
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -20,8 +20,8 @@ from bruxwatch.cli.files import add_export_command, add_import_command, add_repa
 from bruxwatch.cli.nights import add_report_command, add_review_command
 from bruxwatch.cli.record import add_calibrate_command, add_live_command, add_record_command
 from bruxwatch.cli.simulate import add_demo_command, add_simulate_command
+from bruxwatch.errors import StoreError
 from bruxwatch.memory import keep_freed_memory
-from bruxwatch.store.recording import StoreError
 
 COMMANDS = (
     add_simulate_command,

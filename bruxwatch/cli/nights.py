@@ -20,8 +20,9 @@ from bruxwatch.cli.common import (
     signal_config,
     writing,
 )
+from bruxwatch.errors import StoreError
 from bruxwatch.signal import SignalConfig
-from bruxwatch.store.recording import DamagedRecording, StoreError
+from bruxwatch.store.recording import DamagedRecording
 
 
 def cmd_review(args: argparse.Namespace) -> int:

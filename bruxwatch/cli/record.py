@@ -30,8 +30,8 @@ from bruxwatch.cli.common import (
     user_dir,
     writing,
 )
+from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.console import counted, feedback_text
-from bruxwatch.store.recording import StoreError
 
 
 def cmd_live(args: argparse.Namespace) -> int:

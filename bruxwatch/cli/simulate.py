@@ -17,10 +17,10 @@ from bruxwatch.cli.common import (
     writing,
 )
 from bruxwatch.cli.record import cmd_live, cmd_record
+from bruxwatch.errors import StoreError
 from bruxwatch.signal import SignalConfig, analyze
 from bruxwatch.signal.calibration import outcome_text
 from bruxwatch.store.importers import Recording, write_csv
-from bruxwatch.store.recording import StoreError
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

@@ -39,7 +39,8 @@ class ReplayDevice:
         self._stop = threading.Event()
         self._is_night = self.path.suffix.lower() in (".sqlite", ".db")
         if self._is_night:
-            from bruxwatch.store.recording import Recording, StoreError
+            from bruxwatch.errors import StoreError
+            from bruxwatch.store.recording import Recording
 
             try:  # read the header here; the samples are read in the reader's own thread
                 with Recording(self.path) as night:

@@ -18,10 +18,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from bruxwatch.devices.base import Device, DeviceError
+from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.feedback import (
     Actuator,
     Decision,
@@ -33,7 +36,6 @@ from bruxwatch.signal import Calibration, CalibrationError, Pipeline, ProcessedC
 from bruxwatch.signal import calibrate as calibrate_from
 from bruxwatch.signal.calibration import CalibrationProtocol, outcome_text
 from bruxwatch.signal.events import BurstEnd, EpisodeEnd, EpisodeStart, Event, QualityChanged
-from bruxwatch.store.recording import RecordingWriter, StoreError
 from bruxwatch.stream import Chunk, StreamInfo
 
 log = logging.getLogger(__name__)
@@ -81,10 +83,30 @@ class SessionResult:
     info: StreamInfo | None
 
 
+class NightWriter(Protocol):
+    """What the session needs of the file a night is recorded into (RecordingWriter is
+    one): each call may raise StoreError (a full disk), which ends the session."""
+
+    path: Path
+    closed: bool
+
+    def append(self, chunk: Chunk) -> None: ...
+    def add_events(self, events: list[Event]) -> None: ...
+    def add_feedback(self, record: FeedbackRecord) -> None: ...
+    def add_notice(self, at_s: float, text: str) -> None: ...
+    def add_mark(self, at_s: float, label: str) -> None: ...
+    def set_calibration(
+        self, calibration: Calibration | None, calibration_s: tuple[float, float]
+    ) -> None: ...
+    def flush(self, force: bool = False) -> bool: ...
+    def finish(self, reason: str = "stopped") -> None: ...
+
+
 class Session:
     """Runs one recording session. All arguments but the device are optional.
 
-    store: called with the stream's StreamInfo once it is known; returns the RecordingWriter.
+    store: called with the stream's StreamInfo once it is known; returns the night's writer
+        (a NightWriter: store.recording.RecordingWriter).
     feedback: FeedbackConfig (mode feedback or baseline), or None for no feedback logic.
     actuators: what a fired decision drives (motor, sound, bell, ...).
     subscribers: called with every ProcessedChunk (the live plot subscribes here).
@@ -104,7 +126,7 @@ class Session:
         *,
         config: SignalConfig | None = None,
         calibration: Calibration | None = None,
-        store: Callable[[StreamInfo], RecordingWriter] | None = None,
+        store: Callable[[StreamInfo], NightWriter] | None = None,
         feedback: FeedbackConfig | None = None,
         actuators: list[Actuator] | None = None,
         subscribers: list[Callable[[ProcessedChunk], None]] | None = None,
@@ -145,7 +167,7 @@ class Session:
         self._attempt_start = 0.0  # s: where the current calibration attempt began
         self._cal_request: CalibrationProtocol | None = None
         self.status = Status()
-        self.writer: RecordingWriter | None = None
+        self.writer: NightWriter | None = None
         self.info: StreamInfo | None = None
         self.pipeline: Pipeline | None = None
         self.policy: FeedbackPolicy | None = None

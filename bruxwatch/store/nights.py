@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bruxwatch.errors import StoreError
 from bruxwatch.store.local_time import stamp
-from bruxwatch.store.recording import Recording, StoreError
+from bruxwatch.store.recording import Recording
 
 SUFFIX = ".sqlite"
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from bruxwatch import __version__
+from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.events import (
@@ -86,10 +87,6 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 CREATE TABLE IF NOT EXISTS events (at_s REAL NOT NULL, kind TEXT NOT NULL, data TEXT);
 """
-
-
-class StoreError(RuntimeError):
-    """A recording file cannot be created, written or read; one line says why."""
 
 
 class DamagedRecording(StoreError):

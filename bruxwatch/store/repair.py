@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# the tables of a recording and their columns
+from bruxwatch.errors import StoreError
 from bruxwatch.store.private import private_path
-from bruxwatch.store.recording import SCHEMA, StoreError
+from bruxwatch.store.recording import SCHEMA
 
 # the tables of a recording and their columns
 TABLES: dict[str, tuple[str, ...]] = {

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal.analysis import Analysis, analyze_chunks
 from bruxwatch.signal.calibration import Calibration
@@ -25,7 +26,7 @@ from bruxwatch.signal.outcomes import (
 )
 from bruxwatch.signal.pipeline import processing_delay
 from bruxwatch.store.local_time import night_label
-from bruxwatch.store.recording import Recording, SessionInfo, StoreError
+from bruxwatch.store.recording import Recording, SessionInfo
 
 
 @dataclass
