@@ -217,7 +217,7 @@ def test_sparkfuns_myoware_example_is_an_envelope_at_20_hz(capsys):
     with MyoWareSketchEmulator() as emu:
         assert main(["stream", f"arduino-text:{emu.path}", "--seconds", "4"]) == 0
     out = capsys.readouterr()
-    assert "(envelope): 1 channels at 20 Hz (counts)" in out.out
+    assert "(envelope): 1 channel at 20 Hz (counts)" in out.out
     assert "Traceback" not in out.out + out.err
 
 
