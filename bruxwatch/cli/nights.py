@@ -244,9 +244,8 @@ def format_nights(nights: list, short: Sequence = ()) -> str:
     if found["randomized_nights"]:
         lines.append("Does feedback help? " + found["feedback_effect"]["sentence"])
     lines.append(
-        "Clock times are local (UTC"
-        + (offset_text(nights[0].started_at) if nights else "")
-        + "); nights are dated by the evening they began."
+        f"Clock times are local (UTC{offset_text(nights[0].started_at)}); "
+        "nights are dated by the evening they began."
     )
     return "\n".join(lines)
 

@@ -181,8 +181,12 @@ def short_sessions(nights: Sequence[ScoredNight]) -> tuple[list, list]:
     """(nights, short sessions): a session recorded for less than its settings'
     `min_night_hours` is not a night (a screenshot's seconds, a test at the desk); a report
     lists it apart and counts it in nothing."""
-    whole = [n for n in nights if n.analysis.summary.hours >= n.config.quality.min_night_hours]
-    return whole, [n for n in nights if n not in whole]
+    whole: list[ScoredNight] = []
+    short: list[ScoredNight] = []
+    for n in nights:
+        is_night = n.analysis.summary.hours >= n.config.quality.min_night_hours
+        (whole if is_night else short).append(n)
+    return whole, short
 
 
 def short_text(short: Sequence[ScoredNight]) -> str:

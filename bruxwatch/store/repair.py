@@ -177,10 +177,11 @@ def _copy_table(
     n_channels: int,
     result: Salvaged,
 ) -> int:
-    """Copy `table`'s readable rows; for blocks, keep only whole ones and note the samples
-    missing between them as gaps."""
+    """Copy `table`'s readable rows; for blocks, keep only whole ones and write a gap where
+    blocks were lost (the recorder's own gaps, copied before, are not counted as lost)."""
     kept = unreadable = 0
     expected: int | None = None
+    known_gaps = {at for (at,) in target.execute("SELECT at_index FROM gaps")}
     insert = f"INSERT INTO {table} VALUES ({', '.join('?' * len(columns))})"
     for row in _readable_rows(db, table, columns):
         if row is None:
@@ -199,22 +200,12 @@ def _copy_table(
             if not whole:
                 unreadable += 1
                 continue
-            if expected is not None and first > expected:
+            if expected is not None and first > expected and first not in known_gaps:
                 result.samples_lost += first - expected
+                target.execute("INSERT INTO gaps VALUES (?, ?)", (first, first - expected))
             result.samples_kept += n
             expected = first + n
         target.execute(insert, row)
         kept += 1
-    if table == "blocks":
-        _gaps_for_lost_blocks(target)
     result.unreadable[table] = unreadable
     return kept
-
-
-def _gaps_for_lost_blocks(target: sqlite3.Connection) -> None:
-    """A gap row where blocks are missing, unless the recorder already logged one there."""
-    rows = target.execute("SELECT first_index, n FROM blocks ORDER BY first_index").fetchall()
-    known = {at for (at,) in target.execute("SELECT at_index FROM gaps")}
-    for (first, n), (following, _) in zip(rows, rows[1:], strict=False):
-        if following > first + n and following not in known:
-            target.execute("INSERT INTO gaps VALUES (?, ?)", (following, following - first - n))
