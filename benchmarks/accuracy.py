@@ -44,7 +44,7 @@ from collections.abc import Iterable
 import numpy as np
 from scipy import signal as sps
 
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Pipeline, calibrate
 from bruxwatch.signal.analysis import analyze_chunks
 from bruxwatch.signal.calibration import Calibration, CalibrationError

@@ -30,7 +30,7 @@ import numpy as np
 
 EMULATOR = """
 import sys, time
-from bruxwatch.devices.emulators import ArduinoEmulator
+from bruxwatch.emulated.serial_boards import ArduinoEmulator
 emu = ArduinoEmulator(scenario="awake", seed=4, episodes_per_hour=float(sys.argv[1])).start()
 print(emu.path, flush=True)
 time.sleep(float(sys.argv[2]))
@@ -46,7 +46,7 @@ def peak_kb():  # VmHWM: this process's own peak (ru_maxrss carries the parent's
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 from pathlib import Path
 from bruxwatch.memory import keep_freed_memory
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.firmware_host.feedback import FeedbackConfig
 from bruxwatch.firmware_host.session import Session
 from bruxwatch.store.recording import RecordingWriter
@@ -130,7 +130,7 @@ def full_session(path: str, seconds: float) -> tuple[float, list[float], float]:
 
 
 def pipeline_per_chunk() -> float:
-    from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+    from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
     from bruxwatch.signal import Pipeline
     from bruxwatch.stream import Chunk
 

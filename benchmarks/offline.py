@@ -22,7 +22,7 @@ import time
 import numpy as np
 from scipy import signal as sps
 
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.memory import keep_freed_memory
 from bruxwatch.signal import Calibration, Pipeline, analyze
 from bruxwatch.signal.config import FilterConfig

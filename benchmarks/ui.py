@@ -26,7 +26,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pyqtgraph as pg  # noqa: E402
 
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig  # noqa: E402
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig  # noqa: E402
 from bruxwatch.memory import keep_freed_memory  # noqa: E402
 from bruxwatch.signal import Calibration, Pipeline  # noqa: E402
 from bruxwatch.store.recording import Recording, RecordingWriter  # noqa: E402

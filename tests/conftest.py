@@ -9,7 +9,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig  # noqa: E402
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig  # noqa: E402
 from bruxwatch.stream import Chunk, StreamInfo  # noqa: E402
 
 

@@ -10,7 +10,7 @@ import pytest
 from bruxwatch.devices import arduino_protocol as proto
 from bruxwatch.devices.arduino import ArduinoBoard, _nearest_rate
 from bruxwatch.devices.base import DeviceError
-from bruxwatch.devices.emulators import ArduinoEmulator, Faults
+from bruxwatch.emulated.serial_boards import ArduinoEmulator, Faults
 
 
 def test_crc_is_ccitt_false():
@@ -212,7 +212,7 @@ def test_an_impossible_value_in_a_line_is_kept_for_the_signal_chain_to_flag():
 def test_sparkfuns_myoware_example_is_an_envelope_at_20_hz(capsys):
     """Example_01 unchanged: a title line, then ENV readings with delay(50), no ?fs=."""
     from bruxwatch.cli import main
-    from bruxwatch.devices.emulators import MyoWareSketchEmulator
+    from bruxwatch.emulated.serial_boards import MyoWareSketchEmulator
 
     with MyoWareSketchEmulator() as emu:
         assert main(["stream", f"arduino-text:{emu.path}", "--seconds", "4"]) == 0
@@ -224,7 +224,7 @@ def test_sparkfuns_myoware_example_is_an_envelope_at_20_hz(capsys):
 def test_a_sketch_printing_labels_streams_at_the_given_rate(capsys):
     """`label:value` lines with ?fs=500 used to hang forever."""
     from bruxwatch.cli import main
-    from bruxwatch.devices.emulators import ArduinoEmulator
+    from bruxwatch.emulated.serial_boards import ArduinoEmulator
 
     with ArduinoEmulator(text="labels", speed=0.5) as emu:
         assert main(["stream", f"arduino-text:{emu.path}?fs=500", "--seconds", "3"]) == 0

@@ -10,13 +10,13 @@ import numpy as np
 
 from bruxwatch.devices import ganglion_protocol as gp
 from bruxwatch.devices.ble_emg import COMMAND_UUID, BleEmgBoard
-from bruxwatch.devices.ble_emulators import (
+from bruxwatch.devices.ganglion import GanglionBoard
+from bruxwatch.emulated.ble_boards import (
     BleEmgPeripheral,
     BleFaults,
-    FakeBleakBackend,
     GanglionPeripheral,
+    radio,
 )
-from bruxwatch.devices.ganglion import GanglionBoard
 from bruxwatch.firmware_host.feedback import FeedbackConfig, MotorActuator
 from bruxwatch.firmware_host.session import Session
 from bruxwatch.store.recording import Recording, RecordingWriter
@@ -26,8 +26,8 @@ _addresses = itertools.count(1)
 
 def emg_board(**kwargs):
     address = f"EE:EE:00:01:{next(_addresses):02X}:02"
-    peripheral = BleEmgPeripheral(address, **kwargs).register()
-    return BleEmgBoard(address, backend=FakeBleakBackend), peripheral
+    peripheral = BleEmgPeripheral(address, **kwargs)
+    return BleEmgBoard(address, backend=radio(peripheral)), peripheral
 
 
 def test_frames_decode_to_the_counts_sent_and_drops_are_exact_gaps():
@@ -40,7 +40,6 @@ def test_frames_decode_to_the_counts_sent_and_drops_are_exact_gaps():
                 break
     finally:
         board.close()
-        peripheral.unregister()
     assert board.info.fs == 1000.0 and board.info.rails == (0.0, 4095.0)
     sent = np.concatenate(peripheral.sent, axis=1).astype(np.float32)
     for chunk in chunks:
@@ -59,10 +58,7 @@ def test_a_dropped_link_reconnects_the_gap_is_recorded_and_the_motor_buzzes(tmp_
         feedback=FeedbackConfig(mode="feedback"),
         actuators=[MotorActuator(board)],
     )
-    try:
-        result = session.run(duration_s=45.0, handle_signals=False)
-    finally:
-        peripheral.unregister()
+    result = session.run(duration_s=45.0, handle_signals=False)
     assert peripheral.connections == 2 and board.link.reconnects == 1
     with Recording(path) as rec:
         gaps = rec.gaps()
@@ -81,15 +77,12 @@ def test_a_session_on_the_emulated_ganglion_reaches_the_store(tmp_path):
     address = "EE:EE:00:02:00:01"
     peripheral = GanglionPeripheral(
         address, speed=0.0, faults=BleFaults(drop={150}), scenario="awake"
-    ).register()
-    board = GanglionBoard(address, channels=(1, 2), backend=FakeBleakBackend)
+    )
+    board = GanglionBoard(address, channels=(1, 2), backend=radio(peripheral))
     path = tmp_path / "ganglion.sqlite"
-    try:
-        Session(board, store=lambda info: RecordingWriter(path, info)).run(
-            duration_s=120.0, handle_signals=False
-        )
-    finally:
-        peripheral.unregister()
+    Session(board, store=lambda info: RecordingWriter(path, info)).run(
+        duration_s=120.0, handle_signals=False
+    )
     with Recording(path) as rec:
         assert rec.info.fs == gp.FS and rec.info.units == "uV"
         assert rec.info.channels == ("ch1", "ch2")
@@ -161,7 +154,7 @@ def test_a_board_found_by_name_and_a_name_nobody_has():
 
     from bruxwatch.devices.base import DeviceError
 
-    peripheral = BleEmgPeripheral("EE:EE:00:03:00:02", speed=0.0).register()
+    peripheral = BleEmgPeripheral("EE:EE:00:03:00:02", speed=0.0)
     names = {"bruxwatch-EMG": peripheral.address}
     asked = []
 
@@ -169,16 +162,13 @@ def test_a_board_found_by_name_and_a_name_nobody_has():
         asked.append(name)
         return names.get(name)
 
-    try:
-        board = BleEmgBoard("bruxwatch-EMG", backend=FakeBleakBackend, scanner=scan)
-        chunk = next(board.chunks())
-        assert chunk.samples.shape[0] == 2 and asked == ["bruxwatch-EMG"]
-        board.close()
-        missing = BleEmgBoard("bruxwatch-OTHER", backend=FakeBleakBackend, scanner=scan)
-        with pytest.raises(DeviceError, match="no BLE device named 'bruxwatch-OTHER' found"):
-            next(missing.chunks())
-    finally:
-        peripheral.unregister()
+    board = BleEmgBoard("bruxwatch-EMG", backend=radio(peripheral), scanner=scan)
+    chunk = next(board.chunks())
+    assert chunk.samples.shape[0] == 2 and asked == ["bruxwatch-EMG"]
+    board.close()
+    missing = BleEmgBoard("bruxwatch-OTHER", backend=radio(peripheral), scanner=scan)
+    with pytest.raises(DeviceError, match="no BLE device named 'bruxwatch-OTHER' found"):
+        next(missing.chunks())
 
 
 def test_notifications_that_stop_are_noticed_and_the_board_reconnected(tmp_path):
@@ -189,10 +179,7 @@ def test_notifications_that_stop_are_noticed_and_the_board_reconnected(tmp_path)
     session = Session(board, store=lambda info: RecordingWriter(path, info))
     heard = []
     session.notice_listeners.append(lambda at_s, text: heard.append(text))
-    try:
-        session.run(duration_s=7.0, handle_signals=False)
-    finally:
-        peripheral.unregister()
+    session.run(duration_s=7.0, handle_signals=False)
     assert any("no data for 2 s; reconnecting" in h for h in heard), heard
     assert any("data again" in h for h in heard), heard
     assert peripheral.connections == 2

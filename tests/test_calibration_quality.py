@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import (
     Calibration,
     CalibrationError,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bruxwatch.cli import main
-from bruxwatch.firmware_host.simulated_nights import record_simulated_nights
+from bruxwatch.emulated.nights import record_simulated_nights
 from bruxwatch.signal.config import QualityConfig, SignalConfig
 from bruxwatch.store.recording import Recording
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bruxwatch.cli import main
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Pipeline, SignalConfig, analyze
 from bruxwatch.signal.config import QualityConfig
 from bruxwatch.signal.events import EpisodeEnd

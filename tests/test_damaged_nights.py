@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from bruxwatch.cli import main
+from bruxwatch.emulated.nights import record_simulated_nights
 from bruxwatch.errors import StoreError
-from bruxwatch.firmware_host.simulated_nights import record_simulated_nights
 from bruxwatch.signal.config import QualityConfig, SignalConfig
 from bruxwatch.store.recording import Recording
 
@@ -134,7 +134,7 @@ def test_repairing_an_intact_night_keeps_everything(folder, tmp_path, capsys):
 CRASH = textwrap.dedent(
     """
     import os, sys
-    from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+    from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
     from bruxwatch.store.recording import RecordingWriter
     sim = Simulator(SimulatorConfig(scenario="awake", duration_s=20, seed=2))
     writer = RecordingWriter(sys.argv[1], sim.info)

@@ -15,10 +15,10 @@ from bruxwatch.devices import discovery
 from bruxwatch.devices.arduino import ArduinoBoard
 from bruxwatch.devices.base import DeviceError
 from bruxwatch.devices.cyton import CytonBoard
-from bruxwatch.devices.emulators import ArduinoEmulator, CytonEmulator, Faults
-from bruxwatch.devices.registry import open_device
 from bruxwatch.devices.serial_link import open_port
-from bruxwatch.devices.simulator import Simulator
+from bruxwatch.emulated.serial_boards import ArduinoEmulator, CytonEmulator, Faults
+from bruxwatch.emulated.simulator import Simulator
+from bruxwatch.sources import open_device
 
 
 def test_specs_resolve_to_devices():

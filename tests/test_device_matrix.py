@@ -20,14 +20,14 @@ import numpy as np
 import pytest
 
 from bruxwatch.cli import main
-from bruxwatch.devices.emulators import (
+from bruxwatch.emulated.serial_boards import (
     TEXT_FORMS,
     ArduinoEmulator,
     CytonEmulator,
     Faults,
     MyoWareSketchEmulator,
 )
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.store.recording import Recording, RecordingWriter
 from bruxwatch.stream import Chunk, StreamInfo
 from tests.test_import_times_and_names import write_gui

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Calibration, Pipeline, SignalConfig, analyze
 from bruxwatch.signal.config import FilterConfig
 from bruxwatch.signal.ecg import EcgCanceller

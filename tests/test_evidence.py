@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from bruxwatch.cli import main
+from bruxwatch.emulated.nights import record_simulated_nights
 from bruxwatch.firmware_host.feedback import FeedbackConfig, FeedbackPolicy
-from bruxwatch.firmware_host.simulated_nights import record_simulated_nights
 from bruxwatch.signal.evidence import feedback_effect, night_effect
 from bruxwatch.signal.outcomes import FeedbackOutcome
 from bruxwatch.store.recording import Recording

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bruxwatch.cli import main
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal import Calibration, analyze
 from bruxwatch.store.edf import header_range

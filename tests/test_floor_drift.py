@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Pipeline, analyze
 from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.events import EpisodeEnd

@@ -10,8 +10,8 @@ import pytest
 
 from bruxwatch.devices import ganglion_protocol as gp
 from bruxwatch.devices.base import DeviceError
-from bruxwatch.devices.ble_emulators import BleFaults, FakeBleakBackend, GanglionPeripheral
 from bruxwatch.devices.ganglion import GanglionBoard
+from bruxwatch.emulated.ble_boards import BleFaults, GanglionPeripheral, radio
 
 # The worked examples of OpenBCI's "Ganglion Data Format" page (the 19 or 18 data bytes).
 DOC_VECTORS = [
@@ -49,8 +49,8 @@ def board_and_peripheral(firmware=2, faults=None, accel=False, speed=0.0):
     address = f"EE:EE:00:00:{next(_addresses):02X}:01"
     peripheral = GanglionPeripheral(
         address, firmware=firmware, accel=accel, speed=speed, faults=faults
-    ).register()
-    board = GanglionBoard(address, backend=FakeBleakBackend)
+    )
+    board = GanglionBoard(address, backend=radio(peripheral))
     return board, peripheral
 
 
@@ -67,10 +67,7 @@ def collect(board, samples: int):
 @pytest.mark.parametrize("firmware, accel", [(2, False), (2, True), (3, False), (3, True)])
 def test_decoded_samples_equal_what_the_packets_carry(firmware, accel):
     board, peripheral = board_and_peripheral(firmware=firmware, accel=accel)
-    try:
-        chunks = collect(board, 1000)
-    finally:
-        peripheral.unregister()
+    chunks = collect(board, 1000)
     assert board.firmware == firmware  # read from the Software Revision characteristic
     assert all(c.missing_before == 0 for c in chunks)
     decoded = np.concatenate([c.samples for c in chunks], axis=1)
@@ -91,10 +88,7 @@ def test_lost_notifications_become_exact_gaps(firmware):
     # firmware 2: a lost delta packet also loses the rest of its cycle (until raw id 0)
     faults = BleFaults(drop={7, 8, 250})
     board, peripheral = board_and_peripheral(firmware=firmware, faults=faults)
-    try:
-        chunks = collect(board, 1500)
-    finally:
-        peripheral.unregister()
+    chunks = collect(board, 1500)
     carried = np.array(peripheral.transmitted).T * gp.UV_PER_COUNT
     for chunk in chunks:  # every sample lands at its own sample number
         np.testing.assert_array_equal(
@@ -124,21 +118,15 @@ def test_impedance_and_ascii_packets():
 
 def test_a_board_that_is_off_gives_one_line():
     address = "EE:EE:00:00:FF:01"
-    peripheral = GanglionPeripheral(address, faults=BleFaults(off=True)).register()
-    try:
-        board = GanglionBoard(address, backend=FakeBleakBackend)
-        with pytest.raises(DeviceError, match="was not found"):
-            next(board.chunks())
-    finally:
-        peripheral.unregister()
+    peripheral = GanglionPeripheral(address, faults=BleFaults(off=True))
+    board = GanglionBoard(address, backend=radio(peripheral))
+    with pytest.raises(DeviceError, match="was not found"):
+        next(board.chunks())
 
 
 def test_a_dropped_ganglion_reconnects_and_the_stream_goes_on():
     board, peripheral = board_and_peripheral(faults=BleFaults(disconnect_after_s=3.0))
-    try:
-        chunks = collect(board, 2000)
-    finally:
-        peripheral.unregister()
+    chunks = collect(board, 2000)
     assert peripheral.connections == 2 and board.link.reconnects == 1
     gaps = [c.missing_before for c in chunks if c.missing_before]
     assert len(gaps) == 1 and gaps[0] >= 1  # the restart, timed with the host clock

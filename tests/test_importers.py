@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bruxwatch.cli import main
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import analyze
 from bruxwatch.store.importers import RecordingError, read_recording
 
@@ -223,8 +223,8 @@ def test_malformed_files_give_one_clear_line(tmp_path, capsys, name, content, me
 def test_import_replay_and_report_treat_a_gui_file_like_a_night(
     emg, tmp_path, capsys, any_length_is_a_night
 ):
-    from bruxwatch.devices.registry import open_device
     from bruxwatch.firmware_host.session import Session
+    from bruxwatch.sources import open_device
     from bruxwatch.store.recording import Recording, RecordingWriter
 
     source = tmp_path / "OpenBCI-RAW-2025-11-24_22-00-00.txt"

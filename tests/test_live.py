@@ -11,7 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pg = pytest.importorskip("pyqtgraph")
 
 from bruxwatch.cli import main  # noqa: E402
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig  # noqa: E402
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig  # noqa: E402
 from bruxwatch.signal import Pipeline  # noqa: E402
 from bruxwatch.ui.live import LiveWindow  # noqa: E402
 from bruxwatch.ui.ring import SignalRing  # noqa: E402

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bruxwatch.cli import main
-from bruxwatch.firmware_host.simulated_nights import record_simulated_nights
+from bruxwatch.emulated.nights import record_simulated_nights
 from bruxwatch.signal.config import QualityConfig, SignalConfig
 from bruxwatch.store.local_time import evening_of, night_label, stamp
 

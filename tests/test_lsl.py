@@ -13,7 +13,7 @@ import pytest
 pylsl = pytest.importorskip("pylsl")
 
 from bruxwatch.devices.lsl_inlet import LslInlet  # noqa: E402
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig  # noqa: E402
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig  # noqa: E402
 from bruxwatch.firmware_host.feedback import FeedbackRecord  # noqa: E402
 from bruxwatch.firmware_host.lsl_outlet import LslPublisher, event_text  # noqa: E402
 from bruxwatch.signal import Pipeline  # noqa: E402

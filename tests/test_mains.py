@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Pipeline, SignalConfig, analyze
 from bruxwatch.signal.config import FilterConfig
 from bruxwatch.signal.events import MainsChanged

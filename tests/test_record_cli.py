@@ -126,7 +126,7 @@ def test_memory_stays_flat_over_two_hours_at_full_speed():
             return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         from pathlib import Path
         from bruxwatch.memory import keep_freed_memory
-        from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+        from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
         from bruxwatch.firmware_host.session import Session
         from bruxwatch.store.recording import RecordingWriter
         keep_freed_memory()
@@ -169,7 +169,7 @@ def test_a_failed_calibration_says_so_where_the_wearer_looks(tmp_path, capsys):
 
 def test_an_arduino_night_keeps_its_calibration_in_counts(tmp_path, capsys, any_length_is_a_night):
     """The Arduino sends ADC counts: the calibration and every output say counts, not uV."""
-    from bruxwatch.devices.emulators import ArduinoEmulator
+    from bruxwatch.emulated.serial_boards import ArduinoEmulator
 
     out = tmp_path / "night.sqlite"
     with ArduinoEmulator(speed=8.0, calibrate=True, duration_s=60.0) as emu:

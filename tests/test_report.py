@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bruxwatch.cli import main
-from bruxwatch.firmware_host.simulated_nights import record_simulated_nights
+from bruxwatch.emulated.nights import record_simulated_nights
 from bruxwatch.signal.comparison import NightCounts, compare_nights
 from bruxwatch.signal.config import FilterConfig, QualityConfig, SignalConfig
 from bruxwatch.signal.events import Burst, Episode

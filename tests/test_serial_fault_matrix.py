@@ -13,7 +13,7 @@ import pytest
 
 from bruxwatch.devices.arduino import ArduinoBoard
 from bruxwatch.devices.cyton import CytonBoard
-from bruxwatch.devices.emulators import ArduinoEmulator, CytonEmulator, Faults
+from bruxwatch.emulated.serial_boards import ArduinoEmulator, CytonEmulator, Faults
 
 COUNTED = {
     "drop": "drop=0.03",

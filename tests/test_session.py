@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from bruxwatch.devices.arduino import ArduinoBoard
-from bruxwatch.devices.emulators import ArduinoEmulator, Faults
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.emulated.serial_boards import ArduinoEmulator, Faults
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.firmware_host.feedback import FeedbackConfig, MotorActuator
 from bruxwatch.firmware_host.session import Session
 from bruxwatch.signal.calibration import PROTOCOL

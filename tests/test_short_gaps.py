@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Calibration, Pipeline
 from bruxwatch.signal.analysis import analyze_chunks
 from bruxwatch.signal.config import DetectorConfig, SignalConfig

@@ -6,12 +6,9 @@ import numpy as np
 import pytest
 
 from bruxwatch.devices.base import Device, parse_device_spec
-from bruxwatch.devices.simulator import (
-    GroundTruth,
-    Simulator,
-    SimulatorConfig,
-    simulator_from_options,
-)
+from bruxwatch.emulated.scenario import GroundTruth
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
+from bruxwatch.emulated.simulator_spec import simulator_from_options
 
 
 def test_same_seed_same_signal_other_seed_differs():

@@ -10,7 +10,7 @@ import numpy as np
 
 from bruxwatch.cli.arguments import add_mains_option, positive
 from bruxwatch.cli.common import CliError, signal_config
-from bruxwatch.devices.emulators import TEXT_FORMS
+from bruxwatch.emulated.serial_boards import TEXT_FORMS
 from bruxwatch.firmware_host.console import counted
 
 
@@ -52,7 +52,7 @@ def _ble_devices(seconds: float) -> int:
 def cmd_emulate(args: argparse.Namespace) -> int:
     import time
 
-    from bruxwatch.devices.emulators import (
+    from bruxwatch.emulated.serial_boards import (
         ArduinoEmulator,
         CytonEmulator,
         Faults,
@@ -90,8 +90,8 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 
 def cmd_stream(args: argparse.Namespace) -> int:
     from bruxwatch.devices.base import DeviceError
-    from bruxwatch.devices.registry import open_device
     from bruxwatch.signal import Pipeline
+    from bruxwatch.sources import open_device
 
     try:
         device = open_device(args.device)

@@ -37,9 +37,9 @@ from bruxwatch.firmware_host.console import counted, feedback_text
 def cmd_live(args: argparse.Namespace) -> int:
 
     from bruxwatch.devices.base import DeviceError
-    from bruxwatch.devices.registry import open_device
     from bruxwatch.firmware_host.feedback import FeedbackConfig
     from bruxwatch.firmware_host.session import Session
+    from bruxwatch.sources import open_device
     from bruxwatch.store.recording import RecordingWriter
 
     if args.screenshot:
@@ -136,11 +136,11 @@ def _new_night_path(given: str | None) -> Path:
 def cmd_record(args: argparse.Namespace) -> int:
 
     from bruxwatch.devices.base import DeviceError
-    from bruxwatch.devices.registry import open_device
     from bruxwatch.firmware_host.console import ConsoleView, clock
     from bruxwatch.firmware_host.feedback import FeedbackConfig
     from bruxwatch.firmware_host.session import Session
     from bruxwatch.signal.calibration import PROTOCOL, outcome_text
+    from bruxwatch.sources import open_device
     from bruxwatch.store.recording import RecordingWriter
 
     out = _new_night_path(args.out)
@@ -217,9 +217,9 @@ def _flagged_channels(pipeline) -> list[str]:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from bruxwatch.devices.base import DeviceError
-    from bruxwatch.devices.registry import open_device
     from bruxwatch.firmware_host.session import Session
     from bruxwatch.signal.calibration import PROTOCOL
+    from bruxwatch.sources import open_device
     from bruxwatch.store.private import private_file
 
     path = calibration_path(args.device)

@@ -24,7 +24,7 @@ from bruxwatch.store.importers import Recording, write_csv
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+    from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 
     if args.nights is not None:
         return _simulate_nights(args)
@@ -69,7 +69,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _simulate_nights(args: argparse.Namespace) -> int:
-    from bruxwatch.firmware_host.simulated_nights import record_simulated_nights
+    from bruxwatch.emulated.nights import record_simulated_nights
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -143,7 +143,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _demo_night(args: argparse.Namespace) -> int:
-    from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+    from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
     from bruxwatch.signal.evaluation import match_onsets
 
     sim = Simulator(

@@ -25,7 +25,8 @@ import numpy as np
 import serial
 
 from bruxwatch.devices import arduino_protocol as proto
-from bruxwatch.devices.base import DeviceError
+from bruxwatch.devices.base import DeviceError, DeviceSpec
+from bruxwatch.devices.options import no_more, pop_number, pop_whole_number
 from bruxwatch.devices.serial_link import SerialBoard, SerialLink
 from bruxwatch.stream import MIN_RAW_FS, Chunk, ChunkRun, StreamInfo
 
@@ -256,3 +257,21 @@ def _nearest_rate(rate: float) -> float:
     """Snap an estimated rate to a common one within 10 %, else round to 1 Hz."""
     best = min(COMMON_RATES, key=lambda r: abs(r - rate))
     return float(best) if abs(best - rate) <= 0.1 * best else float(round(rate))
+
+
+def open_spec(spec: DeviceSpec, options: dict[str, str], realtime: bool) -> ArduinoBoard:
+    """`arduino:/dev/ttyACM0?baud=115200` (bruxwatch firmware frames) or
+    `arduino-text:/dev/ttyACM0?fs=500&signal=env` (any sketch printing numbers per line)."""
+    baud = pop_whole_number(options, "baud", "115200")
+    fs = pop_number(options, "fs", None)
+    signal = options.pop("signal", None)
+    if signal is not None and signal not in SIGNALS:
+        raise ValueError(f"signal must be env or raw, got {signal!r}")
+    no_more(spec.scheme, options)
+    return ArduinoBoard(
+        spec.target,
+        baud=baud,
+        text=spec.scheme == "arduino-text",
+        fs=fs,
+        kind=None if signal is None else SIGNALS[signal],
+    )

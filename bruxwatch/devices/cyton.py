@@ -19,7 +19,8 @@ import numpy as np
 import serial
 
 from bruxwatch.devices import cyton_protocol as proto
-from bruxwatch.devices.base import DeviceError
+from bruxwatch.devices.base import DeviceError, DeviceSpec
+from bruxwatch.devices.options import no_more, pop_channels, pop_whole_number
 from bruxwatch.devices.serial_link import SerialBoard, SerialLink
 from bruxwatch.stream import Chunk, ChunkRun, StreamInfo
 
@@ -152,3 +153,11 @@ class CytonBoard(SerialBoard):
         except (serial.SerialException, OSError, DeviceError):
             pass
         self.link.close()
+
+
+def open_spec(spec: DeviceSpec, options: dict[str, str], realtime: bool) -> CytonBoard:
+    """`cyton:/dev/ttyUSB0?channels=1,2&gain=24`: the board on its dongle's serial port."""
+    channels = pop_channels(options, "channels", "1,2")
+    gain = pop_whole_number(options, "gain", "24")
+    no_more(spec.scheme, options)
+    return CytonBoard(spec.target, channels=channels, gain=gain)

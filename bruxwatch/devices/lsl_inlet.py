@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from bruxwatch.devices.base import DeviceSpec
+from bruxwatch.devices.options import no_more, pop_channels, pop_number
 from bruxwatch.stream import Chunk, StreamInfo
 
 PULL_TIMEOUT_S = 0.2
@@ -149,3 +151,11 @@ def _channel_labels(info, total: int) -> tuple[list[str], str]:
         child = child.next_sibling()
         k += 1
     return labels, units
+
+
+def open_spec(spec: DeviceSpec, options: dict[str, str], realtime: bool) -> LslInlet:
+    """`lsl:obci_eeg1?channels=1,2&timeout=10`: a Lab Streaming Layer stream by name."""
+    picked = pop_channels(options, "channels", None)
+    timeout = pop_number(options, "timeout", "10")
+    no_more(spec.scheme, options)
+    return LslInlet(spec.target, channels=picked, timeout_s=timeout)

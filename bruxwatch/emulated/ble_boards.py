@@ -2,7 +2,7 @@
 
 `FakeBleakBackend` subclasses bleak's `BaseBleakClient`, so `BleakClient(address,
 backend=FakeBleakBackend)` runs bleak's real client code (service resolution, notification
-callbacks, writes) against an emulated peripheral registered under that address. The
+callbacks, writes) against the emulated peripherals `radio(...)` puts within its reach. The
 peripherals encode the simulator's signal themselves, written from the vendors' documents
 (OpenBCI "Ganglion Data Format" for the Ganglion, hardware/README.md for the bruxwatch BLE
 board), independently of the host decoders they test. Faults: dropped notifications, a
@@ -15,8 +15,9 @@ path can be tried on a laptop without a radio.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -25,10 +26,7 @@ from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError
 
 from bruxwatch.devices import ganglion_protocol as gp
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig
-
-PERIPHERALS: dict[str, FakePeripheral] = {}
-"""Emulated peripherals by address; the fake backend connects to these."""
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 
 
 @dataclass
@@ -64,13 +62,6 @@ class FakePeripheral:
         self._disconnected_once = False
         self._stalled_once = False
         self._backend: FakeBleakBackend | None = None
-
-    def register(self) -> FakePeripheral:
-        PERIPHERALS[self.address] = self
-        return self
-
-    def unregister(self) -> None:
-        PERIPHERALS.pop(self.address, None)
 
     # called by the backend
     def attach(self, backend: FakeBleakBackend) -> None:
@@ -131,7 +122,10 @@ class FakePeripheral:
 
 
 class FakeBleakBackend(BaseBleakClient):
-    """bleak backend that talks to a FakePeripheral in this process."""
+    """bleak backend that talks to FakePeripherals in this process: the ones `radio(...)`
+    bound to its subclass (this base class reaches none)."""
+
+    peripherals: Mapping[str, FakePeripheral] = MappingProxyType({})
 
     def __init__(self, address_or_ble_device, **kwargs) -> None:
         super().__init__(
@@ -144,7 +138,7 @@ class FakeBleakBackend(BaseBleakClient):
 
     @property
     def peripheral(self) -> FakePeripheral:
-        peripheral = PERIPHERALS.get(self.address)
+        peripheral = self.peripherals.get(self.address)
         if peripheral is None:
             raise BleakError(f"Device with address {self.address} was not found.")
         return peripheral
@@ -224,6 +218,13 @@ class FakeBleakBackend(BaseBleakClient):
 
     async def write_gatt_descriptor(self, handle: int, data) -> None:
         raise BleakError("no descriptors on the emulated peripheral")
+
+
+def radio(*peripherals: FakePeripheral) -> type[FakeBleakBackend]:
+    """A bleak backend class within reach of exactly these peripherals (by address), to pass
+    as a board's `backend`: each call its own air, so emulated boards never meet by chance."""
+    reach = MappingProxyType({p.address: p for p in peripherals})
+    return type("EmulatedRadio", (FakeBleakBackend,), {"peripherals": reach})
 
 
 # --------------------------------------------------------------------------- Ganglion

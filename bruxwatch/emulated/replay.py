@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bruxwatch.devices.base import DeviceSpec
+from bruxwatch.devices.options import no_more, pop_number
 from bruxwatch.stream import Chunk, StreamInfo
 
 CHUNK_S = 0.05
@@ -102,3 +104,14 @@ class ReplayDevice:
 
     def close(self) -> None:
         self._stop.set()
+
+
+def open_spec(spec: DeviceSpec, options: dict[str, str], realtime: bool) -> ReplayDevice:
+    """`replay:night.edf?speed=1`: a stored night or imported file played back (speed x real
+    time; 0 as fast as it reads; default real time when the command is live)."""
+    if not spec.target:
+        raise ValueError("give the file to replay, e.g. replay:night.edf?speed=1")
+    speed = pop_number(options, "speed", "1" if realtime else "0")
+    fs = pop_number(options, "fs", None)
+    no_more(spec.scheme, options)
+    return ReplayDevice(spec.target, speed=speed, fs=fs)

@@ -22,7 +22,7 @@ import scipy.signal as sps
 
 from bruxwatch.devices import arduino_protocol as arduino
 from bruxwatch.devices import cyton_protocol as cyton
-from bruxwatch.devices.simulator import Simulator, SimulatorConfig
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 
 
 @dataclass

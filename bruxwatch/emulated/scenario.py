@@ -1,0 +1,279 @@
+"""The simulated night's script: what the wearer does (clench episodes, swallows, twitches,
+electrode pops, lost radio packets) and what the bedroom adds, drawn from one seed, and the
+ground truth it leaves, against which detection is scored (times in s, amplitudes × MVC).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from bruxwatch.signal.calibration import PROTOCOL
+
+Scenario = Literal["night", "awake", "calibration"]
+SCENARIOS: tuple[str, ...] = ("night", "awake", "calibration")
+ActivationKind = Literal["phasic", "tonic", "mixed", "swallow", "twitch", "mvc"]
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """What to simulate.
+
+    duration_s: length in seconds (None: 8 h for `night`, 10 min for `awake`; `calibration`
+        is always just the calibration sequence). Rates are per hour of recording.
+    calibrate: put the calibration sequence (rest, then three maximal clenches) first.
+    rest_uv / mvc_uv: RMS amplitude of the EMG at rest and at maximal voluntary clench (µV).
+    chunk_s: length of the chunks `chunks()` yields; realtime: pace them to the wall clock.
+    feedback_response: how the simulated wearer answers a buzz (`vibrate`): the clench burst
+        under way when it arrives lasts only this fraction of what was left of it (0.5: half
+        as long). None: the wearer ignores feedback. Used to test the evidence estimates.
+
+    What real bedrooms add (the defaults are a clean night):
+    mains_uv: RMS of the mains fundamental (µV); harmonics_uv: RMS of the 2nd, 3rd, ...
+        harmonics (µV); None: 0.3 and 0.2 × mains_uv for the 2nd and 3rd.
+    ecg_uv: peak of the QRS complexes the heart puts into the masseter leads (µV).
+    rest_drift: the rest floor rises linearly over the recording to this multiple of
+        rest_uv (electrodes drying: 3 means it triples by the end).
+    clench_pct: range (% MVC) the amplitude of each episode is drawn from.
+    packet_loss: fraction of radio packets of `packet_samples` samples lost, each alone
+        (what a Cyton dongle or a BLE link does); the chunks then skip them
+        (`missing_before`), and `lost_samples()` tells which.
+    dead_leads: channels (1-based, as in device specs) whose electrode is off all night:
+        they read a constant (the amplifier's offset), which the quality gate calls flat.
+    """
+
+    scenario: Scenario = "night"
+    duration_s: float | None = None
+    fs: float = 1000.0
+    channels: int = 2
+    seed: int = 0
+    calibrate: bool = False
+    episodes_per_hour: float | None = None
+    swallows_per_hour: float | None = None
+    twitches_per_hour: float | None = None
+    pops_per_hour: float | None = None
+    mains_hz: float = 50.0
+    mains_uv: float = 4.0
+    rest_uv: float = 2.5
+    mvc_uv: float = 250.0
+    ecg_uv: float = 12.0
+    harmonics_uv: tuple[float, ...] | None = None
+    rest_drift: float = 1.0
+    clench_pct: tuple[float, float] = (20.0, 60.0)
+    packet_loss: float = 0.0
+    packet_samples: int = 1
+    dead_leads: tuple[int, ...] = ()
+    chunk_s: float = 0.01
+    realtime: bool = False
+    feedback_response: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario {self.scenario!r}; choose {', '.join(SCENARIOS)}")
+        if not self.fs >= 100:
+            raise ValueError(f"simulated sample rate must be at least 100 Hz, got {self.fs:g}")
+        if not 1 <= self.channels <= 16:
+            raise ValueError(f"simulated channels must be 1-16, got {self.channels}")
+        if self.duration_s is not None and not self.duration_s > 0:
+            raise ValueError("simulated duration must be positive")
+        if not 0 <= self.packet_loss < 0.5:
+            raise ValueError(f"packet loss must be 0-0.5, got {self.packet_loss:g}")
+        if self.packet_samples < 1:
+            raise ValueError(f"packet_samples must be at least 1, got {self.packet_samples}")
+        if not self.rest_drift > 0:
+            raise ValueError(f"rest_drift must be positive, got {self.rest_drift:g}")
+        if any(not 1 <= c <= self.channels for c in self.dead_leads):
+            raise ValueError(
+                f"dead_leads must be channels 1-{self.channels}, got {self.dead_leads}"
+            )
+        low, high = self.clench_pct
+        if not 0 < low <= high <= 150:
+            raise ValueError(f"clench_pct must be 0 < low <= high <= 150, got {self.clench_pct}")
+
+
+_DEFAULT_RATES = {  # per hour: episodes, swallows, twitches, pops
+    "night": (5.0, 6.0, 30.0, 2.0),
+    "awake": (30.0, 40.0, 60.0, 4.0),
+    "calibration": (0.0, 0.0, 0.0, 0.0),
+}
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One scripted muscle activation: bursts (start_s, end_s) at `amplitude` × MVC per channel."""
+
+    kind: ActivationKind
+    bursts: tuple[tuple[float, float], ...]
+    amplitude: tuple[float, ...]
+
+    @property
+    def start_s(self) -> float:
+        return self.bursts[0][0]
+
+    @property
+    def end_s(self) -> float:
+        return self.bursts[-1][1]
+
+
+@dataclass
+class GroundTruth:
+    """What the simulator put in: the episodes to find and everything that must not count."""
+
+    fs: float
+    duration_s: float
+    activations: list[Activation] = field(default_factory=list)
+    pops: list[tuple[float, int]] = field(default_factory=list)  # (time s, channel)
+    rest_s: tuple[float, float] | None = None
+    mvc_s: tuple[float, float] | None = None
+
+    @property
+    def episodes(self) -> list[Activation]:
+        return [a for a in self.activations if a.kind in ("phasic", "tonic", "mixed")]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GroundTruth:
+        acts = [
+            Activation(
+                kind=a["kind"],
+                bursts=tuple(tuple(b) for b in a["bursts"]),
+                amplitude=tuple(a["amplitude"]),
+            )
+            for a in data["activations"]
+        ]
+        return cls(
+            fs=data["fs"],
+            duration_s=data["duration_s"],
+            activations=acts,
+            pops=[tuple(p) for p in data["pops"]],
+            rest_s=tuple(data["rest_s"]) if data.get("rest_s") else None,
+            mvc_s=tuple(data["mvc_s"]) if data.get("mvc_s") else None,
+        )
+
+
+# ------------------------------------------------------------------------------ scripting
+def script(cfg: SimulatorConfig, rng: np.random.Generator) -> GroundTruth:
+    """Place every activation of the recording, with the spacing rules that keep truth clear."""
+    defaults = _DEFAULT_RATES[cfg.scenario]
+    rates = [
+        d if v is None else v
+        for v, d in zip(
+            (
+                cfg.episodes_per_hour,
+                cfg.swallows_per_hour,
+                cfg.twitches_per_hour,
+                cfg.pops_per_hour,
+            ),
+            defaults,
+            strict=True,
+        )
+    ]
+    n_ch = cfg.channels
+    truth = GroundTruth(fs=cfg.fs, duration_s=0.0)
+    t = 1.0
+    if cfg.calibrate or cfg.scenario == "calibration":
+        truth.rest_s = PROTOCOL.rest_s
+        for start, end in PROTOCOL.clenches_s:
+            amp = tuple(rng.uniform(0.95, 1.05, n_ch))
+            truth.activations.append(Activation("mvc", ((start, end),), amp))
+        truth.mvc_s = PROTOCOL.mvc_s
+        t = PROTOCOL.end_s
+    if cfg.scenario == "calibration":
+        truth.duration_s = t
+        return truth
+    duration = cfg.duration_s or (8 * 3600.0 if cfg.scenario == "night" else 600.0)
+    duration = max(duration, t + 1.0)
+    truth.duration_s = duration
+    episode_rate, swallow_rate, twitch_rate, pop_rate = (r / 3600.0 for r in rates)
+    total = episode_rate + swallow_rate + twitch_rate
+    separation = 8.0  # s of quiet between activations: keeps each one a separate truth item
+    t += 5.0
+    while total > 0:
+        t += separation + rng.exponential(1.0 / total)
+        r = rng.uniform(0, total)
+        if r < episode_rate:
+            act = _episode(t, rng, n_ch, cfg.clench_pct)
+        elif r < episode_rate + swallow_rate:
+            act = _single("swallow", t, rng.uniform(0.2, 0.35), rng.uniform(0.15, 0.35), rng, n_ch)
+        else:
+            act = _single("twitch", t, rng.uniform(0.04, 0.15), rng.uniform(0.2, 0.6), rng, n_ch)
+        if act.end_s + separation > duration:
+            break
+        truth.activations.append(act)
+        t = act.end_s
+    if pop_rate > 0 and duration > 20.0:
+        n_pops = rng.poisson(pop_rate * duration)
+        for when in np.sort(rng.uniform(5.0, duration - 5.0, n_pops)):
+            if all(
+                abs(when - a.start_s) > 6 and abs(when - a.end_s) > 6 for a in truth.activations
+            ):
+                truth.pops.append((float(when), int(rng.integers(n_ch))))
+    return truth
+
+
+def lost_packets(cfg: SimulatorConfig, n_samples: int) -> np.ndarray:
+    """Indices of the samples of single lost packets: packets lost independently with
+    probability `packet_loss`, never two in a row (a lost packet or three is what a radio
+    link does between dropouts), never the first."""
+    rng = np.random.default_rng([cfg.seed, 3])
+    size = cfg.packet_samples
+    n_packets = -(-n_samples // size)
+    expected = int(n_packets * cfg.packet_loss * 1.2) + 100
+    steps = rng.geometric(cfg.packet_loss, size=expected) + 1  # >= 2: never back to back
+    packets = np.cumsum(steps)
+    packets = packets[packets < n_packets]
+    samples = (packets[:, None] * size + np.arange(size)[None, :]).ravel()
+    return samples[samples < n_samples].astype(np.int64)
+
+
+def _episode(t: float, rng: np.random.Generator, n_ch: int, pct: tuple[float, float]) -> Activation:
+    kind = rng.choice(["phasic", "tonic", "mixed"], p=[0.45, 0.35, 0.2])
+    amp = rng.uniform(pct[0] / 100.0, pct[1] / 100.0)
+    bursts: list[tuple[float, float]] = []
+
+    def phasic(count: int) -> None:
+        nonlocal t
+        for _ in range(count):
+            d = rng.uniform(0.4, 1.6)
+            bursts.append((t, t + d))
+            t += d + rng.uniform(0.5, 1.5)
+
+    def tonic(low: float, high: float) -> None:
+        nonlocal t
+        d = rng.uniform(low, high)
+        bursts.append((t, t + d))
+        t += d + rng.uniform(0.5, 1.5)
+
+    if kind == "phasic":
+        phasic(int(rng.integers(3, 8)))
+    elif kind == "tonic":
+        tonic(3.0, 15.0)
+    else:
+        if rng.uniform() < 0.5:
+            phasic(int(rng.integers(3, 6)))
+            tonic(3.0, 8.0)
+        else:
+            tonic(3.0, 8.0)
+            phasic(int(rng.integers(3, 6)))
+    return Activation(str(kind), tuple(bursts), _sides(amp, rng, n_ch))
+
+
+def _single(kind: ActivationKind, t: float, d: float, amp: float, rng, n_ch: int) -> Activation:
+    return Activation(kind, ((t, t + d),), _sides(amp, rng, n_ch))
+
+
+def _sides(amp: float, rng: np.random.Generator, n_ch: int) -> tuple[float, ...]:
+    """Per-channel amplitude; about one activation in five is one-sided."""
+    amps = amp * rng.uniform(0.8, 1.0, n_ch)
+    if n_ch > 1 and rng.uniform() < 0.2:
+        amps[int(rng.integers(n_ch))] *= 0.05
+    return tuple(float(a) for a in amps)
