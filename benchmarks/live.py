@@ -101,7 +101,8 @@ def bare_reader(path: str, seconds: float) -> float:
 
 def full_session(path: str, seconds: float) -> tuple[float, list[float], float]:
     from bruxwatch.devices.arduino import ArduinoBoard
-    from bruxwatch.firmware_host.feedback import FeedbackConfig, MotorActuator
+    from bruxwatch.firmware_host.actuators import MotorActuator
+    from bruxwatch.firmware_host.feedback import FeedbackConfig
     from bruxwatch.firmware_host.session import Session
     from bruxwatch.store.recording import RecordingWriter
 

@@ -17,7 +17,8 @@ from bruxwatch.emulated.ble_boards import (
     GanglionPeripheral,
     radio,
 )
-from bruxwatch.firmware_host.feedback import FeedbackConfig, MotorActuator
+from bruxwatch.firmware_host.actuators import MotorActuator
+from bruxwatch.firmware_host.feedback import FeedbackConfig
 from bruxwatch.firmware_host.session import Session
 from bruxwatch.store.recording import Recording, RecordingWriter
 

@@ -7,12 +7,8 @@ import io
 import numpy as np
 import pytest
 
-from bruxwatch.firmware_host.feedback import (
-    BellActuator,
-    FeedbackConfig,
-    FeedbackPolicy,
-    SoundActuator,
-)
+from bruxwatch.firmware_host.actuators import BellActuator, SoundActuator
+from bruxwatch.firmware_host.feedback import FeedbackConfig, FeedbackPolicy
 
 FS = 100.0
 

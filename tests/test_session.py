@@ -15,7 +15,8 @@ import pytest
 from bruxwatch.devices.arduino import ArduinoBoard
 from bruxwatch.emulated.serial_boards import ArduinoEmulator, Faults
 from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
-from bruxwatch.firmware_host.feedback import FeedbackConfig, MotorActuator
+from bruxwatch.firmware_host.actuators import MotorActuator
+from bruxwatch.firmware_host.feedback import FeedbackConfig
 from bruxwatch.firmware_host.session import Session
 from bruxwatch.signal.calibration import PROTOCOL
 from bruxwatch.store.recording import Recording, RecordingWriter

@@ -63,6 +63,26 @@ def can_open_window() -> bool:
     return problem is None
 
 
+def complete_arguments(args: argparse.Namespace, settings) -> argparse.Namespace:
+    """What the settings file fills in where the command line is silent: the device and
+    the feedback mode."""
+    args.settings = settings
+    if hasattr(args, "default_device") and not getattr(args, "device", None):
+        args.device = settings.device or args.default_device
+    if getattr(args, "mode", "") is None:
+        args.mode = settings.feedback.mode
+    return args
+
+
+def command_line(add_command: Callable, argv: list[str], settings) -> argparse.Namespace:
+    """The arguments `bruxwatch ARGV` gives a command (its name first in `argv`), parsed by
+    that command's own parser and completed from `settings`, as `main` does: how `demo`
+    runs `live` and `record`, exactly as a user could type them."""
+    parser = Parser(prog="bruxwatch")
+    add_command(parser.add_subparsers(dest="command", parser_class=Parser))
+    return complete_arguments(parser.parse_args(argv), settings)
+
+
 def settings_of(args: argparse.Namespace):
     """The settings file's values (loaded once, in main)."""
     from bruxwatch.config import Settings
@@ -105,20 +125,6 @@ def feedback_settings(args: argparse.Namespace) -> tuple[dict, dict]:
         config.update(withhold=withhold, seed=seed)
         stored.update(withhold=withhold, withhold_seed=seed)
     return config, stored
-
-
-def user_dir(kind: str) -> Path:
-    try:
-        import platformdirs
-
-        base = (
-            platformdirs.user_data_dir("bruxwatch")
-            if kind == "data"
-            else (platformdirs.user_config_dir("bruxwatch"))
-        )
-        return Path(base)
-    except ImportError:
-        return Path.home() / ".local" / "share" / "bruxwatch"
 
 
 def with_channels(

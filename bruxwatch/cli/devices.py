@@ -89,55 +89,56 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
+    """Read a device through the recorder's own session (no file, no feedback) and print a
+    line a second: samples, lost samples, the envelope's peak, episodes so far."""
     from bruxwatch.devices.base import DeviceError
-    from bruxwatch.signal import Pipeline
+    from bruxwatch.errors import StoreError
+    from bruxwatch.firmware_host.session import Session
     from bruxwatch.sources import open_device
 
     try:
         device = open_device(args.device)
     except DeviceError as exc:
         raise CliError(str(exc)) from None
-    config = signal_config(args)
-    pipeline = None
-    second, samples, gaps, episodes = 0, 0, 0, 0
-    peak: np.ndarray | None = None
-    if hasattr(device, "on_notice"):  # silence, reconnects: said as they happen
-        device.on_notice = lambda text: print(text, flush=True)
+    session = Session(device, config=signal_config(args))
+    session.on_started = lambda info: print(
+        f"{info.device}: {counted(info.n_channels, 'channel')} at {info.fs:g} Hz ({info.units})",
+        flush=True,
+    )
+    session.notice_listeners.append(lambda at_s, text: print(text, flush=True))
+    session.subscribers.append(PerSecondLines(session))
     try:
-        for chunk in device.chunks():
-            if pipeline is None:
-                try:
-                    pipeline = Pipeline(device.info, config)
-                except ValueError as exc:  # e.g. a rate too low for the band-pass
-                    raise CliError(f"{device.info.device}: {exc}") from None
-                print(
-                    f"{device.info.device}: {counted(device.info.n_channels, 'channel')} at "
-                    f"{device.info.fs:g} Hz ({device.info.units})",
-                    flush=True,
-                )
-            out = pipeline.process(chunk)
-            gaps += chunk.missing_before
-            samples += chunk.n
-            episodes += sum(type(e).__name__ == "EpisodeEnd" for e in out.events)
-            level = out.envelope.max(axis=1) if out.envelope.size else None
-            if level is not None:
-                peak = level if peak is None else np.maximum(peak, level)
-            now = int(chunk.end_index / device.info.fs)
-            if now > second:
-                envelope = " ".join(f"{v:.1f}" for v in (peak if peak is not None else []))
-                print(
-                    f"t={now:4d}s  samples {samples:5d}  lost {gaps:4d}  "
-                    f"envelope peak {envelope} {device.info.units}  episodes {episodes}",
-                    flush=True,
-                )
-                second, samples, gaps, peak = now, 0, 0, None
-                if now >= args.seconds:
-                    break
-    except DeviceError as exc:
+        session.run(duration_s=args.seconds)
+    except (DeviceError, StoreError) as exc:
         raise CliError(str(exc)) from None
-    finally:
-        device.close()
     return 0
+
+
+class PerSecondLines:
+    """`stream`'s output: one line per second of stream, what came in during it."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+        self.second = 0
+        self.samples = self.lost = 0  # the session's counts at the last line
+        self.peak: np.ndarray | None = None
+
+    def __call__(self, out) -> None:
+        status = self.session.status
+        if out.envelope.size:
+            level = out.envelope.max(axis=1)
+            self.peak = level if self.peak is None else np.maximum(self.peak, level)
+        now = int(status.seconds)
+        if now <= self.second:
+            return
+        peak = " ".join(f"{v:.1f}" for v in (self.peak if self.peak is not None else []))
+        print(
+            f"t={now:4d}s  samples {status.samples - self.samples:5d}  "
+            f"lost {status.lost - self.lost:4d}  envelope peak {peak} "
+            f"{self.session.info.units}  episodes {status.episodes}",
+            flush=True,
+        )
+        self.second, self.samples, self.lost, self.peak = now, status.samples, status.lost, None
 
 
 def add_devices_command(sub) -> None:

@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from bruxwatch import __version__
 from bruxwatch.cli.analyze import add_analyze_command
 from bruxwatch.cli.arguments import negative_values_joined
-from bruxwatch.cli.common import EXIT_USAGE, CliError, Parser, storage_text
+from bruxwatch.cli.common import (
+    EXIT_USAGE,
+    CliError,
+    Parser,
+    complete_arguments,
+    storage_text,
+)
 from bruxwatch.cli.devices import add_devices_command, add_emulate_command, add_stream_command
 from bruxwatch.cli.files import add_export_command, add_import_command, add_repair_command
 from bruxwatch.cli.nights import add_report_command, add_review_command
@@ -74,14 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bruxwatch.config import ConfigError, load_settings
 
     try:
-        args.settings = load_settings(args.config)
+        complete_arguments(args, load_settings(args.config))
     except ConfigError as exc:
         print(f"bruxwatch {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if hasattr(args, "default_device") and not getattr(args, "device", None):
-        args.device = args.settings.device or args.default_device
-    if getattr(args, "mode", "") is None:
-        args.mode = args.settings.feedback.mode
     try:
         return int(args.func(args))
     except CliError as exc:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import json
 import os
 from pathlib import Path
 
@@ -27,11 +26,16 @@ from bruxwatch.cli.common import (
     feedback_settings,
     has_display,
     signal_config,
-    user_dir,
     writing,
 )
 from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.console import counted, feedback_text
+from bruxwatch.store.user_files import (
+    calibration_path,
+    default_night_path,
+    save_calibration,
+    saved_calibration,
+)
 
 
 def cmd_live(args: argparse.Namespace) -> int:
@@ -48,7 +52,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     elif not has_display():
         raise CliError("no display here; use --screenshot FILE.png, or `bruxwatch record`")
     elif not can_open_window():  # the same session, with the recorder's status line
-        return cmd_record(_headless_of_live(args))
+        return _live_without_a_window(args)
     try:
         from bruxwatch.ui.live import run_live
     except ImportError as exc:
@@ -74,7 +78,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         config=signal_config(args),
         store=store,
         feedback=FeedbackConfig(**feedback_config),
-        actuators=make_actuators(args.feedback, device),
+        actuators=actuators_for(args.feedback, device),
     )
     publish_lsl(session, getattr(args, "lsl", None))
     try:
@@ -91,23 +95,25 @@ def cmd_live(args: argparse.Namespace) -> int:
     return 0
 
 
-def _headless_of_live(args: argparse.Namespace) -> argparse.Namespace:
-    """`record`'s arguments for what `live` was asked to do (without a window)."""
+def _live_without_a_window(args: argparse.Namespace) -> int:
+    """What `live` was asked to do, in the headless recorder: no calibration first, and a
+    temporary file when nothing is to be kept (the recorder always writes one)."""
     import tempfile
 
     out = args.out
-    if args.no_record:  # record always keeps a file: a temporary one, then
+    if args.no_record:
         out = str(Path(tempfile.mkdtemp(prefix="bruxwatch-live-")) / "session.sqlite")
-    return argparse.Namespace(
-        **{
-            **vars(args),
-            "out": out,
-            "duration": args.seconds,
-            "no_calibrate": True,
-            "use_saved": False,
-            "withhold": getattr(args, "withhold", 0.0),
-        }
-    )
+    return record(args, out=out, duration_s=args.seconds, guided=False, use_saved=False)
+
+
+def actuators_for(names: str | None, device) -> list:
+    """`--feedback`'s actuators for `device`, a wrong name as the one-line error."""
+    from bruxwatch.firmware_host.actuators import make_actuators
+
+    try:
+        return make_actuators(names, device)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
 
 
 def publish_lsl(session, name: str | None) -> None:
@@ -134,7 +140,26 @@ def _new_night_path(given: str | None) -> Path:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    return record(
+        args,
+        out=args.out,
+        duration_s=args.duration,
+        guided=not args.no_calibrate,
+        use_saved=args.use_saved,
+    )
 
+
+def record(
+    args: argparse.Namespace,
+    *,
+    out: str | None,
+    duration_s: float | None,
+    guided: bool,
+    use_saved: bool,
+) -> int:
+    """A session in the terminal, recorded to `out` (None: a dated file): the device, mode,
+    feedback, mains and LSL of `args` (record's or live's), `guided` calibration first
+    unless `use_saved` gives the saved one; `duration_s` of stream, or until Ctrl-C."""
     from bruxwatch.devices.base import DeviceError
     from bruxwatch.firmware_host.console import ConsoleView, clock
     from bruxwatch.firmware_host.feedback import FeedbackConfig
@@ -143,39 +168,39 @@ def cmd_record(args: argparse.Namespace) -> int:
     from bruxwatch.sources import open_device
     from bruxwatch.store.recording import RecordingWriter
 
-    out = _new_night_path(args.out)
+    path = _new_night_path(out)
     feedback_config, stored = feedback_settings(args)
     try:
         device = open_device(args.device)
         feedback = FeedbackConfig(**feedback_config)
     except (DeviceError, ValueError) as exc:
         raise CliError(str(exc)) from None
-    calibration = saved_calibration(args.device) if args.use_saved else None
-    if args.use_saved and calibration is None:
+    calibration = saved_calibration(args.device) if use_saved else None
+    if use_saved and calibration is None:
         raise CliError(f"no saved calibration for {args.device}; run `bruxwatch calibrate` first")
-    guided = not args.no_calibrate and calibration is None
+    guided = guided and calibration is None
     config = signal_config(args)
     session = Session(
         device,
         config=config,
         calibration=calibration,
         store=lambda info: RecordingWriter(
-            out, info, mode=args.mode, calibration=calibration, config=stored
+            path, info, mode=args.mode, calibration=calibration, config=stored
         ),
         feedback=feedback,
-        actuators=make_actuators(args.feedback, device),
+        actuators=actuators_for(args.feedback, device),
         calibrate=PROTOCOL if guided else None,
     )
     publish_lsl(session, getattr(args, "lsl", None))
     ConsoleView(session)
     # said once the device has sent its first samples, not before it may fail to open
     session.on_started = lambda info: print(
-        f"recording {info.device} to {out} ({args.mode} mode"
+        f"recording {info.device} to {path} ({args.mode} mode"
         f"{', guided calibration first' if guided else ''}); Ctrl-C to stop",
         flush=True,
     )
     try:
-        result = session.run(duration_s=args.duration)
+        result = session.run(duration_s=duration_s)
     except (DeviceError, StoreError) as exc:
         raise CliError(str(exc)) from None
     st = result.status
@@ -197,7 +222,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         print(
             f"trigger-to-command latency: median {lat[0]:.1f} ms, 95th percentile {lat[1]:.1f} ms"
         )
-    print(f"file: {result.path or out}")
+    print(f"file: {result.path or path}")
     return 0
 
 
@@ -220,7 +245,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from bruxwatch.firmware_host.session import Session
     from bruxwatch.signal.calibration import PROTOCOL
     from bruxwatch.sources import open_device
-    from bruxwatch.store.private import private_file
 
     path = calibration_path(args.device)
     check_can_write_into(path.parent)  # before the wearer's effort, not after it
@@ -236,59 +260,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     if session.calibration is None:
         raise CliError(f"calibration failed: {session.calibration_error or 'no data'}")
-    with writing(path), private_file(path) as out:
-        out.write(json.dumps(session.calibration.to_dict(), indent=1))
+    with writing(path):
+        save_calibration(args.device, session.calibration)
     # the levels were said with the outcome ("Calibration recorded: rest ..., clench ...")
     print(f"saved to {path}; `bruxwatch record --use-saved` uses it")
     return 0
-
-
-def default_night_path(now) -> Path:
-    from bruxwatch.store.private import private_folder
-
-    folder = private_folder(user_dir("data") / "nights")
-    return folder / f"night-{now:%Y-%m-%d_%H%M%S}.sqlite"
-
-
-def calibration_path(device: str) -> Path:
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in device)
-    return user_dir("config") / "calibrations" / f"{safe}.json"
-
-
-def saved_calibration(device: str):
-    from bruxwatch.signal import Calibration
-
-    path = calibration_path(device)
-    if not path.is_file():
-        return None
-    return Calibration.from_dict(json.loads(path.read_text()))
-
-
-def make_actuators(names: str | None, device) -> list:
-    from bruxwatch.firmware_host.feedback import (
-        BellActuator,
-        MotorActuator,
-        NotifyActuator,
-        SoundActuator,
-    )
-
-    can_vibrate = hasattr(device, "vibrate") and not getattr(device, "text", False)
-    wanted = (names or ("motor" if can_vibrate else "bell")).split(",")
-    made = []
-    for name in filter(None, (n.strip() for n in wanted)):
-        if name == "motor":
-            if not can_vibrate:
-                raise CliError("this device has no vibration motor; use --feedback sound or bell")
-            made.append(MotorActuator(device))
-        elif name == "bell":
-            made.append(BellActuator())
-        elif name == "sound":
-            made.append(SoundActuator())
-        elif name == "notify":
-            made.append(NotifyActuator())
-        else:
-            raise CliError(f"unknown feedback {name!r}; use motor, sound, bell, notify")
-    return made
 
 
 def add_record_command(sub) -> None:

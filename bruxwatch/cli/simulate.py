@@ -11,12 +11,13 @@ from bruxwatch.cli.common import (
     CliError,
     can_open_window,
     check_writable,
+    command_line,
     has_display,
     settings_of,
     with_mains,
     writing,
 )
-from bruxwatch.cli.record import cmd_live, cmd_record
+from bruxwatch.cli.record import add_live_command, add_record_command, cmd_live, cmd_record
 from bruxwatch.errors import StoreError
 from bruxwatch.signal import SignalConfig, analyze
 from bruxwatch.signal.calibration import outcome_text
@@ -105,19 +106,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.night:
         return _demo_night(args)
     device = f"sim:scenario=awake,seed={args.seed},episodes_per_hour=120"
+    same = ["--device", device, "--mode", "feedback", "--feedback", "bell", "--mains", "50"]
     if args.screenshot or can_open_window():
-        live = argparse.Namespace(
-            device=device,
-            no_record=True,
-            screenshot=args.screenshot,
-            seconds=args.seconds,
-            mode="feedback",
-            feedback="bell",
-            mains=50.0,
-            lsl=None,
-            withhold=0.0,
-        )
-        return cmd_live(live)
+        live = ["live", *same, "--no-record"]
+        if args.screenshot:
+            live += ["--screenshot", args.screenshot]
+        if args.seconds:
+            live += ["--seconds", repr(args.seconds)]
+        return cmd_live(command_line(add_live_command, live, settings_of(args)))
     if not has_display():  # (where Qt could not use one, can_open_window said so)
         print(
             "no display here: showing the headless recorder on the simulator instead "
@@ -127,19 +123,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import tempfile
 
     out = Path(tempfile.mkdtemp(prefix="bruxwatch-demo-")) / "demo.sqlite"
-    record = argparse.Namespace(
-        device=device,
-        mode="feedback",
-        out=str(out),
-        duration=args.seconds or 60.0,
-        feedback="bell",
-        no_calibrate=True,
-        use_saved=False,
-        mains=50.0,
-        lsl=None,
-        withhold=0.0,
-    )
-    return cmd_record(record)
+    seconds = args.seconds or 60.0
+    record = ["record", *same, "--out", str(out), "--duration", repr(seconds), "--no-calibrate"]
+    return cmd_record(command_line(add_record_command, record, settings_of(args)))
 
 
 def _demo_night(args: argparse.Namespace) -> int:

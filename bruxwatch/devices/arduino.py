@@ -239,6 +239,11 @@ class ArduinoBoard(SerialBoard):
         self._described = True
 
     # ------------------------------------------------------------------------ commands
+    @property
+    def has_motor(self) -> bool:
+        """The bruxwatch firmware drives a motor; a plain text sketch takes no commands."""
+        return not self.text
+
     def vibrate(self, ms: int, strength: int = 255) -> None:
         """Buzz the board's motor for `ms` milliseconds at PWM `strength` 0-255."""
         if self.text:

@@ -39,7 +39,7 @@ class Device(Protocol):
     until it ends or `close()` is called (from any thread). `info` is complete once the
     first chunk has been yielded (a board says its channels and rate in its first frames;
     before, `info` holds what the spec asked for). Optional capabilities are attributes a
-    session looks for: `vibrate(strength, ms)` (a motor on the board), `on_notice` (link
+    session looks for: `vibrate(ms, strength)` (a motor on the board: `Vibrates`), `on_notice` (link
     notices, see LinkedDevice), `read_window_s` (how long one serial read waits).
     """
 
@@ -52,6 +52,23 @@ class Device(Protocol):
     def close(self) -> None:
         """Stop streaming and release the source."""
         ...
+
+
+@runtime_checkable
+class Vibrates(Protocol):
+    """A device with a vibration motor the wearer feels: `has_motor` says whether this one
+    can be commanded (an Arduino running a plain text sketch cannot)."""
+
+    has_motor: bool
+
+    def vibrate(self, ms: int, strength: int = 255) -> None:
+        """One pulse of `ms` milliseconds at `strength` (0-255)."""
+        ...
+
+
+def can_vibrate(device: object) -> bool:
+    """Whether feedback can buzz the motor on `device`."""
+    return isinstance(device, Vibrates) and device.has_motor
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,8 @@ class BleEmgBoard(LinkedDevice):
             if last := run.take():
                 yield last
 
+    has_motor = True
+
     def vibrate(self, ms: int, strength: int = 255) -> None:
         """Buzz the board's motor for `ms` milliseconds at PWM `strength` 0-255."""
         ms, strength = int(np.clip(ms, 1, 5000)), int(np.clip(strength, 0, 255))

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
-from bruxwatch.firmware_host.feedback import FeedbackConfig, MotorActuator
+from bruxwatch.firmware_host.actuators import MotorActuator
+from bruxwatch.firmware_host.feedback import FeedbackConfig
 from bruxwatch.firmware_host.session import Session
 from bruxwatch.signal.calibration import PROTOCOL
 from bruxwatch.signal.config import SignalConfig

@@ -103,6 +103,8 @@ class Simulator:
             self._delivered_until = chunk.first_index + end
             yield Chunk(first, chunk.samples[:, start:end], missing)
 
+    has_motor = True  # the simulated wearer feels a buzz (and may answer it)
+
     def vibrate(self, ms: int, strength: int = 255) -> None:
         """A buzz reaches the simulated wearer now (at the end of the last chunk delivered).
         With `feedback_response` the burst under way is shortened from the next chunk on."""

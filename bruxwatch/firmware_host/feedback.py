@@ -1,4 +1,4 @@
-"""Biofeedback: when to buzz (FeedbackPolicy) and how (actuators).
+"""Biofeedback: when to buzz (FeedbackPolicy); how is `firmware_host/actuators.py`.
 
 The policy fires when a clench has lasted the onset delay (default 0.5 s, so a swallow does
 not buzz), then waits a refractory period (10 s) before the next clench may buzz. A clench
@@ -17,15 +17,9 @@ special case withhold = 1. The same seed and the same clenches give the same ass
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
-import sys
-import tempfile
-import wave
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
 
@@ -150,108 +144,3 @@ class FeedbackPolicy:
         if self._withheld:
             return Decision(due, False, strength, cfg.pulse_ms, f"withheld: {reason}")
         return Decision(due, True, strength, cfg.pulse_ms, reason)
-
-
-# ----------------------------------------------------------------------------- actuators
-class Actuator(Protocol):
-    name: str
-
-    def fire(self, strength: int, ms: int) -> None:
-        """Give one pulse; return once the command is on its way."""
-        ...
-
-
-class MotorActuator:
-    """The vibration motor on the sensor board (a device with `vibrate(ms, strength)`)."""
-
-    name = "motor"
-
-    def __init__(self, board) -> None:
-        self.board = board
-
-    def fire(self, strength: int, ms: int) -> None:
-        self.board.vibrate(ms, strength)
-
-
-class BellActuator:
-    """The terminal bell."""
-
-    name = "bell"
-
-    def __init__(self, stream=None) -> None:
-        self.stream = stream or sys.stderr
-
-    def fire(self, strength: int, ms: int) -> None:
-        self.stream.write("\a")
-        self.stream.flush()
-
-
-PLAYERS = ("pw-play", "paplay", "aplay", "afplay")
-
-
-class SoundActuator:
-    """A soft tone (numpy-generated, 440 Hz with 20-ms fades) played by the system's player.
-
-    Without a player or audio device it logs one warning and stays silent.
-    """
-
-    name = "sound"
-
-    def __init__(self, frequency_hz: float = 440.0, rate: int = 22050) -> None:
-        self.frequency_hz = frequency_hz
-        self.rate = rate
-        self.player = next((p for p in PLAYERS if shutil.which(p)), None)
-        self._warned = False
-        self._folder = Path(tempfile.mkdtemp(prefix="bruxwatch-sound-"))
-
-    def tone(self, strength: int, ms: int) -> np.ndarray:
-        """int16 samples of the tone at amplitude strength/255 of full scale × 0.5."""
-        n = max(1, int(self.rate * ms / 1000))
-        t = np.arange(n) / self.rate
-        fade = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.02)
-        signal = 0.5 * strength / 255 * np.sin(2 * np.pi * self.frequency_hz * t) * fade
-        return (signal * 32767).astype(np.int16)
-
-    def fire(self, strength: int, ms: int) -> None:
-        if self.player is None:
-            if not self._warned:
-                log.warning("no audio player found (%s); sound feedback is off", ", ".join(PLAYERS))
-                self._warned = True
-            return
-        path = self._folder / f"tone-{strength}-{ms}.wav"
-        if not path.exists():
-            with wave.open(str(path), "wb") as out:
-                out.setnchannels(1)
-                out.setsampwidth(2)
-                out.setframerate(self.rate)
-                out.writeframes(self.tone(strength, ms).tobytes())
-        try:
-            subprocess.Popen(
-                [self.player, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
-        except OSError as exc:
-            if not self._warned:
-                log.warning(
-                    "cannot play sound with %s (%s); sound feedback is off", self.player, exc
-                )
-                self._warned = True
-            self.player = None
-
-
-class NotifyActuator:
-    """A desktop notification through `notify-send`, where there is one."""
-
-    name = "notify"
-
-    def __init__(self) -> None:
-        self.command = shutil.which("notify-send")
-        if self.command is None:
-            log.warning("notify-send not found; desktop notifications are off")
-
-    def fire(self, strength: int, ms: int) -> None:
-        if self.command:
-            subprocess.Popen(
-                [self.command, "-t", "2000", "bruxwatch", "Jaw clench: relax your jaw"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )

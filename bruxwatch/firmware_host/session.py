@@ -25,8 +25,8 @@ import numpy as np
 
 from bruxwatch.devices.base import Device, DeviceError
 from bruxwatch.errors import StoreError
+from bruxwatch.firmware_host.actuators import Actuator
 from bruxwatch.firmware_host.feedback import (
-    Actuator,
     Decision,
     FeedbackConfig,
     FeedbackPolicy,
