@@ -14,8 +14,8 @@ from bruxwatch.cli.common import (
     read_input,
     signal_config,
     with_channels,
-    writing,
 )
+from bruxwatch.cli.formats import NIGHT_FORMATS, add_format_options, asked_for, nothing_asked
 from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.console import lost_text
 
@@ -44,50 +44,20 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from bruxwatch.store.exports import write_samples_csv
-    from bruxwatch.store.recording import Recording as Night
-    from bruxwatch.store.scored import score_night
+    from bruxwatch.store.formats import ExportOptions
+    from bruxwatch.store.recording import Recording
 
-    if not (args.edf or args.csv or args.copy):
-        raise CliError("nothing to do: give --edf FILE, --csv FILE and/or --copy FILE")
-    for target in (args.edf, args.csv, args.copy):
-        if target:
-            check_writable(Path(target))
-    if args.copy and Path(args.copy).exists():
-        raise CliError(f"{args.copy}: already exists; give another name")
+    asked = asked_for(args, NIGHT_FORMATS)
+    if not asked:
+        raise CliError(f"nothing to do: {nothing_asked(NIGHT_FORMATS)}")
     try:
-        night = Night(args.night)
+        night = Recording(args.night)
     except StoreError as exc:
         raise CliError(str(exc)) from None
-    with night:
-        if args.copy:
-            with writing(Path(args.copy)):
-                night.copy_to(args.copy)
-            print(f"saved {args.copy} (the whole night in one file)")
-        if args.edf:
-            try:
-                from bruxwatch.store.edf import export_edf
-            except ImportError as exc:
-                raise CliError(
-                    f"EDF needs the report extra: pip install 'bruxwatch[report]' ({exc})"
-                ) from None
-            with progress_bar("scoring", not args.quiet) as tick:
-                scored = score_night(night, progress=tick)
-            try:
-                with writing(Path(args.edf)):
-                    channels = export_edf(night, scored, args.edf, patient=args.patient)
-            except ValueError as exc:
-                raise CliError(f"{args.edf}: cannot write EDF+ ({exc})") from None
-            ranges = "; ".join(
-                f"{c.label} {c.physical_min:g}..{c.physical_max:g} {night.info.units}, "
-                f"step {c.step:.3g}"
-                for c in channels
-            )
-            print(f"saved {args.edf} (EDF+, {len(scored.analysis.episodes)} episodes; {ranges})")
-        if args.csv:
-            with writing(Path(args.csv)):
-                rows = write_samples_csv(night, Path(args.csv))
-            print(f"saved {args.csv} ({rows} samples)")
+    with night, progress_bar("exporting", not args.quiet) as tick:
+        options = ExportOptions(patient=args.patient, progress=tick)
+        for format, path in asked:
+            print(f"saved {format.write(night, path, options)}")
     return 0
 
 
@@ -128,13 +98,7 @@ def add_export_command(sub) -> None:
     """The `export` command's arguments."""
     p = sub.add_parser("export", help="a night's raw EMG as EDF+ (with annotations) or CSV")
     p.add_argument("night", help="a recording (.sqlite)")
-    p.add_argument("--edf", metavar="FILE", help="EDF+ file: raw EMG + episode/feedback notes")
-    p.add_argument("--csv", metavar="FILE", help="CSV file: time_s and one column per channel")
-    p.add_argument(
-        "--copy",
-        metavar="FILE",
-        help="a copy of the night (.sqlite) in one file, with what a crash left in its -wal",
-    )
+    add_format_options(p, NIGHT_FORMATS)
     p.add_argument("--patient", help="patient name or code for the EDF+ header (optional)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_export)

@@ -13,13 +13,13 @@ from bruxwatch.cli.arguments import add_channels_option
 from bruxwatch.cli.common import (
     CliError,
     check_screenshot_path,
-    check_writable,
     has_display,
     progress_bar,
     read_input,
     signal_config,
     writing,
 )
+from bruxwatch.cli.formats import REPORT_FORMATS, add_format_options, asked_for
 from bruxwatch.errors import StoreError
 from bruxwatch.signal import SignalConfig
 from bruxwatch.store.recording import DamagedRecording
@@ -162,14 +162,10 @@ def _score_stored(
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bruxwatch.store.exports import report_dict, write_report_csv
+    from bruxwatch.store.exports import report_dict, short_sessions, short_text
+    from bruxwatch.store.formats import ExportOptions
 
-    if args.pdf:
-        check_writable(Path(args.pdf))
-    if args.csv and Path(args.csv).exists() and not Path(args.csv).is_dir():
-        raise CliError(f"{args.csv}: is a file; --csv takes a folder")
-    from bruxwatch.store.exports import short_sessions, short_text
-
+    asked = asked_for(args, REPORT_FORMATS)
     nights, short = short_sessions(
         scored_nights(
             args.nights, quiet=args.json, channels=args.channels, signal=signal_config(args)
@@ -177,27 +173,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     )
     if not nights:
         raise CliError(f"no night to report: {short_text(short)}")
-    if args.pdf:
-        try:
-            from bruxwatch.ui.report import render_report
-        except ImportError as exc:
-            raise CliError(
-                f"the PDF needs the report extra: pip install 'bruxwatch[report]' ({exc})"
-            ) from None
-        with writing(Path(args.pdf)):
-            render_report(nights, args.pdf, patient=args.patient, short=short)
-        print(f"saved {args.pdf}", file=sys.stderr if args.json else sys.stdout)
-    if args.csv:
-        with writing(Path(args.csv)):
-            written = write_report_csv(Path(args.csv), nights)
-        print("saved " + ", ".join(map(str, written)), file=sys.stderr if args.json else sys.stdout)
+    said = sys.stderr if args.json else sys.stdout  # the JSON alone on standard output
+    options = ExportOptions(patient=args.patient, short=short)
+    for format, path in asked:
+        print(f"saved {format.write(nights, path, options)}", file=said)
     if args.json:
         json.dump(report_dict(nights, patient=args.patient, short=short), sys.stdout, indent=1)
         sys.stdout.write("\n")
-    elif not (args.pdf or args.csv):
+    elif not asked:
         print(format_nights(nights, short))
     elif short:
-        print(short_text(short), file=sys.stderr if args.json else sys.stdout)
+        print(short_text(short))
     return 0
 
 
@@ -273,8 +259,7 @@ def add_report_command(sub) -> None:
     """The `report` command's arguments."""
     p = sub.add_parser("report", help="for the dentist: PDF, CSV and JSON of one or more nights")
     p.add_argument("nights", nargs="+", help="recordings (.sqlite) or folders of them")
-    p.add_argument("--pdf", metavar="FILE", help="write the one-page PDF report here")
-    p.add_argument("--csv", metavar="DIR", help="write episodes.csv and nights.csv in this folder")
+    add_format_options(p, REPORT_FORMATS)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--patient", help="name or code printed on the report (optional)")
     add_channels_option(p)

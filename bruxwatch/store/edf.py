@@ -15,16 +15,16 @@ sleep-lab software open.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from bruxwatch.store.formats import ExportOptions
 from bruxwatch.store.private import private_path
 from bruxwatch.store.recording import Recording
-from bruxwatch.store.scored import ScoredNight
+from bruxwatch.store.scored import ScoredNight, score_night
 
 DATA_RECORD_S = 1
 HEADER_FIELD = 8
@@ -86,6 +86,22 @@ def annotations(night: ScoredNight, recording: Recording) -> list[tuple[float, f
     for at, label in recording.marks():
         items.append((at, None, f"Mark: {label}"))
     return sorted(items, key=lambda item: item[0])
+
+
+def write_edf(recording: Recording, path: Path, options: ExportOptions) -> str:
+    """`export --edf`: the night scored with its own settings, then written as EDF+;
+    ValueError for a night EDF+ cannot hold (a rate that is not a whole number ...)."""
+    scored = score_night(recording, progress=options.progress)
+    try:
+        channels = export_edf(recording, scored, path, patient=options.patient)
+    except ValueError as exc:
+        raise ValueError(f"cannot write EDF+ ({exc})") from None
+    ranges = "; ".join(
+        f"{c.label} {c.physical_min:g}..{c.physical_max:g} {recording.info.units}, "
+        f"step {c.step:.3g}"
+        for c in channels
+    )
+    return f"{path} (EDF+, {len(scored.analysis.episodes)} episodes; {ranges})"
 
 
 def export_edf(
@@ -164,8 +180,3 @@ def _edf_text(text: str) -> str:
 
     ascii_only = "".join(ch for ch in anyascii(text) if 32 <= ord(ch) < 127)
     return "_".join(ascii_only.split())[:40]
-
-
-def exported_start(start: dt.datetime) -> dt.datetime:
-    """The naive local date-time an EDF reader will show for a night starting at `start`."""
-    return start.astimezone().replace(microsecond=0, tzinfo=None)

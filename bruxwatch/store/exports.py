@@ -15,6 +15,7 @@ import numpy as np
 
 from bruxwatch import __version__
 from bruxwatch.signal.comparison import GroupComparison, NightCounts, compare_nights
+from bruxwatch.store.formats import ExportOptions
 from bruxwatch.store.local_time import local
 from bruxwatch.store.private import private_file, private_folder
 from bruxwatch.store.scored import ScoredNight
@@ -315,3 +316,13 @@ def write_samples_csv(recording, path: Path) -> int:
             out.write((row * block.shape[0]) % tuple(block.ravel().tolist()))
             rows += block.shape[0]
     return rows
+
+
+def write_samples(recording, path: Path, options: ExportOptions) -> str:
+    """`export --csv`: the raw samples (write_samples_csv)."""
+    return f"{path} ({write_samples_csv(recording, path)} samples)"
+
+
+def write_report_folder(nights: Sequence[ScoredNight], folder: Path, options: ExportOptions) -> str:
+    """`report --csv`: episodes.csv and nights.csv in `folder` (write_report_csv)."""
+    return ", ".join(map(str, write_report_csv(folder, nights)))

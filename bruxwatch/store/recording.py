@@ -594,3 +594,9 @@ class Recording:
             return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         except DamagedRecording:
             return False
+
+
+def write_copy(recording: Recording, path: Path, options: object) -> str:
+    """`export --copy`: the night in one self-contained file (Recording.copy_to)."""
+    recording.copy_to(path)
+    return f"{path} (the whole night in one file)"

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from bruxwatch import __version__
 from bruxwatch.store.exports import DISCLAIMER, comparison_text, evidence, scoring_rules
+from bruxwatch.store.formats import ExportOptions
 from bruxwatch.store.local_time import evening_of, offset_text, stamp
 from bruxwatch.store.private import private_file
 from bruxwatch.store.scored import ScoredNight
@@ -66,6 +67,11 @@ def render_report(
     with private_file(path, "wb") as out:
         out.write(page.getvalue())
     return path
+
+
+def write_pdf(nights: Sequence[ScoredNight], path: Path, options: ExportOptions) -> str:
+    """`report --pdf` (render_report)."""
+    return str(render_report(nights, path, patient=options.patient, short=options.short))
 
 
 def report_figure(
