@@ -121,6 +121,7 @@ def _emulated_ble(
     if target != "emulated":
         return target, None
     from bruxwatch.emulated import ble_boards as emu
+    from bruxwatch.emulated.ble_radio import radio
 
     speed = pop_number(options, "speed", "1")
     if not speed > 0:
@@ -129,4 +130,4 @@ def _emulated_ble(
         peripheral = emu.GanglionPeripheral(firmware=firmware or 2, speed=speed)
     else:
         peripheral = emu.BleEmgPeripheral(speed=speed)
-    return peripheral.address, emu.radio(peripheral)
+    return peripheral.address, radio(peripheral)

@@ -10,7 +10,8 @@ import pytest
 from bruxwatch.devices import arduino_protocol as proto
 from bruxwatch.devices.arduino import ArduinoBoard, _nearest_rate
 from bruxwatch.devices.base import DeviceError
-from bruxwatch.emulated.serial_boards import ArduinoEmulator, Faults
+from bruxwatch.emulated.pty_board import Faults
+from bruxwatch.emulated.serial_boards import ArduinoEmulator
 
 
 def test_crc_is_ccitt_false():

@@ -11,12 +11,8 @@ import numpy as np
 from bruxwatch.devices import ganglion_protocol as gp
 from bruxwatch.devices.ble_emg import COMMAND_UUID, BleEmgBoard
 from bruxwatch.devices.ganglion import GanglionBoard
-from bruxwatch.emulated.ble_boards import (
-    BleEmgPeripheral,
-    BleFaults,
-    GanglionPeripheral,
-    radio,
-)
+from bruxwatch.emulated.ble_boards import BleEmgPeripheral, GanglionPeripheral
+from bruxwatch.emulated.ble_radio import BleFaults, radio
 from bruxwatch.firmware_host.actuators import MotorActuator
 from bruxwatch.firmware_host.feedback import FeedbackConfig
 from bruxwatch.firmware_host.session import Session

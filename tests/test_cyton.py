@@ -11,7 +11,8 @@ import pytest
 from bruxwatch.devices import cyton_protocol as proto
 from bruxwatch.devices.base import DeviceError
 from bruxwatch.devices.cyton import CytonBoard
-from bruxwatch.emulated.serial_boards import CytonEmulator, Faults
+from bruxwatch.emulated.pty_board import Faults
+from bruxwatch.emulated.serial_boards import CytonEmulator
 
 
 def test_scale_matches_the_datasheet_formula():

@@ -16,7 +16,8 @@ from bruxwatch.devices.arduino import ArduinoBoard
 from bruxwatch.devices.base import DeviceError
 from bruxwatch.devices.cyton import CytonBoard
 from bruxwatch.devices.serial_link import open_port
-from bruxwatch.emulated.serial_boards import ArduinoEmulator, CytonEmulator, Faults
+from bruxwatch.emulated.pty_board import Faults
+from bruxwatch.emulated.serial_boards import ArduinoEmulator, CytonEmulator
 from bruxwatch.emulated.simulator import Simulator
 from bruxwatch.sources import open_device
 

@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 
 from bruxwatch.cli import main
+from bruxwatch.emulated.pty_board import Faults
 from bruxwatch.emulated.serial_boards import (
     TEXT_FORMS,
     ArduinoEmulator,
     CytonEmulator,
-    Faults,
     MyoWareSketchEmulator,
 )
 from bruxwatch.emulated.simulator import Simulator, SimulatorConfig

@@ -11,7 +11,8 @@ import pytest
 from bruxwatch.devices import ganglion_protocol as gp
 from bruxwatch.devices.base import DeviceError
 from bruxwatch.devices.ganglion import GanglionBoard
-from bruxwatch.emulated.ble_boards import BleFaults, GanglionPeripheral, radio
+from bruxwatch.emulated.ble_boards import GanglionPeripheral
+from bruxwatch.emulated.ble_radio import BleFaults, radio
 
 # The worked examples of OpenBCI's "Ganglion Data Format" page (the 19 or 18 data bytes).
 DOC_VECTORS = [

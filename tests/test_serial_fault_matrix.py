@@ -13,7 +13,8 @@ import pytest
 
 from bruxwatch.devices.arduino import ArduinoBoard
 from bruxwatch.devices.cyton import CytonBoard
-from bruxwatch.emulated.serial_boards import ArduinoEmulator, CytonEmulator, Faults
+from bruxwatch.emulated.pty_board import Faults
+from bruxwatch.emulated.serial_boards import ArduinoEmulator, CytonEmulator
 
 COUNTED = {
     "drop": "drop=0.03",

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from bruxwatch.devices.arduino import ArduinoBoard
-from bruxwatch.emulated.serial_boards import ArduinoEmulator, Faults
+from bruxwatch.emulated.pty_board import Faults
+from bruxwatch.emulated.serial_boards import ArduinoEmulator
 from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.firmware_host.actuators import MotorActuator
 from bruxwatch.firmware_host.feedback import FeedbackConfig

@@ -52,10 +52,10 @@ def _ble_devices(seconds: float) -> int:
 def cmd_emulate(args: argparse.Namespace) -> int:
     import time
 
+    from bruxwatch.emulated.pty_board import Faults
     from bruxwatch.emulated.serial_boards import (
         ArduinoEmulator,
         CytonEmulator,
-        Faults,
         MyoWareSketchEmulator,
     )
 
