@@ -49,7 +49,7 @@ from bruxwatch.memory import keep_freed_memory
 from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.firmware_host.feedback import FeedbackConfig
 from bruxwatch.firmware_host.session import Session
-from bruxwatch.store.recording import RecordingWriter
+from bruxwatch.store.night_writer import RecordingWriter
 keep_freed_memory()
 hours = float(sys.argv[1])
 folder = Path(tempfile.mkdtemp())
@@ -104,7 +104,7 @@ def full_session(path: str, seconds: float) -> tuple[float, list[float], float]:
     from bruxwatch.firmware_host.actuators import MotorActuator
     from bruxwatch.firmware_host.feedback import FeedbackConfig
     from bruxwatch.firmware_host.session import Session
-    from bruxwatch.store.recording import RecordingWriter
+    from bruxwatch.store.night_writer import RecordingWriter
 
     board = ArduinoBoard(path)
     folder = Path(tempfile.mkdtemp())

@@ -29,7 +29,8 @@ import pyqtgraph as pg  # noqa: E402
 from bruxwatch.emulated.simulator import Simulator, SimulatorConfig  # noqa: E402
 from bruxwatch.memory import keep_freed_memory  # noqa: E402
 from bruxwatch.signal import Calibration, Pipeline  # noqa: E402
-from bruxwatch.store.recording import Recording, RecordingWriter  # noqa: E402
+from bruxwatch.store.night_writer import RecordingWriter  # noqa: E402
+from bruxwatch.store.recording import Recording
 from bruxwatch.ui.live import LiveWindow  # noqa: E402
 from bruxwatch.ui.overview import night_overview  # noqa: E402
 from bruxwatch.ui.review import ReviewWindow  # noqa: E402

@@ -16,7 +16,8 @@ from bruxwatch.emulated.ble_radio import BleFaults, radio
 from bruxwatch.firmware_host.actuators import MotorActuator
 from bruxwatch.firmware_host.feedback import FeedbackConfig
 from bruxwatch.firmware_host.session import Session
-from bruxwatch.store.recording import Recording, RecordingWriter
+from bruxwatch.store.night_writer import RecordingWriter
+from bruxwatch.store.recording import Recording
 
 _addresses = itertools.count(1)
 

@@ -135,7 +135,7 @@ CRASH = textwrap.dedent(
     """
     import os, sys
     from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
-    from bruxwatch.store.recording import RecordingWriter
+    from bruxwatch.store.night_writer import RecordingWriter
     sim = Simulator(SimulatorConfig(scenario="awake", duration_s=20, seed=2))
     writer = RecordingWriter(sys.argv[1], sim.info)
     for chunk in sim.chunks():

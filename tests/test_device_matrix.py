@@ -28,7 +28,8 @@ from bruxwatch.emulated.serial_boards import (
     MyoWareSketchEmulator,
 )
 from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
-from bruxwatch.store.recording import Recording, RecordingWriter
+from bruxwatch.store.night_writer import RecordingWriter
+from bruxwatch.store.recording import Recording
 from bruxwatch.stream import Chunk, StreamInfo
 from tests.test_import_times_and_names import write_gui
 from tests.test_importers import write_bdf

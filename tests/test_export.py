@@ -13,7 +13,8 @@ from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal import Calibration, analyze
 from bruxwatch.store.edf import header_range
 from bruxwatch.store.importers import read_csv
-from bruxwatch.store.recording import Recording, RecordingWriter
+from bruxwatch.store.night_writer import RecordingWriter
+from bruxwatch.store.recording import Recording
 from bruxwatch.stream import Chunk
 
 pyedflib = pytest.importorskip("pyedflib")

@@ -12,7 +12,8 @@ import pytest
 
 from bruxwatch.cli import main
 from bruxwatch.store.importers import read_recording
-from bruxwatch.store.recording import Recording, RecordingWriter
+from bruxwatch.store.night_writer import RecordingWriter
+from bruxwatch.store.recording import Recording
 from bruxwatch.stream import Chunk, StreamInfo
 
 FS = 250.0

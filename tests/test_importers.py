@@ -225,7 +225,8 @@ def test_import_replay_and_report_treat_a_gui_file_like_a_night(
 ):
     from bruxwatch.firmware_host.session import Session
     from bruxwatch.sources import open_device
-    from bruxwatch.store.recording import Recording, RecordingWriter
+    from bruxwatch.store.night_writer import RecordingWriter
+    from bruxwatch.store.recording import Recording
 
     source = tmp_path / "OpenBCI-RAW-2025-11-24_22-00-00.txt"
     x = eight_channels(emg)

@@ -128,7 +128,7 @@ def test_memory_stays_flat_over_two_hours_at_full_speed():
         from bruxwatch.memory import keep_freed_memory
         from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
         from bruxwatch.firmware_host.session import Session
-        from bruxwatch.store.recording import RecordingWriter
+        from bruxwatch.store.night_writer import RecordingWriter
         keep_freed_memory()
         sim = Simulator(SimulatorConfig(scenario="night", duration_s=7200, seed=1, chunk_s=1.0))
         peaks = []

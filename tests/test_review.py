@@ -13,7 +13,8 @@ pg = pytest.importorskip("pyqtgraph")
 from bruxwatch.cli import main  # noqa: E402
 from bruxwatch.emulated.simulator import Simulator, SimulatorConfig  # noqa: E402
 from bruxwatch.signal import Calibration, analyze  # noqa: E402
-from bruxwatch.store.recording import Recording, RecordingWriter  # noqa: E402
+from bruxwatch.store.night_writer import RecordingWriter  # noqa: E402
+from bruxwatch.store.recording import Recording  # noqa: E402
 from bruxwatch.stream import Chunk  # noqa: E402
 from bruxwatch.ui.overview import MinMaxDecimator  # noqa: E402
 from bruxwatch.ui.review import ReviewWindow  # noqa: E402

@@ -20,7 +20,8 @@ from bruxwatch.firmware_host.actuators import MotorActuator
 from bruxwatch.firmware_host.feedback import FeedbackConfig
 from bruxwatch.firmware_host.session import Session
 from bruxwatch.signal.calibration import PROTOCOL
-from bruxwatch.store.recording import Recording, RecordingWriter
+from bruxwatch.store.night_writer import RecordingWriter
+from bruxwatch.store.recording import Recording
 from bruxwatch.stream import Chunk
 
 

@@ -11,7 +11,7 @@ import stat
 import pytest
 
 from bruxwatch.cli import main
-from bruxwatch.store import recording as store
+from bruxwatch.store import night_writer as store
 from bruxwatch.store.recording import Recording
 
 DEVICE = "sim:scenario=night,calibrate=1,episodes_per_hour=300,seed=2,realtime=0,minutes=1.5"

@@ -13,7 +13,8 @@ from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal import Calibration
 from bruxwatch.signal.events import Burst, BurstEnd, Episode, EpisodeEnd, QualityChanged
-from bruxwatch.store.recording import Recording, RecordingWriter
+from bruxwatch.store.night_writer import RecordingWriter
+from bruxwatch.store.recording import Recording
 from bruxwatch.stream import Chunk, StreamInfo
 
 INFO = StreamInfo(

@@ -44,7 +44,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     from bruxwatch.firmware_host.feedback import FeedbackConfig
     from bruxwatch.firmware_host.session import Session
     from bruxwatch.sources import open_device
-    from bruxwatch.store.recording import RecordingWriter
+    from bruxwatch.store.night_writer import RecordingWriter
 
     if args.screenshot:
         check_screenshot_path(Path(args.screenshot))
@@ -166,7 +166,7 @@ def record(
     from bruxwatch.firmware_host.session import Session
     from bruxwatch.signal.calibration import PROTOCOL, outcome_text
     from bruxwatch.sources import open_device
-    from bruxwatch.store.recording import RecordingWriter
+    from bruxwatch.store.night_writer import RecordingWriter
 
     path = _new_night_path(out)
     feedback_config, stored = feedback_settings(args)

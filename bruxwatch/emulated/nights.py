@@ -22,8 +22,8 @@ from bruxwatch.firmware_host.feedback import FeedbackConfig
 from bruxwatch.firmware_host.session import Session
 from bruxwatch.signal.calibration import PROTOCOL
 from bruxwatch.signal.config import SignalConfig
+from bruxwatch.store.night_writer import RecordingWriter
 from bruxwatch.store.private import private_folder
-from bruxwatch.store.recording import RecordingWriter
 
 CHUNK_S = 1.0
 """Simulated chunk length, s: long chunks make a night take seconds, not minutes."""

@@ -106,7 +106,7 @@ class Session:
     """Runs one recording session. All arguments but the device are optional.
 
     store: called with the stream's StreamInfo once it is known; returns the night's writer
-        (a NightWriter: store.recording.RecordingWriter).
+        (a NightWriter: store.night_writer.RecordingWriter).
     feedback: FeedbackConfig (mode feedback or baseline), or None for no feedback logic.
     actuators: what a fired decision drives (motor, sound, bell, ...).
     subscribers: called with every ProcessedChunk (the live plot subscribes here).

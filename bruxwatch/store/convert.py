@@ -11,7 +11,7 @@ from pathlib import Path
 from bruxwatch.signal import Pipeline
 from bruxwatch.signal.config import SignalConfig
 from bruxwatch.store.importers import Recording as FileRecording
-from bruxwatch.store.recording import RecordingWriter
+from bruxwatch.store.night_writer import RecordingWriter
 from bruxwatch.stream import StreamInfo
 
 IMPORTED_MODE = "imported"

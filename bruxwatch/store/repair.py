@@ -18,8 +18,8 @@ from pathlib import Path
 
 # the tables of a recording and their columns
 from bruxwatch.errors import StoreError
+from bruxwatch.store.night_schema import SCHEMA
 from bruxwatch.store.private import private_path
-from bruxwatch.store.recording import SCHEMA
 
 # the tables of a recording and their columns
 TABLES: dict[str, tuple[str, ...]] = {

@@ -26,7 +26,8 @@ from bruxwatch.signal.outcomes import (
 )
 from bruxwatch.signal.pipeline import processing_delay
 from bruxwatch.store.local_time import night_label
-from bruxwatch.store.recording import Recording, SessionInfo
+from bruxwatch.store.night_schema import SessionInfo
+from bruxwatch.store.recording import Recording
 
 
 @dataclass
