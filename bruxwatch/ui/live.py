@@ -17,7 +17,7 @@ from pyqtgraph.Qt import QtCore, QtWidgets
 
 from bruxwatch.firmware_host.session import Session, SessionResult
 from bruxwatch.stream import StreamInfo
-from bruxwatch.ui.review import KIND_COLOURS
+from bruxwatch.ui.colours import KIND_COLOURS
 from bruxwatch.ui.ring import SignalRing
 from bruxwatch.ui.snapshot import quiet_offscreen_platform, save_window
 

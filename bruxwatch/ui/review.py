@@ -20,9 +20,9 @@ from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 from bruxwatch.store.local_time import local
 from bruxwatch.store.nights import listing
 from bruxwatch.store.recording import Recording
+from bruxwatch.ui.colours import KIND_COLOURS
 from bruxwatch.ui.overview import NightOverview, detail_window, night_overview
 
-KIND_COLOURS = {"phasic": (66, 133, 244), "tonic": (219, 68, 55), "mixed": (244, 160, 0)}
 CONTEXT_S = 5.0
 
 
