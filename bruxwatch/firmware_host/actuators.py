@@ -5,11 +5,13 @@ and what the device can do.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import wave
 from pathlib import Path
 from typing import Protocol
@@ -17,6 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from bruxwatch.devices.base import can_vibrate
+from bruxwatch.firmware_host.feedback import Decision, FeedbackRecord
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +126,40 @@ class NotifyActuator:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
+
+
+def deliver(
+    decision: Decision,
+    actuators: list[Actuator],
+    *,
+    enabled: bool,
+    received_at: float,
+    fs: float,
+) -> FeedbackRecord:
+    """Carry out the policy's `decision` (held back instead while feedback is paused, not
+    `enabled`): every actuator fires, a failed one is logged and the others go on. The record
+    says what was done, and for a pulse given its latency (ms) from `received_at`
+    (time.perf_counter() when the trigger sample arrived); `fs` (Hz) times the trigger."""
+    if decision.fired and not enabled:
+        decision = dataclasses.replace(decision, fired=False, reason=f"paused: {decision.reason}")
+    latency = None
+    if decision.fired:
+        for actuator in actuators:
+            try:
+                actuator.fire(decision.strength, decision.ms)
+            except Exception as exc:  # a failed buzz must not end the night
+                log.warning("feedback through %s failed: %s", actuator.name, exc)
+        latency = (time.perf_counter() - received_at) * 1000.0
+    return FeedbackRecord(
+        trigger_index=decision.trigger_index,
+        at_s=decision.trigger_index / fs,
+        fired=decision.fired,
+        action=("+".join(a.name for a in actuators) or "none") if decision.fired else "none",
+        strength=decision.strength,
+        ms=decision.ms,
+        latency_ms=latency,
+        reason=decision.reason,
+    )
 
 
 ACTUATORS = {

@@ -17,25 +17,23 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Protocol
-
-import numpy as np
+from dataclasses import dataclass
 
 from bruxwatch.devices.base import Device, DeviceError
 from bruxwatch.errors import StoreError
-from bruxwatch.firmware_host.actuators import Actuator
+from bruxwatch.firmware_host.actuators import Actuator, deliver
+from bruxwatch.firmware_host.device_reader import read_device
 from bruxwatch.firmware_host.feedback import (
     Decision,
     FeedbackConfig,
     FeedbackPolicy,
     FeedbackRecord,
 )
-from bruxwatch.signal import Calibration, CalibrationError, Pipeline, ProcessedChunk, SignalConfig
-from bruxwatch.signal import calibrate as calibrate_from
-from bruxwatch.signal.calibration import CalibrationProtocol, outcome_text
-from bruxwatch.signal.events import BurstEnd, EpisodeEnd, EpisodeStart, Event, QualityChanged
+from bruxwatch.firmware_host.guided_calibration import GuidedCalibration, outside
+from bruxwatch.firmware_host.session_records import NightWriter, SessionResult, Status
+from bruxwatch.signal import Calibration, Pipeline, ProcessedChunk, SignalConfig
+from bruxwatch.signal.calibration import CalibrationProtocol
+from bruxwatch.signal.events import EpisodeEnd, Event, QualityChanged
 from bruxwatch.stream import Chunk, StreamInfo
 
 log = logging.getLogger(__name__)
@@ -54,52 +52,6 @@ MAX_QUEUED_CHUNKS = 2000
 """Chunks the reader may be ahead of the scorer (20 s of 10-ms chunks) before it waits."""
 SILENT_S = 2.0
 """Seconds without a chunk after which the wall clock, not the stream, counts to --duration."""
-
-
-@dataclass
-class Status:
-    """A snapshot for status displays, updated with every chunk."""
-
-    seconds: float = 0.0
-    samples: int = 0
-    lost: int = 0
-    episodes: int = 0
-    artifacts: int = 0
-    feedback_fired: int = 0
-    feedback_held: int = 0
-    last_feedback_s: float | None = None
-    quality: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    link: str = ""  # what is wrong with the link now ("" while data flows)
-    envelope: np.ndarray | None = None
-    thresholds: np.ndarray | None = None
-    latencies_ms: list[float] = field(default_factory=list)
-
-
-@dataclass
-class SessionResult:
-    reason: str
-    status: Status
-    path: str | None
-    info: StreamInfo | None
-
-
-class NightWriter(Protocol):
-    """What the session needs of the file a night is recorded into (RecordingWriter is
-    one): each call may raise StoreError (a full disk), which ends the session."""
-
-    path: Path
-    closed: bool
-
-    def append(self, chunk: Chunk) -> None: ...
-    def add_events(self, events: list[Event]) -> None: ...
-    def add_feedback(self, record: FeedbackRecord) -> None: ...
-    def add_notice(self, at_s: float, text: str) -> None: ...
-    def add_mark(self, at_s: float, label: str) -> None: ...
-    def set_calibration(
-        self, calibration: Calibration | None, calibration_s: tuple[float, float]
-    ) -> None: ...
-    def flush(self, force: bool = False) -> bool: ...
-    def finish(self, reason: str = "stopped") -> None: ...
 
 
 class Session:
@@ -148,7 +100,6 @@ class Session:
         self.feedback_enabled = True
         self.idle_window_s = idle_window_s
         self.active_window_s = active_window_s
-        self.protocol = calibrate
         self.on_prompt = on_prompt or (lambda text: None)
         # told when the first samples have come (and the night's file is open)
         self.on_started: Callable[[StreamInfo], None] = lambda info: None
@@ -156,15 +107,13 @@ class Session:
         self.on_calibrated: Callable[[Calibration | None], None] = lambda calibration: None
         self.calibration_error: str | None = None
         self.store_error: StoreError | None = None
-        self._calibration_chunks: list[Chunk] | None = [] if calibrate is not None else None
-        self._prompts = list(calibrate.prompts()) if calibrate is not None else []
-        self._cal_window: tuple[float, float] | None = (
-            (0.0, calibrate.end_s) if calibrate is not None else None
-        )
-        self._cal_live = False  # a calibration asked for mid-stream: scoring goes on meanwhile
         self.calibration_attempts = max(1, calibration_attempts)
-        self._attempts_left = self.calibration_attempts - 1
-        self._attempt_start = 0.0  # s: where the current calibration attempt began
+        # the calibration under way (None: none), and where its clenches lie (kept out of
+        # the night's counts after it is over too)
+        self._guide: GuidedCalibration | None = None
+        self._cal_window: tuple[float, float] | None = None
+        if calibrate is not None:
+            self._guide_from(calibrate, 0.0, live=False)
         self._cal_request: CalibrationProtocol | None = None
         self.status = Status()
         self.writer: NightWriter | None = None
@@ -201,10 +150,6 @@ class Session:
 
         self._cal_request = protocol or PROTOCOL
 
-    @property
-    def calibrating(self) -> bool:
-        return self._calibration_chunks is not None
-
     def mark(self, label: str) -> None:
         """Put a marker at the current stream time (a button press in the live window)."""
         if self.writer is not None:
@@ -228,7 +173,16 @@ class Session:
             self.device.on_notice = lambda text: loop.call_soon_threadsafe(
                 queue.put_nowait, _Notice(text)
             )
-        reader = threading.Thread(target=self._read, args=(loop, queue), daemon=True)
+        reader = threading.Thread(
+            target=read_device,
+            args=(
+                self.device,
+                lambda item: loop.call_soon_threadsafe(queue.put_nowait, item),
+                self._room,
+                lambda: self._stop_reason is not None,
+            ),
+            daemon=True,
+        )
         reader.start()
         failed = False
         try:
@@ -262,29 +216,6 @@ class Session:
         )
 
     # ------------------------------------------------------------------------ threads
-    def _read(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> None:
-        try:
-            chunks = iter(self.device.chunks())
-            while True:
-                # Back-pressure for sources faster than real time (the simulator at full speed):
-                # room is taken before the next chunk is read, so a closed-loop simulator
-                # (max_ahead_chunks = 1) makes chunk k+1 only after chunk k was handled. A live
-                # board never gets this far ahead, so nothing it sends waits here.
-                while not self._room.acquire(timeout=0.5):
-                    if self._stop_reason is not None:
-                        return
-                chunk = next(chunks, None)
-                if chunk is None:
-                    break
-                received = time.perf_counter()
-                loop.call_soon_threadsafe(queue.put_nowait, (chunk, received))
-                if self._stop_reason is not None:
-                    break
-            loop.call_soon_threadsafe(queue.put_nowait, None)
-        except BaseException as exc:  # handed to the loop, which reports and stops
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(queue.put_nowait, exc)
-
     async def _consume(self, queue: asyncio.Queue, duration_s: float | None) -> None:
         self._last_arrival = time.monotonic()
         ticker = asyncio.ensure_future(_tick(queue, 0.5))  # wakes the loop when nothing comes
@@ -364,21 +295,29 @@ class Session:
             self.info = self.device.info  # complete once the first chunk has arrived
             if self._store_factory is not None:
                 self.writer = self._store_factory(self.info)
-            if self._calibration_chunks is None:
+            if self._guide is None:
                 self._start_scoring()
             self.on_started(self.info)
-        if self._cal_request is not None and self._calibration_chunks is None:
-            self.protocol, self._cal_request = self._cal_request, None
+        if self._cal_request is not None and self._guide is None:
             start = chunk.first_index / self.info.fs
-            self._calibration_chunks, self._cal_live = [], True
-            self._attempts_left = self.calibration_attempts - 1
-            self._begin_attempt(start, start)
-        if self._calibration_chunks is not None and not self._cal_live:
+            self._guide_from(self._cal_request, start, live=True)
+            self._cal_request = None
+        if self._guide is not None and not self._guide.live:
             self._calibrating(chunk)
             return
         self._score(chunk, received_at)
-        if self._calibration_chunks is not None:
+        if self._guide is not None:
             self._calibrating(chunk)
+
+    def _guide_from(self, protocol: CalibrationProtocol, start_s: float, live: bool) -> None:
+        self._guide = GuidedCalibration(
+            protocol,
+            attempts=self.calibration_attempts,
+            start_s=start_s,
+            live=live,
+            on_prompt=lambda text: self.on_prompt(text),
+        )
+        self._cal_window = self._guide.window
 
     def _start_scoring(self) -> None:
         assert self.info is not None
@@ -390,85 +329,43 @@ class Session:
             self.policy = FeedbackPolicy(self.info.fs, self.feedback)
 
     def _calibrating(self, chunk: Chunk) -> None:
-        """Guided calibration at the start of the stream: keep the samples (they are stored
-        like any others), prompt the wearer on time, and calibrate once the sequence is over."""
-        assert self.info is not None and self.protocol is not None
-        assert self._calibration_chunks is not None and self._cal_window is not None
-        self._calibration_chunks.append(chunk)
-        now = chunk.end_index / self.info.fs
-        if not self._cal_live:
+        """Guided calibration: the samples are stored like any others (at the start of the
+        stream; mid-stream they were, when scored), and once the sequence is over scoring
+        goes on against the new levels."""
+        guide = self._guide
+        assert self.info is not None and guide is not None
+        if not guide.live:
             if self.writer is not None:
                 self.writer.append(chunk)
                 self._flush()
-            self.status.seconds, self.status.samples = now, self.status.samples + chunk.n
-        while self._prompts and self._prompts[0][0] <= now:
-            self.on_prompt(self._prompts.pop(0)[1])
-        if now < self._cal_window[1]:
+            self.status.seconds = chunk.end_index / self.info.fs
+            self.status.samples += chunk.n
+        done = guide.add(chunk, self.info, self.config)
+        self._cal_window, self.calibration_error = guide.window, guide.error
+        if done is None:
             return
-        calibration = self._calibrate(self._calibration_chunks)
-        retry = calibration is None and self._attempts_left > 0
-        self.on_prompt(outcome_text(calibration, self.calibration_error, retrying=retry))
-        if retry:  # the wearer is told why and led through it again; the clock runs on
-            self._attempts_left -= 1
-            self._begin_attempt(self._cal_window[0], now)
-            return
-        chunks, self._calibration_chunks = self._calibration_chunks, None
-        self.on_calibrated(calibration)
-        if self._cal_live:  # switch to the new thresholds from the next chunk on
-            self._cal_live = False
-            if calibration is not None:
-                self.calibration = calibration
+        self._guide = None
+        self.on_calibrated(done.calibration)
+        if guide.live:  # switch to the new thresholds from the next chunk on
+            if done.calibration is not None:
+                self.calibration = done.calibration
                 if self.writer is not None:
-                    self.writer.set_calibration(calibration, self._cal_window)
-                self.pipeline = Pipeline(self.info, self.config, calibration)
+                    self.writer.set_calibration(done.calibration, guide.window)
+                self.pipeline = Pipeline(self.info, self.config, done.calibration)
             return
-        self.calibration = calibration
+        self.calibration = done.calibration
         if self.writer is not None:
-            self.writer.set_calibration(self.calibration, self._cal_window)
+            self.writer.set_calibration(self.calibration, guide.window)
         self._start_scoring()
-        for past in chunks:  # score the calibration stretch too; its clenches are not counted
+        for past in done.chunks:  # score the calibration stretch too; its clenches are not counted
             self._score(past, None, store=False)
-
-    def _begin_attempt(self, first_start: float, start: float) -> None:
-        """Prompt the calibration sequence from `start` (s); its clenches, and those of
-        earlier attempts from `first_start` on, are kept out of the night's counts."""
-        assert self.protocol is not None
-        self._attempt_start = start
-        self._prompts = [(start + t, text) for t, text in self.protocol.prompts()]
-        self._cal_window = (first_start, start + self.protocol.end_s)
-
-    def _calibrate(self, chunks: list[Chunk]) -> Calibration | None:
-        assert self.info is not None and self.protocol is not None
-        probe = Pipeline(self.info, self.config)
-        outs = [probe.process(c) for c in chunks]
-        envelope = np.concatenate([o.envelope for o in outs], axis=1)
-        index = np.concatenate(
-            [np.arange(o.first_index, o.first_index + o.envelope.shape[1]) for o in outs]
-        )
-        t = index / self.info.fs - self._attempt_start
-        scored = probe.scored
-        (r0, r1), (m0, m1) = self.protocol.rest_s, self.protocol.mvc_s
-        try:
-            calibration = calibrate_from(
-                envelope[scored][:, (t >= r0) & (t < r1)],
-                envelope[scored][:, (t >= m0) & (t < m1)],
-                self.config.threshold,
-                units=self.info.units,
-                names=[self.info.channels[c] for c in scored],
-            )
-            self.calibration_error = None  # an earlier try's failure is over
-            return calibration
-        except CalibrationError as exc:
-            self.calibration_error = str(exc)
-            log.info("calibration failed (%s); scoring against an adaptive background", exc)
-            return None
 
     def _score(self, chunk: Chunk, received_at: float | None, store: bool = True) -> None:
         pipeline = self.pipeline
         assert pipeline is not None
         out = pipeline.process(chunk)
         if self._cal_window is not None:  # the calibration clenches are not the night's
-            out.events = [e for e in out.events if not _within(e, self._cal_window)]
+            out.events = outside(out.events, self._cal_window)
         clench_since = pipeline.detector.clench_since_index
         self._pace(clench_since is not None)
         if self.policy is not None and received_at is not None:
@@ -507,41 +404,21 @@ class Session:
             self.device.read_window_s = window
 
     def _give(self, decision: Decision, received_at: float) -> None:
-        latency = None
-        action = "+".join(a.name for a in self.actuators) or "none"
-        if decision.fired and not self.feedback_enabled:
-            decision = Decision(
-                decision.trigger_index,
-                False,
-                decision.strength,
-                decision.ms,
-                f"paused: {decision.reason}",
-            )
-        if decision.fired:
-            for actuator in self.actuators:
-                try:
-                    actuator.fire(decision.strength, decision.ms)
-                except Exception as exc:  # a failed buzz must not end the night
-                    log.warning("feedback through %s failed: %s", actuator.name, exc)
-            latency = (time.perf_counter() - received_at) * 1000.0
+        assert self.pipeline is not None
+        record = deliver(
+            decision,
+            self.actuators,
+            enabled=self.feedback_enabled,
+            received_at=received_at,
+            fs=self.pipeline.fs,
+        )
+        if record.fired:
             self.status.feedback_fired += 1
-            self.status.latencies_ms.append(latency)
+            self.status.latencies_ms.append(record.latency_ms)
             del self.status.latencies_ms[:-1000]
         else:
             self.status.feedback_held += 1
-        assert self.pipeline is not None
-        at_s = decision.trigger_index / self.pipeline.fs
-        self.status.last_feedback_s = at_s
-        record = FeedbackRecord(
-            trigger_index=decision.trigger_index,
-            at_s=at_s,
-            fired=decision.fired,
-            action=action if decision.fired else "none",
-            strength=decision.strength,
-            ms=decision.ms,
-            latency_ms=latency,
-            reason=decision.reason,
-        )
+        self.status.last_feedback_s = record.at_s
         if self.writer is not None:
             self.writer.add_feedback(record)
         for listener in self.feedback_listeners:
@@ -566,7 +443,7 @@ class Session:
             raise
 
     def _finish(self) -> None:
-        if self._calibration_chunks is not None and self.writer is not None:
+        if self._guide is not None and self.writer is not None:
             ended = "the recording ended during the calibration"
             # after a failed first try, why that one failed is what the wearer needs to hear
             self.calibration_error = self.calibration_error or ended
@@ -587,16 +464,3 @@ async def _tick(queue: asyncio.Queue, every_s: float) -> None:
     while True:
         await asyncio.sleep(every_s)
         queue.put_nowait(_TICK)
-
-
-def _within(event: Event, window: tuple[float, float]) -> bool:
-    """Does a burst or episode event start inside the (start, end) window in seconds?"""
-    if isinstance(event, BurstEnd):
-        start = event.burst.start_s
-    elif isinstance(event, EpisodeEnd):
-        start = event.episode.start_s
-    elif isinstance(event, EpisodeStart):
-        start = event.start_s
-    else:
-        return False
-    return window[0] <= start < window[1]

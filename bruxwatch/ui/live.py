@@ -15,7 +15,8 @@ from collections.abc import Callable
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
-from bruxwatch.firmware_host.session import Session, SessionResult
+from bruxwatch.firmware_host.session import Session
+from bruxwatch.firmware_host.session_records import SessionResult
 from bruxwatch.stream import StreamInfo
 from bruxwatch.ui.colours import KIND_COLOURS
 from bruxwatch.ui.ring import SignalRing
