@@ -19,9 +19,9 @@ from collections.abc import Iterator
 import numpy as np
 
 from bruxwatch.devices import arduino_protocol as proto
-from bruxwatch.devices.base import DeviceError, LinkedDevice
-from bruxwatch.devices.ble_link import BleLink, Notification, Reconnected
-from bruxwatch.stream import Chunk, ChunkRun, StreamInfo
+from bruxwatch.devices.base import DeviceError
+from bruxwatch.devices.ble_link import BleLink, Notification, NotifyingBoard
+from bruxwatch.stream import Chunk, StreamInfo
 
 SERVICE_UUID = "68830001-c0c3-422a-b597-8023cc741e36"
 DATA_UUID = "68830002-c0c3-422a-b597-8023cc741e36"
@@ -30,7 +30,7 @@ INFO_UUID = "68830004-c0c3-422a-b597-8023cc741e36"
 NAME_PREFIX = "bruxwatch"
 
 
-class BleEmgBoard(LinkedDevice):
+class BleEmgBoard(NotifyingBoard):
     def __init__(self, target: str, *, backend: type | None = None, scanner=None) -> None:
         if not target:
             raise ValueError("give the board's address or name, e.g. ble:bruxwatch-EMG")
@@ -69,36 +69,32 @@ class BleEmgBoard(LinkedDevice):
             device=f"{self.info.device} (firmware {board.firmware})",
             rails=(0.0, float(2**board.bits - 1)),
         )
-        offset = 0  # stream index = board index + offset (the board restarts on reconnect)
-        expected: int | None = None
-        last_time = 0.0
-        restarted = False
-        for batch in self.link.events():
-            run = ChunkRun()
-            for item in batch:
-                if isinstance(item, Reconnected):
-                    restarted = True
-                    continue
-                assert isinstance(item, Notification)
-                data = item.data
-                decoded = self.parser.feed(data if data[:1] == b"#" else proto.SYNC + data)
-                self.messages += decoded.messages
-                for first, counts in decoded.frames:
-                    index = first + offset
-                    if restarted and expected is not None and index < expected:
-                        lost = max(0, round((item.at - last_time) * board.fs) - counts.shape[1])
-                        offset = expected + lost - first
-                        index = first + offset
-                    restarted = False
-                    if expected is not None and index < expected:
-                        continue  # a repeated frame
-                    missing = 0 if expected is None else index - expected
-                    if done := run.add(index, counts.astype(np.float32), missing):
-                        yield done
-                    expected = index + counts.shape[1]
-                    last_time = item.at
-            if last := run.take():
-                yield last
+        self._offset = 0  # stream index = board index + offset (it restarts on reconnect)
+        self._expected: int | None = None
+        self._last_time = 0.0
+        yield from self.notified_chunks()
+
+    def pieces(self, item: Notification) -> Iterator[tuple[int, np.ndarray, int]]:
+        """The sample frames of one notification (or its '#' reply), placed in the stream:
+        a frame index behind the last after a reconnect means the board restarted, and the
+        gap is taken from the host clock."""
+        assert self.board is not None
+        data = item.data
+        decoded = self.parser.feed(data if data[:1] == b"#" else proto.SYNC + data)
+        self.messages += decoded.messages
+        for first, counts in decoded.frames:
+            index = first + self._offset
+            expected = self._expected
+            if self.restarted and expected is not None and index < expected:
+                lost = max(0, round((item.at - self._last_time) * self.board.fs) - counts.shape[1])
+                self._offset = expected + lost - first
+                index = first + self._offset
+            self.restarted = False
+            if expected is not None and index < expected:
+                continue  # a repeated frame
+            yield index, counts.astype(np.float32), 0 if expected is None else index - expected
+            self._expected = index + counts.shape[1]
+            self._last_time = item.at
 
     has_motor = True
 

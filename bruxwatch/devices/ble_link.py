@@ -27,8 +27,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
-from bruxwatch.devices.base import DeviceError
+import numpy as np
+
+from bruxwatch.devices.base import DeviceError, LinkedDevice
 from bruxwatch.devices.serial_link import STALL_S
+from bruxwatch.stream import Chunk, ChunkRun
 
 log = logging.getLogger(__name__)
 
@@ -274,3 +277,32 @@ async def _scan_for(name: str, timeout_s: float):
         ),
         timeout=timeout_s,
     )
+
+
+class NotifyingBoard(LinkedDevice):
+    """A board whose samples come in BLE notifications on `link`. `notified_chunks()` joins
+    what each batch of notifications brought into gap-free chunks; a subclass decodes one
+    notification into pieces (`pieces`). `restarted` is set when the link was made again (the
+    board starts afresh) and left for the subclass to clear once it has placed the gap."""
+
+    link: BleLink
+    restarted = False
+
+    def pieces(self, item: Notification) -> Iterator[tuple[int, np.ndarray, int]]:
+        """(stream index, samples (channels, n), samples lost just before) for each piece of
+        signal `item` carries, in order."""
+        raise NotImplementedError
+
+    def notified_chunks(self) -> Iterator[Chunk]:
+        self.restarted = False
+        for batch in self.link.events():
+            run = ChunkRun()
+            for item in batch:
+                if isinstance(item, Reconnected):
+                    self.restarted = True
+                    continue
+                for index, samples, missing in self.pieces(item):
+                    if done := run.add(index, samples, missing):
+                        yield done
+            if last := run.take():
+                yield last

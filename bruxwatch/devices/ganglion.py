@@ -18,12 +18,11 @@ from collections.abc import Iterator
 import numpy as np
 
 from bruxwatch.devices import ganglion_protocol as gp
-from bruxwatch.devices.base import LinkedDevice
-from bruxwatch.devices.ble_link import BleLink, Notification, Reconnected
-from bruxwatch.stream import Chunk, ChunkRun, StreamInfo
+from bruxwatch.devices.ble_link import BleLink, Notification, NotifyingBoard
+from bruxwatch.stream import Chunk, StreamInfo
 
 
-class GanglionBoard(LinkedDevice):
+class GanglionBoard(NotifyingBoard):
     def __init__(
         self,
         target: str,
@@ -80,35 +79,30 @@ class GanglionBoard(LinkedDevice):
             kind="raw",
             device=f"{self.info.device} (firmware {self.firmware})",
         )
-        index = 0  # the stream index of the next sample
-        last_time: float | None = None
-        reconnected = False
-        for batch in self.link.events():
-            run = ChunkRun()
-            for item in batch:
-                if isinstance(item, Reconnected):
-                    reconnected = True
-                    continue
-                assert isinstance(item, Notification)
-                decoded = self.decoder.feed(item.data)
-                if decoded.message:
-                    self.messages.append(decoded.message)
-                n = decoded.samples.shape[1]
-                if n == 0:
-                    continue
-                missing = decoded.missing_before
-                if reconnected and last_time is not None:  # the board restarted: host clock
-                    missing += max(1, round((item.at - last_time) * gp.FS) - n)
-                elif last_time is not None:  # whole counter cycles the packet id cannot show
-                    missing += self._cycles_missed(item.at - last_time, n, missing)
-                reconnected = False
-                index += missing
-                if done := run.add(index, decoded.samples[self.picked], missing):
-                    yield done
-                index += n
-                last_time = item.at
-            if last := run.take():
-                yield last
+        self._index = 0  # the stream index of the next sample
+        self._last_time: float | None = None
+        yield from self.notified_chunks()
+
+    def pieces(self, item: Notification) -> Iterator[tuple[int, np.ndarray, int]]:
+        """The samples of one packet, placed after what the packet counter (or, after a
+        reconnect, the host clock) says was lost before them."""
+        decoded = self.decoder.feed(item.data)
+        if decoded.message:
+            self.messages.append(decoded.message)
+        n = decoded.samples.shape[1]
+        if n == 0:
+            return
+        missing = decoded.missing_before
+        last_time = self._last_time
+        if self.restarted and last_time is not None:  # the board restarted: host clock
+            missing += max(1, round((item.at - last_time) * gp.FS) - n)
+        elif last_time is not None:  # whole counter cycles the packet id cannot show
+            missing += self._cycles_missed(item.at - last_time, n, missing)
+        self.restarted = False
+        self._index += missing
+        yield self._index, decoded.samples[self.picked], missing
+        self._index += n
+        self._last_time = item.at
 
     def _cycles_missed(self, elapsed_s: float, n: int, counted: int) -> int:
         """Samples in whole packet-id cycles (about 1 s each) lost without a disconnect: the

@@ -19,6 +19,27 @@ from bruxwatch.emulated.ble_radio import BleFaults, FakePeripheral
 from bruxwatch.emulated.simulator import SimulatorConfig
 
 
+def a_day_of_wearing(
+    scenario: str,
+    fs: float,
+    channels: int,
+    seed: int,
+    chunk_s: float,
+    episodes_per_hour: float | None,
+) -> SimulatorConfig:
+    """The simulated wearer an emulated board streams: 24 h of `scenario` at `fs` Hz on
+    `channels` channels, in chunks of `chunk_s` (s, a notification's worth)."""
+    return SimulatorConfig(
+        scenario=scenario,  # type: ignore[arg-type]
+        fs=fs,
+        channels=channels,
+        seed=seed,
+        chunk_s=chunk_s,
+        duration_s=24 * 3600,
+        episodes_per_hour=episodes_per_hour,
+    )
+
+
 # --------------------------------------------------------------------------- Ganglion
 def pack_bits(values: list[int], bits: int, size: int) -> bytes:
     """Pack `values` (each already `bits` wide, unsigned) MSB first into `size` bytes."""
@@ -60,15 +81,7 @@ class GanglionPeripheral(FakePeripheral):
     ) -> None:
         super().__init__(address, faults)
         self.firmware, self.accel, self.speed = firmware, accel, speed
-        self.sim_config = SimulatorConfig(
-            scenario=scenario,
-            fs=gp.FS,
-            channels=4,
-            seed=seed,
-            chunk_s=0.01,
-            duration_s=24 * 3600,
-            episodes_per_hour=episodes_per_hour,
-        )
+        self.sim_config = a_day_of_wearing(scenario, gp.FS, 4, seed, 0.01, episodes_per_hour)
         self.gatt = {
             gp.SERVICE_UUID: {
                 gp.RECEIVE_UUID: ["notify"],
@@ -189,14 +202,8 @@ class BleEmgPeripheral(FakePeripheral):
 
         super().__init__(address, faults)
         self.fs, self.frame_samples, self.speed = fs, frame_samples, speed
-        self.sim_config = SimulatorConfig(
-            scenario=scenario,
-            fs=fs,
-            channels=2,
-            seed=seed,
-            chunk_s=frame_samples / fs,
-            duration_s=24 * 3600,
-            episodes_per_hour=episodes_per_hour,
+        self.sim_config = a_day_of_wearing(
+            scenario, fs, 2, seed, frame_samples / fs, episodes_per_hour
         )
         self.uuids = ble_emg
         self.gatt = {

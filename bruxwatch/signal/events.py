@@ -13,18 +13,13 @@ BurstKind = Literal["phasic", "tonic"]
 
 
 @dataclass(frozen=True)
-class Burst:
-    """One clench burst: envelope above threshold for at least the minimum burst length.
-
-    start_index/end_index: first sample and one past the last sample above threshold.
-    peak: highest detection level in the burst (% MVC when calibrated, × background otherwise).
-    """
+class Span:
+    """Samples `start_index` up to (not including) `end_index` at `fs` Hz, and the same in
+    seconds from the session's start."""
 
     start_index: int
     end_index: int
     fs: float
-    kind: BurstKind
-    peak: float
 
     @property
     def start_s(self) -> float:
@@ -40,7 +35,19 @@ class Burst:
 
 
 @dataclass(frozen=True)
-class Episode:
+class Burst(Span):
+    """One clench burst: envelope above threshold for at least the minimum burst length.
+
+    start_index/end_index: first sample and one past the last sample above threshold.
+    peak: highest detection level in the burst (% MVC when calibrated, × background otherwise).
+    """
+
+    kind: BurstKind
+    peak: float
+
+
+@dataclass(frozen=True)
+class Episode(Span):
     """A scored episode: bursts less than the joining gap apart, phasic / tonic / mixed.
 
     peak_pct_mvc: highest % MVC reached (None when the recording is not calibrated).
@@ -48,9 +55,6 @@ class Episode:
     artifact: the episode overlaps a stretch of bad signal quality and is not counted.
     """
 
-    start_index: int
-    end_index: int
-    fs: float
     kind: EpisodeKind
     bursts: int
     phasic_bursts: int
@@ -58,18 +62,6 @@ class Episode:
     peak_level: float
     peak_pct_mvc: float | None
     artifact: bool = False
-
-    @property
-    def start_s(self) -> float:
-        return self.start_index / self.fs
-
-    @property
-    def end_s(self) -> float:
-        return self.end_index / self.fs
-
-    @property
-    def duration_s(self) -> float:
-        return (self.end_index - self.start_index) / self.fs
 
 
 @dataclass(frozen=True)
