@@ -165,3 +165,11 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where} must be text, got {value!r}")
         return value
     return value
+
+
+def with_mains(config: SignalConfig, mains: float | str | None) -> SignalConfig:
+    """`config` with the `--mains` flag applied (None: not given; 0: no notch; "auto")."""
+    if mains is None:
+        return config
+    value = mains if mains == "auto" else float(mains) or None
+    return dataclasses.replace(config, filter=dataclasses.replace(config.filter, mains_hz=value))

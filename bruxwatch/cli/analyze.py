@@ -16,13 +16,12 @@ from bruxwatch.cli.common import (
     read_input,
     signal_config,
     with_channels,
-    with_mains,
 )
 from bruxwatch.errors import StoreError
-from bruxwatch.firmware_host.console import lost_text
+from bruxwatch.firmware_host.console import clock, lost_text
 from bruxwatch.signal import Analysis, CalibrationError, SignalConfig, analyze, calibrate
 from bruxwatch.signal.scoring import Summary
-from bruxwatch.store.importers import Recording
+from bruxwatch.store.importers import FileRecording
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -30,7 +29,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return _analyze_night(args)
     recording = read_input(Path(args.input), args.fs)
     config = with_channels(signal_config(args), args.channels, len(recording.channels))
-    calibration = _calibration_from_ranges(recording, args.rest, args.mvc, config)
+    calibration = calibration_from_ranges(recording, args.rest, args.mvc, config)
     exclude = [args.rest, args.mvc] if calibration is not None else []
     with progress_bar("scoring", enabled=not args.quiet) as tick:
         if recording.gaps:  # lost packets: score the stream with its gaps
@@ -76,48 +75,36 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _analyze_night(args: argparse.Namespace) -> int:
-    """Re-score a night recorded by `bruxwatch record` from its raw samples."""
-    from bruxwatch.signal.analysis import analyze_chunks
-    from bruxwatch.store.recording import Recording as Night
+    """Re-score a night recorded by `bruxwatch record` from its raw samples, with the
+    settings and calibration it was recorded with unless the command line says otherwise."""
+    import dataclasses
+
+    from bruxwatch.store.recording import Recording
+    from bruxwatch.store.scored import score_night, stored_scoring
 
     try:
-        night = Night(args.input)
+        night = Recording(args.input)
     except StoreError as exc:
         raise CliError(str(exc)) from None
     with night:
-        from bruxwatch.store.scored import picked_channels, stored_signal_config
-
         try:
-            config, calibration = picked_channels(
-                with_mains(stored_signal_config(night.session), args.mains),
-                night.session.calibration,
-                night.info.n_channels,
-                args.channels,
-            )
+            scoring = stored_scoring(night, channels=args.channels, mains=args.mains)
         except StoreError as exc:
             raise CliError(str(exc)) from None
-        stretch = night.session.config.get("calibration_s")
-        exclude: list[tuple[float, float]] = [tuple(stretch)] if stretch else []
         if args.rest or args.mvc:
             values, _ = night.samples()
-            flat = Recording(
+            flat = FileRecording(
                 samples=values,
                 fs=night.info.fs,
                 channels=night.info.channels,
                 units=night.info.units,
             )
-            calibration = _calibration_from_ranges(flat, args.rest, args.mvc, config)
-            exclude = [args.rest, args.mvc]
-        with progress_bar("scoring", enabled=not args.quiet) as tick:
-            analysis = analyze_chunks(
-                night.chunks(),
-                night.info,
-                calibration=calibration,
-                config=config,
-                progress=tick,
-                total=night.end_index,
-                exclude_s=exclude,
+            calibration = calibration_from_ranges(flat, args.rest, args.mvc, scoring.config)
+            scoring = dataclasses.replace(
+                scoring, calibration=calibration, exclude_s=[args.rest, args.mvc]
             )
+        with progress_bar("scoring", enabled=not args.quiet) as tick:
+            analysis = score_night(night, progress=tick, scoring=scoring).analysis
         title = (
             f"{args.input} ({night.session.status}, {night.session.mode}, {night.session.device})"
         )
@@ -129,7 +116,9 @@ def _analyze_night(args: argparse.Namespace) -> int:
     return 0
 
 
-def _calibration_from_ranges(recording: Recording, rest, mvc, config: SignalConfig):
+def calibration_from_ranges(recording: FileRecording, rest, mvc, config: SignalConfig):
+    """The calibration from `--rest A:B` and `--mvc A:B` (s) of `recording`; None when
+    neither is given, one line for a range outside the recording or a failed calibration."""
     if rest is None and mvc is None:
         return None
     if rest is None or mvc is None:
@@ -153,7 +142,7 @@ def _calibration_from_ranges(recording: Recording, rest, mvc, config: SignalConf
         raise CliError(f"calibration failed: {exc}") from None
 
 
-def _envelope_of(recording: Recording, config: SignalConfig, hi: float) -> np.ndarray:
+def _envelope_of(recording: FileRecording, config: SignalConfig, hi: float) -> np.ndarray:
     """The pipeline's own envelope of the recording's first `hi` seconds."""
     from bruxwatch.signal import Pipeline
     from bruxwatch.stream import Chunk, StreamInfo
@@ -210,7 +199,7 @@ def format_summary(analysis: Analysis, title: str = "") -> str:
             peak = e.peak_pct_mvc if e.peak_pct_mvc is not None else e.peak_level
             note = "  artifact" if e.artifact else ""
             lines.append(
-                f"  {_clock(e.start_s):>10}  {e.duration_s:7.1f}s  {e.kind:<6}  {e.bursts:>6}  "
+                f"  {clock(e.start_s):>10}  {e.duration_s:7.1f}s  {e.kind:<6}  {e.bursts:>6}  "
                 f"{peak:10.1f}{note}"
             )
     lines.append("")
@@ -226,12 +215,6 @@ def _channel_rows(s: Summary) -> list[tuple[str, str]]:
         note = " (scored on the others)" if others else " (no good channel)"
         rows.append(("bad channels", ", ".join(s.bad_channels) + note))
     return rows
-
-
-def _clock(seconds: float) -> str:
-    h, rem = divmod(int(seconds), 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}"
 
 
 def add_analyze_command(sub) -> None:

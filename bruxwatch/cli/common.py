@@ -11,8 +11,9 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from bruxwatch.config import with_mains
 from bruxwatch.signal import SignalConfig
-from bruxwatch.store.importers import Recording, RecordingError, read_recording
+from bruxwatch.store.importers import FileRecording, RecordingError, read_recording
 
 EXIT_USAGE = 2
 
@@ -26,7 +27,7 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def read_input(path: Path, fs: float | None) -> Recording:
+def read_input(path: Path, fs: float | None) -> FileRecording:
     from bruxwatch.stream import MAX_FS, MIN_RAW_FS
 
     try:
@@ -93,17 +94,6 @@ def settings_of(args: argparse.Namespace):
 def signal_config(args: argparse.Namespace) -> SignalConfig:
     """The settings file's signal chain, with `--mains` applied when given."""
     return with_mains(settings_of(args).signal, getattr(args, "mains", None))
-
-
-def with_mains(config: SignalConfig, mains: float | str | None) -> SignalConfig:
-    """`config` with the `--mains` flag applied (None: not given; 0: no notch; "auto")."""
-    import dataclasses
-
-    if mains is None:
-        return config
-    value = mains if mains == "auto" else float(mains) or None
-    notch = dataclasses.replace(config.filter, mains_hz=value)
-    return dataclasses.replace(config, filter=notch)
 
 
 def feedback_settings(args: argparse.Namespace) -> tuple[dict, dict]:

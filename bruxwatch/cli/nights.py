@@ -28,7 +28,7 @@ from bruxwatch.store.recording import DamagedRecording
 def cmd_review(args: argparse.Namespace) -> int:
 
     from bruxwatch.store.nights import find_nights
-    from bruxwatch.store.recording import Recording as Night
+    from bruxwatch.store.recording import Recording
 
     if args.screenshot:
         check_screenshot_path(Path(args.screenshot))
@@ -62,7 +62,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         if args.screenshot:
             quiet_offscreen_platform()
         while True:
-            night = Night(first)
+            night = Recording(first)
             try:
                 window = ReviewWindow(night, nights=nights)
                 break
@@ -135,7 +135,7 @@ def _score_stored(
     paths: Sequence[str | Path], quiet: bool, channels: tuple[int, ...] | None = None
 ) -> list:
     from bruxwatch.store.nights import find_nights
-    from bruxwatch.store.recording import Recording as Night
+    from bruxwatch.store.recording import Recording
     from bruxwatch.store.scored import score_night
 
     try:
@@ -146,7 +146,10 @@ def _score_stored(
         nights = []
         for path in found:
             try:
-                with Night(path) as night, progress_bar(f"scoring {path.name}", not quiet) as tick:
+                with (
+                    Recording(path) as night,
+                    progress_bar(f"scoring {path.name}", not quiet) as tick,
+                ):
                     nights.append(score_night(night, progress=tick, channels=channels))
             except DamagedRecording as exc:
                 if len(found) == 1:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bruxwatch.cli.analyze import _calibration_from_ranges, format_summary
+from bruxwatch.cli.analyze import calibration_from_ranges, format_summary
 from bruxwatch.cli.arguments import night_count, positive, probability, sample_rate
 from bruxwatch.cli.common import (
     CliError,
@@ -21,7 +21,7 @@ from bruxwatch.cli.record import add_live_command, add_record_command, cmd_live,
 from bruxwatch.errors import StoreError
 from bruxwatch.signal import SignalConfig, analyze
 from bruxwatch.signal.calibration import outcome_text
-from bruxwatch.store.importers import Recording, write_csv
+from bruxwatch.store.importers import FileRecording, write_csv
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -143,11 +143,11 @@ def _demo_night(args: argparse.Namespace) -> int:
     )
     print(f"Simulating {args.hours:g} h of masseter EMG (2 channels, 1 kHz, seed {args.seed}) ...")
     samples = sim.generate()
-    recording = Recording(samples=samples, fs=sim.fs, channels=sim.info.channels)
+    recording = FileRecording(samples=samples, fs=sim.fs, channels=sim.info.channels)
     config = SignalConfig()
     truth = sim.truth
     assert truth.rest_s and truth.mvc_s
-    calibration = _calibration_from_ranges(recording, truth.rest_s, truth.mvc_s, config)
+    calibration = calibration_from_ranges(recording, truth.rest_s, truth.mvc_s, config)
     assert calibration is not None
     print(outcome_text(calibration, None))
     analysis = analyze(

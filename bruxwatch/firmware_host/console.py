@@ -11,6 +11,7 @@ from bruxwatch.signal import ProcessedChunk
 
 
 def clock(seconds: float) -> str:
+    """Elapsed time as HH:MM:SS (3723.4 -> "01:02:03")."""
     h, rem = divmod(int(seconds), 3600)
     m, s = divmod(rem, 60)
     return f"{h:02d}:{m:02d}:{s:02d}"

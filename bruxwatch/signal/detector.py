@@ -64,13 +64,6 @@ class EpisodeDetector:
 
     # ----------------------------------------------------------------------------- public
     @property
-    def clench_since_s(self) -> float | None:
-        """Start (s) of the run above threshold in progress, or None: for feedback timing."""
-        if self._run_start is None or not self._above:
-            return None
-        return self._run_start / self.fs
-
-    @property
     def clench_since_index(self) -> int | None:
         """First sample of the run above threshold in progress (dips shorter than the merge gap
         included), or None when the signal is below threshold now."""

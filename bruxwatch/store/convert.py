@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bruxwatch.signal import Pipeline
 from bruxwatch.signal.config import SignalConfig
-from bruxwatch.store.importers import Recording as FileRecording
+from bruxwatch.store.importers import FileRecording
 from bruxwatch.store.night_writer import RecordingWriter
 from bruxwatch.stream import StreamInfo
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bruxwatch.errors import os_error_line
 from bruxwatch.store.private import private_file
 from bruxwatch.stream import Chunk
 
@@ -39,8 +40,10 @@ class NoSampleRate(RecordingError):
 
 
 @dataclass
-class Recording:
-    """Samples (channels, n) float32 in `units`, at `fs` Hz, with channel names.
+class FileRecording:
+    """A recording read from another tool's file (or made in memory), all in memory; a
+    stored night is `store.recording.Recording`. Samples (channels, n) float32 in `units`,
+    at `fs` Hz, with channel names.
 
     gaps: (position in `samples`, samples lost just before it), from a packet counter or the
     file's clock; start: wall-clock time of the first sample, when the file says; source: the
@@ -77,7 +80,7 @@ def read_recording(
     path: str | Path,
     fs: float | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> Recording:
+) -> FileRecording:
     """Read any supported recording file (format detected from its content); raises
     RecordingError with one line on any problem. `fs` is needed only for plain CSV without
     a time column."""
@@ -89,7 +92,7 @@ def read_recording(
     try:
         if edf_import.looks_like_edf(head) or path.suffix.lower() in (".edf", ".bdf"):
             edf = edf_import.read_edf(path)
-            return Recording(
+            return FileRecording(
                 samples=np.ascontiguousarray(edf.samples, dtype=np.float32),
                 fs=edf.fs,
                 channels=edf.channels,
@@ -109,7 +112,7 @@ def read_recording(
         raise RecordingError(str(exc)) from None
     if fs is not None and abs(fs - data.fs) > FS_TOLERANCE * data.fs:
         raise RecordingError(f"{path}: --fs {fs:g} Hz disagrees with the file ({data.fs:g} Hz)")
-    return Recording(
+    return FileRecording(
         samples=np.ascontiguousarray(data.samples, dtype=np.float32),
         fs=data.fs,
         channels=data.channels,
@@ -123,7 +126,7 @@ def read_csv(
     path: str | Path,
     fs: float | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> Recording:
+) -> FileRecording:
     """Read a CSV recording. Raises RecordingError with a one-line reason on any problem.
 
     fs: sample rate in Hz; required unless the file has a `time` column, and checked against it
@@ -195,7 +198,7 @@ def read_csv(
         raise RecordingError(f"{path}: no signal columns")
     with np.errstate(over="ignore"):  # 1e39 becomes inf: scoring flags it, it is not fatal
         samples = np.ascontiguousarray(data.T, dtype=np.float32)
-    return Recording(
+    return FileRecording(
         samples=samples,
         fs=float(fs),
         channels=tuple(names),
@@ -219,14 +222,8 @@ def _open(path: Path, mode: str, **kwargs):
     """`path.open(...)`, with every reason it cannot be opened as one RecordingError line."""
     try:
         return path.open(mode, **kwargs)
-    except FileNotFoundError:
-        raise RecordingError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise RecordingError(f"{path}: is a folder, not a recording file") from None
-    except PermissionError:
-        raise RecordingError(f"{path}: permission denied") from None
     except OSError as exc:
-        raise RecordingError(f"{path}: cannot open ({exc.strerror})") from None
+        raise RecordingError(os_error_line(path, exc)) from None
 
 
 def _fs_from_time(path: Path, t: np.ndarray, fs: float | None) -> float:

@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bruxwatch.errors import StoreError
+from bruxwatch.errors import StoreError, os_error_line
 from bruxwatch.signal.calibration import Calibration
 from bruxwatch.stream import StreamInfo
 
@@ -100,13 +100,7 @@ def create_private(path: Path) -> int:
     """Create the file with mode 0600 (never over an existing one) and lock it; returns the fd."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise StoreError(f"{path}: already exists; choose another file name") from None
-    except FileNotFoundError:
-        raise StoreError(f"{path.parent}: no such folder") from None
-    except PermissionError:
-        raise StoreError(f"{path}: permission denied; choose a folder you can write") from None
     except OSError as exc:
-        raise StoreError(f"{path}: cannot create ({exc.strerror})") from None
+        raise StoreError(os_error_line(path, exc, creating=True)) from None
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     return fd

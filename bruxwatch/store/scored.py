@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bruxwatch.config import with_mains
 from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal.analysis import Analysis, analyze_chunks
@@ -97,29 +98,53 @@ def stored_signal_config(session: SessionInfo) -> SignalConfig:
     return SignalConfig(filter=FilterConfig(mains_hz=session.config.get("mains_hz", 50.0)))
 
 
+@dataclass(frozen=True)
+class Scoring:
+    """How a night is scored: the settings, the calibration (None: against an adaptive
+    background) and the stretches (s) kept out of its counts (the guided calibration's)."""
+
+    config: SignalConfig
+    calibration: Calibration | None
+    exclude_s: list[tuple[float, float]]
+
+
+def stored_scoring(
+    recording: Recording,
+    channels: tuple[int, ...] | None = None,
+    mains: float | str | None = None,
+) -> Scoring:
+    """The scoring `recording` was recorded with; channels: score these (0-based) instead;
+    mains: `--mains` instead of the stored setting (see config.with_mains)."""
+    session = recording.session
+    config, calibration = picked_channels(
+        with_mains(stored_signal_config(session), mains),
+        session.calibration,
+        recording.info.n_channels,
+        channels,
+    )
+    stretch = session.config.get("calibration_s")
+    return Scoring(config, calibration, [tuple(stretch)] if stretch else [])
+
+
 def score_night(
     recording: Recording,
     progress: Callable[[int, int], None] | None = None,
     channels: tuple[int, ...] | None = None,
+    scoring: Scoring | None = None,
 ) -> ScoredNight:
-    """Re-score `recording` from its raw samples as `bruxwatch analyze NIGHT.sqlite` does.
-
-    channels: score these (0-based) instead of the ones the night was recorded with.
-    """
+    """Re-score `recording` from its raw samples as `bruxwatch analyze NIGHT.sqlite` does:
+    with `scoring`, by default the stored one (on `channels`, 0-based, when given)."""
     session = recording.session
-    config, calibration = picked_channels(
-        stored_signal_config(session), session.calibration, recording.info.n_channels, channels
-    )
-    mains = config.filter.mains_hz
-    stretch = session.config.get("calibration_s")
+    scoring = scoring or stored_scoring(recording, channels)
+    config = scoring.config
     analysis = analyze_chunks(
         recording.chunks(),
         recording.info,
-        calibration=calibration,
+        calibration=scoring.calibration,
         config=config,
         progress=progress,
         total=recording.end_index,
-        exclude_s=[tuple(stretch)] if stretch else [],
+        exclude_s=scoring.exclude_s,
     )
     feedback = recording.feedback()
     # a decision (buzz, or none) was taken when the detector had seen the trigger sample,
@@ -143,22 +168,9 @@ def score_night(
         outcomes=outcomes,
         outcome_summary=summarize_outcomes(outcomes),
         gap_s=sum(n for _at, n in recording.gaps()) / recording.info.fs,
-        mains_hz=mains,
+        mains_hz=config.filter.mains_hz,
         config=config,
     )
-
-
-def score_nights(
-    paths: list[Path], progress: Callable[[str], None] | None = None
-) -> list[ScoredNight]:
-    """Score each recording in `paths` (in the order given)."""
-    nights = []
-    for path in paths:
-        if progress:
-            progress(str(path))
-        with Recording(path) as recording:
-            nights.append(score_night(recording))
-    return nights
 
 
 def picked_channels(
