@@ -19,25 +19,36 @@ from bruxwatch.emulated.ble_radio import BleFaults, FakePeripheral
 from bruxwatch.emulated.simulator import SimulatorConfig
 
 
-def a_day_of_wearing(
-    scenario: str,
-    fs: float,
-    channels: int,
-    seed: int,
-    chunk_s: float,
-    episodes_per_hour: float | None,
-) -> SimulatorConfig:
-    """The simulated wearer an emulated board streams: 24 h of `scenario` at `fs` Hz on
-    `channels` channels, in chunks of `chunk_s` (s, a notification's worth)."""
-    return SimulatorConfig(
-        scenario=scenario,  # type: ignore[arg-type]
-        fs=fs,
-        channels=channels,
-        seed=seed,
-        chunk_s=chunk_s,
-        duration_s=24 * 3600,
-        episodes_per_hour=episodes_per_hour,
-    )
+class WornPeripheral(FakePeripheral):
+    """An emulated board on a simulated wearer: 24 h of `scenario` at `fs` Hz on `channels`
+    channels, in chunks of `chunk_s` (s, a notification's worth), streamed at `speed` x real
+    time (0: as fast as possible). The boards below pass `speed`, `scenario`, `faults` and
+    `episodes_per_hour` on as `**wearing`."""
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        fs: float,
+        channels: int,
+        chunk_s: float,
+        seed: int,
+        speed: float = 1.0,
+        scenario: str = "awake",
+        faults: BleFaults | None = None,
+        episodes_per_hour: float | None = 120.0,
+    ) -> None:
+        super().__init__(address, faults)
+        self.speed = speed
+        self.sim_config = SimulatorConfig(
+            scenario=scenario,  # type: ignore[arg-type]
+            fs=fs,
+            channels=channels,
+            seed=seed,
+            chunk_s=chunk_s,
+            duration_s=24 * 3600,
+            episodes_per_hour=episodes_per_hour,
+        )
 
 
 # --------------------------------------------------------------------------- Ganglion
@@ -55,7 +66,7 @@ def sign_in_lsb(value: int, bits: int) -> int:
     return ((value & ((1 << bits) - 1)) & ~1) | (1 if value < 0 else 0)
 
 
-class GanglionPeripheral(FakePeripheral):
+class GanglionPeripheral(WornPeripheral):
     """An OpenBCI Ganglion: service fe84, `b`/`s` on the send characteristic, 20-byte packets
     on the receive characteristic at 100 per second (200 Hz, 2 samples a packet).
 
@@ -74,14 +85,10 @@ class GanglionPeripheral(FakePeripheral):
         firmware: int = 2,
         accel: bool = False,
         seed: int = 3,
-        speed: float = 1.0,
-        scenario: str = "awake",
-        faults: BleFaults | None = None,
-        episodes_per_hour: float | None = 120.0,
+        **wearing,
     ) -> None:
-        super().__init__(address, faults)
-        self.firmware, self.accel, self.speed = firmware, accel, speed
-        self.sim_config = a_day_of_wearing(scenario, gp.FS, 4, seed, 0.01, episodes_per_hour)
+        super().__init__(address, fs=gp.FS, channels=4, chunk_s=0.01, seed=seed, **wearing)
+        self.firmware, self.accel = firmware, accel
         self.gatt = {
             gp.SERVICE_UUID: {
                 gp.RECEIVE_UUID: ["notify"],
@@ -178,7 +185,7 @@ class GanglionPeripheral(FakePeripheral):
 
 
 # ---------------------------------------------------------------- bruxwatch BLE board
-class BleEmgPeripheral(FakePeripheral):
+class BleEmgPeripheral(WornPeripheral):
     """The bruxwatch BLE EMG board (hardware/README.md, "BLE protocol"): reads its info
     characteristic, streams sample frames (the serial frame without the sync word) after
     "start", answers "vibrate ms strength" with "#ok vibrate ..." and logs it in
@@ -193,18 +200,14 @@ class BleEmgPeripheral(FakePeripheral):
         fs: float = 1000.0,
         frame_samples: int = 20,
         seed: int = 4,
-        speed: float = 1.0,
-        scenario: str = "awake",
-        faults: BleFaults | None = None,
-        episodes_per_hour: float | None = 120.0,
+        **wearing,
     ) -> None:
         from bruxwatch.devices import ble_emg
 
-        super().__init__(address, faults)
-        self.fs, self.frame_samples, self.speed = fs, frame_samples, speed
-        self.sim_config = a_day_of_wearing(
-            scenario, fs, 2, seed, frame_samples / fs, episodes_per_hour
+        super().__init__(
+            address, fs=fs, channels=2, chunk_s=frame_samples / fs, seed=seed, **wearing
         )
+        self.fs, self.frame_samples = fs, frame_samples
         self.uuids = ble_emg
         self.gatt = {
             ble_emg.SERVICE_UUID: {

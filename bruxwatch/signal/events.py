@@ -65,11 +65,16 @@ class Episode(Span):
 
 
 @dataclass(frozen=True)
-class BurstStart:
-    """A burst has lasted the minimum burst length. at_s: when that became known."""
+class Onset:
+    """Something that began at `start_s`, known to have begun at `at_s` (s)."""
 
     start_s: float
     at_s: float
+
+
+@dataclass(frozen=True)
+class BurstStart(Onset):
+    """A burst has lasted the minimum burst length. at_s: when that became known."""
 
 
 @dataclass(frozen=True)
@@ -78,14 +83,12 @@ class BurstEnd:
 
 
 @dataclass(frozen=True)
-class EpisodeStart:
+class EpisodeStart(Onset):
     """A group of bursts has met an episode rule (a tonic burst, or enough phasic bursts).
 
     kind: the rule met first ("tonic" or "phasic"); the final kind is in EpisodeEnd.
     """
 
-    start_s: float
-    at_s: float
     kind: EpisodeKind
 
 

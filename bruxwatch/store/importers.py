@@ -91,14 +91,7 @@ def read_recording(
         head = handle.read(4096)
     try:
         if edf_import.looks_like_edf(head) or path.suffix.lower() in (".edf", ".bdf"):
-            edf = edf_import.read_edf(path)
-            return FileRecording(
-                samples=np.ascontiguousarray(edf.samples, dtype=np.float32),
-                fs=edf.fs,
-                channels=edf.channels,
-                start=edf.start,
-                source=edf.source,
-            )
+            return _in_memory(edf_import.read_edf(path), gaps=[])
         first_line = head.decode("utf-8", errors="replace").splitlines()[0] if head else ""
         if head.startswith(b"SQLite format 3"):
             raise RecordingError(f"{path}: a bruxwatch recording; open it as a night (.sqlite)")
@@ -112,11 +105,16 @@ def read_recording(
         raise RecordingError(str(exc)) from None
     if fs is not None and abs(fs - data.fs) > FS_TOLERANCE * data.fs:
         raise RecordingError(f"{path}: --fs {fs:g} Hz disagrees with the file ({data.fs:g} Hz)")
+    return _in_memory(data, gaps=data.gaps)
+
+
+def _in_memory(data, gaps: list[tuple[int, int]]) -> FileRecording:
+    """What a format's reader returned (samples, fs, channels, source, start), as float32."""
     return FileRecording(
         samples=np.ascontiguousarray(data.samples, dtype=np.float32),
         fs=data.fs,
         channels=data.channels,
-        gaps=data.gaps,
+        gaps=gaps,
         source=data.source,
         start=data.start,
     )
