@@ -4,6 +4,11 @@ samples (Chunk), from a device, a file or the simulator to the pipeline and the 
 Time in bruxwatch is the device clock: a sample's time in seconds is its index divided by the
 sample rate. Host wall-clock time is recorded once per session, never per sample. This module
 imports nothing of bruxwatch, so signal/, devices/ and store/ can all stand on it.
+
+Beside the EMG a device may deliver auxiliary streams at their own rates (an accelerometer
+at 25 Hz, heart rate, audio): it describes them in `aux_streams` (name -> StreamInfo of kind
+"aux") and yields their chunks among the EMG's, each naming its stream (`Chunk.stream`).
+Each stream counts its own sample indexes. The EMG is the stream named `EMG`.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ MAX_FS = 20_000.0
 """The highest sample rate (Hz) bruxwatch takes: far above any sEMG amplifier's."""
 
 SignalKind = Literal["raw", "envelope"]
+"""What EMG stream a device sends: raw surface EMG, or an envelope made on the board."""
+StreamKind = Literal["raw", "envelope", "aux"]
+"""SignalKind, or "aux": a stream the EMG pipeline does not score (movement, sound ...)."""
+EMG = "emg"
+"""The name of the EMG stream, the one every device has."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,7 @@ class StreamInfo:
     fs: float
     channels: tuple[str, ...]
     units: str = "uV"
-    kind: SignalKind = "raw"
+    kind: StreamKind = "raw"
     device: str = "unknown"
     rails: tuple[float, float] | None = None
 
@@ -48,8 +58,8 @@ class StreamInfo:
             raise ValueError(f"sample rate must be a positive number of Hz, got {self.fs!r}")
         if not self.channels:
             raise ValueError("a stream needs at least one channel")
-        if self.kind not in ("raw", "envelope"):
-            raise ValueError(f"stream kind must be 'raw' or 'envelope', got {self.kind!r}")
+        if self.kind not in ("raw", "envelope", "aux"):
+            raise ValueError(f"stream kind must be 'raw', 'envelope' or 'aux', got {self.kind!r}")
 
     @property
     def n_channels(self) -> int:
@@ -64,11 +74,13 @@ class Chunk:
     samples: float32 array of shape (channels, n) in the stream's units.
     missing_before: samples known to be lost immediately before this chunk (dropped packets,
         a reconnect); first_index already accounts for them.
+    stream: the stream the samples belong to: `EMG`, or one of the device's `aux_streams`.
     """
 
     first_index: int
     samples: np.ndarray
     missing_before: int = 0
+    stream: str = EMG
 
     def __post_init__(self) -> None:
         # Indexes are Python ints whatever arithmetic made them: sqlite3 stores a numpy

@@ -39,8 +39,9 @@ class Device(Protocol):
     until it ends or `close()` is called (from any thread). `info` is complete once the
     first chunk has been yielded (a board says its channels and rate in its first frames;
     before, `info` holds what the spec asked for). Optional capabilities are attributes a
-    session looks for: `vibrate(ms, strength)` (a motor on the board: `Vibrates`), `on_notice` (link
-    notices, see LinkedDevice), `read_window_s` (how long one serial read waits).
+    session looks for: `vibrate(ms, strength)` (a motor on the board: `Vibrates`),
+    `on_notice` (link notices, see LinkedDevice), `read_window_s` (how long one serial read
+    waits), `aux_streams` (auxiliary streams beside the EMG, see `bruxwatch.stream`).
     """
 
     info: StreamInfo

@@ -34,7 +34,7 @@ from bruxwatch.firmware_host.session_records import NightWriter, SessionResult, 
 from bruxwatch.signal import Calibration, Pipeline, ProcessedChunk, SignalConfig
 from bruxwatch.signal.calibration import CalibrationProtocol
 from bruxwatch.signal.events import EpisodeEnd, Event, QualityChanged
-from bruxwatch.stream import Chunk, StreamInfo
+from bruxwatch.stream import EMG, Chunk, StreamInfo
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -65,6 +65,8 @@ class Session:
     feedback_listeners (attribute): called with every FeedbackRecord, given or held back.
     notice_listeners (attribute): called with (stream time s, text) for each notice from the
         device's link (silence, reconnecting, data again); they are stored in the night too.
+    aux_listeners (attribute): called with every chunk of the device's auxiliary streams
+        (`Chunk.stream` names it; `device.aux_streams` describes it), in order.
     calibrate: the guided calibration to run first; calibration_attempts: how many times it is
         led through when no clench shows clearly above rest (the wearer is told why each
         time), before scoring goes on against an adaptive background.
@@ -97,6 +99,7 @@ class Session:
         self.subscribers = list(subscribers or [])
         self.feedback_listeners: list[Callable[[FeedbackRecord], None]] = []
         self.notice_listeners: list[Callable[[float, str], None]] = []
+        self.aux_listeners: list[Callable[[Chunk], None]] = []
         self.feedback_enabled = True
         self.idle_window_s = idle_window_s
         self.active_window_s = active_window_s
@@ -200,7 +203,7 @@ class Session:
                 if isinstance(item, _Notice):
                     self._notice(item.text)
                 elif isinstance(item, tuple) and self.info is not None and not failed:
-                    self._handle_within(*item)
+                    self._take(*item)
             self._finish()
             if handle_signals:
                 for sig in (signal.SIGINT, signal.SIGTERM):
@@ -242,6 +245,10 @@ class Session:
                 self.stop(f"device error: {item}")
                 raise item
             chunk, received_at = item
+            if chunk.stream != EMG:  # beside the EMG: not what silence or --duration count
+                self._room.release()
+                self._take(chunk, received_at)
+                continue
             self._last_arrival = time.monotonic()
             if duration_s is not None and self._end_index is None:
                 fs = self.device.info.fs
@@ -257,7 +264,16 @@ class Session:
                 self._notice(item.text)
             elif isinstance(item, tuple):
                 self._room.release()
-                self._handle_within(*item)
+                self._take(*item)
+
+    def _take(self, chunk: Chunk, received_at: float) -> None:
+        """A chunk of the EMG to score (up to --duration), or of an auxiliary stream for
+        its listeners (not stored yet, nor scored)."""
+        if chunk.stream == EMG:
+            self._handle_within(chunk, received_at)
+            return
+        for listener in self.aux_listeners:
+            listener(chunk)
 
     def _handle_within(self, chunk: Chunk, received_at: float) -> None:
         """Handle the part of a chunk before the end of --duration (all of it without one):
