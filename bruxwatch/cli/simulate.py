@@ -14,10 +14,10 @@ from bruxwatch.cli.common import (
     command_line,
     has_display,
     settings_of,
-    with_mains,
     writing,
 )
 from bruxwatch.cli.record import add_live_command, add_record_command, cmd_live, cmd_record
+from bruxwatch.config import with_mains
 from bruxwatch.errors import StoreError
 from bruxwatch.signal import SignalConfig, analyze
 from bruxwatch.signal.calibration import outcome_text
