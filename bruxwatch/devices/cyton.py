@@ -12,6 +12,7 @@ host clock, from the last sample before to the first after.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 
@@ -23,6 +24,9 @@ from bruxwatch.devices.base import DeviceError, DeviceSpec
 from bruxwatch.devices.options import no_more, pop_channels, pop_whole_number
 from bruxwatch.devices.serial_link import SerialBoard, SerialLink
 from bruxwatch.stream import Chunk, ChunkRun, StreamInfo
+
+ACCEL = "accel"
+"""The accelerometer's stream (`aux_streams`): X, Y, Z in g at 25 Hz."""
 
 REPLY_TIMEOUT_S = 3.0
 
@@ -68,6 +72,15 @@ class CytonBoard(SerialBoard):
             device=f"OpenBCI Cyton on {port} (gain {gain})",
             rails=(-rail, rail),
         )
+        self.aux_streams = {
+            ACCEL: StreamInfo(
+                fs=proto.ACCEL_FS,
+                channels=("accel_x", "accel_y", "accel_z"),
+                units="g",
+                kind="aux",
+                device=f"OpenBCI Cyton on {port}: LIS3DH accelerometer",
+            )
+        }
         self.firmware = ""
         self.link = SerialLink(port, proto.BAUD, self._handshake, reconnect=reconnect)
         self.parser = proto.CytonParser()
@@ -107,6 +120,9 @@ class CytonBoard(SerialBoard):
         held_numbers = np.zeros(0, dtype=np.int64)
         held_times = np.zeros(0)
         held_counts = np.zeros((rows.size, 0), dtype=np.int32)
+        held_accel = np.zeros((3, 0), dtype=np.int16)
+        held_new = np.zeros(0, dtype=bool)
+        self._accel_expected: int | None = None
         for data in self.link.read():
             now = time.monotonic()
             if self.link.reconnects != reconnects:
@@ -114,7 +130,11 @@ class CytonBoard(SerialBoard):
                 timeline.restart()
                 # packets held from before the outage can no longer be confirmed
                 held_numbers, held_times = held_numbers[:0], held_times[:0]
-                held_counts = held_counts[:, :0]
+                held_counts, held_accel, held_new = (
+                    held_counts[:, :0],
+                    held_accel[:, :0],
+                    held_new[:0],
+                )
             packets = self.parser.feed(data)
             if packets.sample_numbers.size == 0:
                 continue
@@ -123,9 +143,15 @@ class CytonBoard(SerialBoard):
                 (held_times, proto.arrival_times(now, packets.sample_numbers.size, proto.FS))
             )
             counts = np.concatenate((held_counts, packets.counts[rows]), axis=1)
+            accel = np.concatenate((held_accel, packets.accel), axis=1)
+            new = np.concatenate((held_new, packets.new_accel))
             indexes, decided = timeline.place(numbers, times, counts)
             held_numbers, held_times = numbers[decided:], times[decided:]
-            held_counts = counts[:, decided:]
+            held_counts, held_accel, held_new = (
+                counts[:, decided:],
+                accel[:, decided:],
+                new[decided:],
+            )
             kept = np.flatnonzero(indexes[:decided] >= 0)
             if kept.size == 0:
                 continue
@@ -142,6 +168,27 @@ class CytonBoard(SerialBoard):
                 expected = first + int(hi - lo)
             if last := run.take():
                 yield last
+            readings = kept[new[kept]]
+            if readings.size:
+                yield from self._accel_chunks(indexes[readings], accel[:, readings])
+
+    def _accel_chunks(self, emg_indexes: np.ndarray, counts: np.ndarray) -> Iterator[Chunk]:
+        """Accelerometer readings (g) on their own 25-Hz clock, placed by the EMG sample
+        that carried them (index x 25 / 250), so both streams keep the same time; a reading
+        that lands on the slot of the one before takes the next slot."""
+        g = counts.astype(np.float32) * np.float32(proto.ACCEL_G_PER_COUNT)
+        per_emg = proto.ACCEL_FS / proto.FS
+        run = ChunkRun()
+        for j, emg_index in enumerate(emg_indexes.tolist()):
+            expected = self._accel_expected
+            index = int(emg_index * per_emg)
+            index = index if expected is None else max(index, expected)
+            missing = 0 if expected is None else index - expected
+            if done := run.add(index, g[:, j : j + 1], missing):
+                yield dataclasses.replace(done, stream=ACCEL)
+            self._accel_expected = index + 1
+        if last := run.take():
+            yield dataclasses.replace(last, stream=ACCEL)
 
     def send(self, command: bytes) -> None:
         self.link.write(command)

@@ -8,6 +8,9 @@ Stream packet, 33 bytes:
     26-31  6 aux bytes (with stop byte 0xC0: accelerometer X, Y, Z as 16-bit signed, big-endian)
     32     stop byte 0xC0-0xC6 (0xC0 = accelerometer; others carry raw aux / time stamps)
 µV per count = 4.5 V / gain / (2^23 − 1) × 1e6 (0.02235 at the default gain of 24).
+The LIS3DH accelerometer is read at 25 Hz: a packet with stop byte 0xC0 carries a new X, Y, Z
+reading when its aux bytes are not all zero (about one packet in ten), zeros otherwise;
+g per count = 0.002 / 2^4.
 
 Commands (single ASCII characters): `s` stop, `b` start streaming, `v` soft reset (the board
 answers with text ending in `$$$`; through a dongle whose board is off the answer contains
@@ -33,6 +36,10 @@ FULL_SCALE = 2**23 - 1
 GAINS = (1, 2, 4, 6, 8, 12, 24)
 DEFAULT_GAIN = 24
 ACCEL_G_PER_COUNT = 0.002 / 16  # g per count of the LIS3DH accelerometer as OpenBCI sets it
+ACCEL_FS = 25.0
+"""How often (Hz) the board reads its accelerometer."""
+ACCEL_STOP = 0xC0
+"""The stop byte that says the aux bytes are the accelerometer's."""
 
 
 def uv_per_count(gain: int) -> float:
@@ -71,11 +78,18 @@ def channel_command(
 
 @dataclass
 class CytonPackets:
-    """Decoded packets: sample numbers (k,), counts (8, k) int32, accel (3, k) int16 or None."""
+    """Decoded packets: sample numbers (k,), counts (8, k) int32, the aux bytes as three
+    int16 (3, k), and each packet's stop byte (k,) uint8."""
 
     sample_numbers: np.ndarray
     counts: np.ndarray
     accel: np.ndarray
+    stops: np.ndarray
+
+    @property
+    def new_accel(self) -> np.ndarray:
+        """(k,) bool: the packets that carry a new accelerometer reading."""
+        return (self.stops == ACCEL_STOP) & self.accel.any(axis=0)
 
 
 def encode_packet(sample_number: int, counts: np.ndarray, accel=(0, 0, 0), stop: int = 0xC0):
@@ -140,6 +154,7 @@ def _decode(packets: list[bytes]) -> CytonPackets:
             np.zeros(0, dtype=np.int64),
             np.zeros((N_CHANNELS, 0), np.int32),
             np.zeros((3, 0), np.int16),
+            np.zeros(0, np.uint8),
         )
     raw = np.frombuffer(b"".join(packets), dtype=np.uint8).reshape(k, PACKET_SIZE)
     sample_numbers = raw[:, 1].astype(np.int64)
@@ -148,7 +163,7 @@ def _decode(packets: list[bytes]) -> CytonPackets:
     counts = np.where(counts >= 2**23, counts - 2**24, counts).astype(np.int32)
     accel = raw[:, 26:32].reshape(k, 3, 2).astype(np.int16)
     accel = ((accel[..., 0] << 8) | accel[..., 1]).astype(np.int16)
-    return CytonPackets(sample_numbers, counts.T.copy(), accel.T.copy())
+    return CytonPackets(sample_numbers, counts.T.copy(), accel.T.copy(), raw[:, 32].copy())
 
 
 JITTER_S = 0.25

@@ -22,6 +22,9 @@ class CytonEmulator(PtyEmulator):
     """An OpenBCI Cyton behind its dongle: `v`/`b`/`s`/`d`/`x…X`, 33-byte packets at 250 Hz.
 
     Simulated masseter EMG goes to channels 1 and 2; channels 3-8 carry a few µV of noise.
+    Every tenth packet (25 Hz) carries an accelerometer reading: a wearer lying on their
+    back, gravity on the board's z axis, with a little noise; `accel_sent` keeps each
+    (sample number since start, X, Y, Z counts).
     board_on=False: the dongle answers `v` with a failure; silent=True: nothing answers.
     """
 
@@ -33,6 +36,8 @@ class CytonEmulator(PtyEmulator):
         self.silent = silent
         self.gains = [cyton.DEFAULT_GAIN] * cyton.N_CHANNELS
         self._command = bytearray()
+        self.accel_sent: list[tuple[int, int, int, int]] = []
+        self._posture_rng = np.random.default_rng([self.faults.seed, 25])  # apart from faults
 
     def on_bytes(self, data: bytes) -> bytes:
         reply = bytearray()
@@ -89,7 +94,13 @@ class CytonEmulator(PtyEmulator):
         scales = np.array([cyton.uv_per_count(g) for g in self.gains])
         counts = np.clip(np.rint(uv / scales), -(2**23), 2**23 - 1).astype(np.int64)
         self.last_encoded = counts * scales  # the µV the host should decode
-        return cyton.encode_packet(index % 256, counts)
+        accel = (0, 0, 0)
+        if index % round(cyton.FS / cyton.ACCEL_FS) == 9:
+            g = np.array([0.0, 0.0, 1.0]) + self._posture_rng.normal(0.0, 0.01, 3)
+            x, y, z = (int(v) for v in np.rint(g / cyton.ACCEL_G_PER_COUNT))
+            accel = (x, y, z) if (x, y, z) != (0, 0, 0) else (1, 0, 0)
+            self.accel_sent.append((index, *accel))
+        return cyton.encode_packet(index % 256, counts, accel=accel)
 
 
 TEXT_FORMS = ("csv", "tab", "space", "labels", "header")

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import math
 import signal
 import threading
 import time
@@ -66,7 +68,8 @@ class Session:
     notice_listeners (attribute): called with (stream time s, text) for each notice from the
         device's link (silence, reconnecting, data again); they are stored in the night too.
     aux_listeners (attribute): called with every chunk of the device's auxiliary streams
-        (`Chunk.stream` names it; `device.aux_streams` describes it), in order.
+        (`Chunk.stream` names it; `device.aux_streams` describes it), in order; the night
+        stores them too.
     calibrate: the guided calibration to run first; calibration_attempts: how many times it is
         led through when no clench shows clearly above rest (the wearer is told why each
         time), before scoring goes on against an adaptive background.
@@ -267,11 +270,25 @@ class Session:
                 self._take(*item)
 
     def _take(self, chunk: Chunk, received_at: float) -> None:
-        """A chunk of the EMG to score (up to --duration), or of an auxiliary stream for
-        its listeners (not stored yet, nor scored)."""
+        """A chunk of the EMG to score, or of an auxiliary stream the device describes,
+        stored beside it (from the EMG's first sample on) and handed to its listeners; both
+        up to --duration."""
         if chunk.stream == EMG:
             self._handle_within(chunk, received_at)
             return
+        info = getattr(self.device, "aux_streams", {}).get(chunk.stream)
+        if info is None:
+            return
+        if self._end_index is not None and self.info is not None:  # no further than --duration
+            end = math.ceil(self._end_index / self.info.fs * info.fs)
+            if chunk.first_index >= end:
+                return
+            if chunk.end_index > end:
+                chunk = dataclasses.replace(
+                    chunk, samples=chunk.samples[:, : end - chunk.first_index]
+                )
+        if self.writer is not None and not self.writer.closed:
+            self.writer.append_aux(chunk, info)
         for listener in self.aux_listeners:
             listener(chunk)
 

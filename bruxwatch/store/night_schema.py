@@ -10,6 +10,9 @@ created with mode 0600: they hold health data.
 
 Samples are stored as received (float32, in the stream's units) in blocks, so any night can be
 re-scored later with other settings; reading them back gives the same values bit for bit.
+Auxiliary streams (an accelerometer ...) are in `aux_streams` (what each is) and `aux_blocks`
+(its samples, float32 channels x n, on its own clock); nights recorded before they existed
+have neither table, and read as having no auxiliary stream.
 """
 
 from __future__ import annotations
@@ -65,6 +68,13 @@ CREATE TABLE IF NOT EXISTS feedback (
     action TEXT NOT NULL, strength INTEGER, ms INTEGER, latency_ms REAL, reason TEXT
 );
 CREATE TABLE IF NOT EXISTS events (at_s REAL NOT NULL, kind TEXT NOT NULL, data TEXT);
+CREATE TABLE IF NOT EXISTS aux_streams (
+    name TEXT PRIMARY KEY, fs REAL NOT NULL, channels TEXT NOT NULL, units TEXT NOT NULL,
+    device TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS aux_blocks (
+    stream TEXT NOT NULL, first_index INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL
+);
 """
 
 TABLES = ("gaps", "bursts", "episodes", "quality", "feedback", "events")

@@ -92,7 +92,8 @@ class RecordingWriter:
                     leftover.unlink()
             raise StoreError(f"{self.path}: cannot create the recording ({exc})") from None
         self._chunks: list[Chunk] = []
-        self._rows: dict[str, list[tuple]] = {name: [] for name in TABLES}
+        self._aux_chunks: dict[str, list[Chunk]] = {}
+        self._rows: dict[str, list[tuple]] = {name: [] for name in (*TABLES, "aux_streams")}
         self._last_flush = time.monotonic()
         self._buffered = 0
         self.samples_written = 0
@@ -109,6 +110,18 @@ class RecordingWriter:
             self._rows["gaps"].append((chunk.first_index, int(chunk.missing_before)))
         if chunk.n:
             self._chunks.append(chunk)
+            self._buffered += chunk.samples.nbytes
+
+    def append_aux(self, chunk: Chunk, info: StreamInfo) -> None:
+        """A chunk of the auxiliary stream `chunk.stream`, which `info` describes (written
+        once, with its first chunk); its gaps are where its indexes jump."""
+        if chunk.stream not in self._aux_chunks:
+            self._aux_chunks[chunk.stream] = []
+            self._rows["aux_streams"].append(
+                (chunk.stream, info.fs, json.dumps(list(info.channels)), info.units, info.device)
+            )
+        if chunk.n:
+            self._aux_chunks[chunk.stream].append(chunk)
             self._buffered += chunk.samples.nbytes
 
     def add_events(self, events: list[Event]) -> None:
@@ -190,6 +203,13 @@ class RecordingWriter:
         self._buffered = 0
         blocks = _merge(self._chunks)
         self._chunks = []
+        aux = [
+            (stream, first, data.shape[1], data.astype("<f4").tobytes())
+            for stream, chunks in self._aux_chunks.items()
+            for first, data in _merge(chunks)
+        ]
+        for chunks in self._aux_chunks.values():
+            chunks.clear()
         try:
             self.db.execute("BEGIN")
             self.db.executemany(
@@ -201,6 +221,7 @@ class RecordingWriter:
                     marks = ", ".join("?" * len(rows[0]))
                     self.db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
                     rows.clear()
+            self.db.executemany("INSERT INTO aux_blocks VALUES (?, ?, ?, ?)", aux)
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):

@@ -234,6 +234,37 @@ class Recording:
         index = np.concatenate([np.arange(c.first_index, c.end_index) for c in parts])
         return values, index
 
+    def aux_streams(self) -> dict[str, StreamInfo]:
+        """The auxiliary streams recorded beside the EMG (name -> what it is); none for a
+        night recorded before they were stored."""
+        try:
+            rows = self.db.execute("SELECT name, fs, channels, units, device FROM aux_streams")
+            found = rows.fetchall()
+        except StoreError as exc:
+            if "no such table" in str(exc):
+                return {}
+            raise
+        return {
+            name: StreamInfo(
+                fs=fs, channels=tuple(json.loads(channels)), units=units, kind="aux", device=device
+            )
+            for name, fs, channels, units, device in found
+        }
+
+    def aux_samples(self, stream: str) -> tuple[np.ndarray, np.ndarray]:
+        """An auxiliary stream's samples (channels, n) float32 and their indexes (n,) on its
+        own clock (index / its fs = seconds from the night's start), gaps left out."""
+        info = self.aux_streams()[stream]
+        rows = self.db.execute(
+            "SELECT first_index, n, data FROM aux_blocks WHERE stream = ? ORDER BY first_index",
+            (stream,),
+        ).fetchall()
+        if not rows:
+            return np.zeros((info.n_channels, 0), np.float32), np.zeros(0, np.int64)
+        values = [np.frombuffer(d, dtype="<f4").reshape(info.n_channels, n) for _, n, d in rows]
+        index = np.concatenate([np.arange(first, first + n) for first, n, _ in rows])
+        return np.concatenate(values, axis=1), index
+
     def gaps(self) -> list[tuple[int, int]]:
         """(index where the samples resume, samples missing just before it) per gap."""
         return [

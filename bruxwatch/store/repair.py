@@ -49,6 +49,8 @@ TABLES: dict[str, tuple[str, ...]] = {
         "reason",
     ),
     "events": ("at_s", "kind", "data"),
+    "aux_streams": ("name", "fs", "channels", "units", "device"),
+    "aux_blocks": ("stream", "first_index", "n", "data"),
 }
 MAX_JUMP = 1 << 62
 """The furthest the walk jumps past damage before it gives up on a table (rowids are sample
@@ -147,7 +149,10 @@ def salvage(source: str | Path, out: str | Path) -> Salvaged:
         try:
             target.executescript(SCHEMA)
             target.execute(f"INSERT INTO session VALUES ({', '.join('?' * len(session))})", session)
+            present = _tables_in(db)
             for table, columns in TABLES.items():
+                if present is not None and table not in present:
+                    continue  # a night recorded before the table existed
                 kept = _copy_table(db, target, table, columns, n_channels, result)
                 result.kept[table] = kept
             target.execute(
@@ -167,6 +172,14 @@ def salvage(source: str | Path, out: str | Path) -> Salvaged:
             target.close()
             db.close()
     return result
+
+
+def _tables_in(db: sqlite3.Connection) -> set[str] | None:
+    """The tables the damaged file has, or None when even that cannot be read."""
+    try:
+        return {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError:
+        return None
 
 
 def _copy_table(
