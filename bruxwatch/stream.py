@@ -111,6 +111,20 @@ class Chunk:
         """Index one past the last sample."""
         return self.first_index + self.n
 
+    def before(self, end: int | None) -> Chunk | None:
+        """The part of this chunk before index `end` (all of it for None), or None if no
+        sample is: what a session keeps of it up to --duration."""
+        if end is None or self.end_index <= end:
+            return self
+        if self.first_index >= end:
+            return None
+        return Chunk(
+            self.first_index,
+            self.samples[:, : end - self.first_index],
+            self.missing_before,
+            self.stream,
+        )
+
 
 class ChunkRun:
     """Pieces of a stream (frames, packets) joined into one Chunk per gap-free run, so a read

@@ -1,15 +1,38 @@
 """The session's reader thread: it pulls chunks from the device (blocking serial reads,
 reconnects inside the device layer) and hands each, stamped with its arrival time, to the
-session's loop."""
+session's loop; and what else goes into the loop's queue (notices, ticks, the stop)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bruxwatch.devices.base import Device
+
+MAX_QUEUED_CHUNKS = 2000
+"""Chunks the reader may be ahead of the scorer (20 s of 10-ms chunks) before it waits."""
+STOP = object()
+"""Queued by `Session.stop()`: the loop ends."""
+TICK = object()
+"""Queued every half second by `tick`, so the loop wakes when nothing comes."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What the device's link said, queued in order with the chunks it came after."""
+
+    text: str
+
+
+async def tick(queue: asyncio.Queue, every_s: float) -> None:
+    """Put TICK in the queue every `every_s` seconds (until cancelled)."""
+    while True:
+        await asyncio.sleep(every_s)
+        queue.put_nowait(TICK)
 
 
 def read_device(

@@ -12,19 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import math
 import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from bruxwatch.devices.base import Device, DeviceError
 from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.actuators import Actuator, deliver
-from bruxwatch.firmware_host.device_reader import read_device
+from bruxwatch.firmware_host.device_reader import (
+    MAX_QUEUED_CHUNKS,
+    STOP,
+    TICK,
+    Notice,
+    read_device,
+    tick,
+)
 from bruxwatch.firmware_host.feedback import (
     Decision,
     FeedbackConfig,
@@ -39,19 +44,6 @@ from bruxwatch.signal.events import EpisodeEnd, Event, QualityChanged
 from bruxwatch.stream import EMG, Chunk, StreamInfo
 
 log = logging.getLogger(__name__)
-_STOP = object()
-_TICK = object()
-
-
-@dataclass(frozen=True)
-class _Notice:
-    """What the device's link said, queued in order with the chunks it came after."""
-
-    text: str
-
-
-MAX_QUEUED_CHUNKS = 2000
-"""Chunks the reader may be ahead of the scorer (20 s of 10-ms chunks) before it waits."""
 SILENT_S = 2.0
 """Seconds without a chunk after which the wall clock, not the stream, counts to --duration."""
 
@@ -142,7 +134,7 @@ class Session:
             self._stop_reason = reason
         if self._loop is not None and self._queue is not None:
             with contextlib.suppress(RuntimeError):  # the loop has already closed
-                self._loop.call_soon_threadsafe(self._queue.put_nowait, _STOP)
+                self._loop.call_soon_threadsafe(self._queue.put_nowait, STOP)
 
     def toggle_feedback(self) -> bool:
         """Pause or resume feedback (decisions are still logged while paused)."""
@@ -177,7 +169,7 @@ class Session:
                     loop.add_signal_handler(sig, self.stop, f"signal {sig.name}")
         if hasattr(self.device, "on_notice"):  # in the queue, in order with the chunks
             self.device.on_notice = lambda text: loop.call_soon_threadsafe(
-                queue.put_nowait, _Notice(text)
+                queue.put_nowait, Notice(text)
             )
         reader = threading.Thread(
             target=read_device,
@@ -203,7 +195,7 @@ class Session:
             await loop.run_in_executor(None, reader.join, 5.0)
             while not queue.empty():  # what the reader delivered while it was being stopped
                 item = queue.get_nowait()
-                if isinstance(item, _Notice):
+                if isinstance(item, Notice):
                     self._notice(item.text)
                 elif isinstance(item, tuple) and self.info is not None and not failed:
                     self._take(*item)
@@ -224,7 +216,7 @@ class Session:
     # ------------------------------------------------------------------------ threads
     async def _consume(self, queue: asyncio.Queue, duration_s: float | None) -> None:
         self._last_arrival = time.monotonic()
-        ticker = asyncio.ensure_future(_tick(queue, 0.5))  # wakes the loop when nothing comes
+        ticker = asyncio.ensure_future(tick(queue, 0.5))  # wakes the loop when nothing comes
         try:
             await self._consume_items(queue, duration_s)
         finally:
@@ -233,12 +225,12 @@ class Session:
     async def _consume_items(self, queue: asyncio.Queue, duration_s: float | None) -> None:
         while self._stop_reason is None:
             item = await queue.get()
-            if item is _TICK:
+            if item is TICK:
                 self._check_silence(duration_s)
                 continue
-            if item is _STOP:
+            if item is STOP:
                 break
-            if isinstance(item, _Notice):
+            if isinstance(item, Notice):
                 self._notice(item.text)
                 continue
             if item is None:
@@ -263,7 +255,7 @@ class Session:
         # handle what the reader already delivered, so nothing received is lost
         while not queue.empty():
             item = queue.get_nowait()
-            if isinstance(item, _Notice):
+            if isinstance(item, Notice):
                 self._notice(item.text)
             elif isinstance(item, tuple):
                 self._room.release()
@@ -280,13 +272,10 @@ class Session:
         if info is None:
             return
         if self._end_index is not None and self.info is not None:  # no further than --duration
-            end = math.ceil(self._end_index / self.info.fs * info.fs)
-            if chunk.first_index >= end:
+            kept = chunk.before(math.ceil(self._end_index / self.info.fs * info.fs))
+            if kept is None:
                 return
-            if chunk.end_index > end:
-                chunk = dataclasses.replace(
-                    chunk, samples=chunk.samples[:, : end - chunk.first_index]
-                )
+            chunk = kept
         if self.writer is not None and not self.writer.closed:
             self.writer.append_aux(chunk, info)
         for listener in self.aux_listeners:
@@ -295,14 +284,9 @@ class Session:
     def _handle_within(self, chunk: Chunk, received_at: float) -> None:
         """Handle the part of a chunk before the end of --duration (all of it without one):
         a source faster than real time must not record more than asked."""
-        end = self._end_index
-        if end is not None and chunk.end_index > end:
-            if chunk.first_index >= end:
-                return
-            chunk = Chunk(
-                chunk.first_index, chunk.samples[:, : end - chunk.first_index], chunk.missing_before
-            )
-        self._handle(chunk, received_at)
+        kept = chunk.before(self._end_index)
+        if kept is not None:
+            self._handle(kept, received_at)
 
     def _check_silence(self, duration_s: float | None) -> None:
         """No chunk for a while: --duration counts on by the wall clock, so a board that
@@ -490,10 +474,3 @@ class Session:
                 self.writer.finish(self._stop_reason or "stopped")
             except StoreError as exc:  # what was committed before stays readable
                 self.store_error = self.store_error or exc
-
-
-async def _tick(queue: asyncio.Queue, every_s: float) -> None:
-    """Put a tick in the queue every `every_s` seconds (until cancelled)."""
-    while True:
-        await asyncio.sleep(every_s)
-        queue.put_nowait(_TICK)
