@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/bruxwatch demo
 
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n auto
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[all,bench]'
