@@ -57,6 +57,20 @@ def test_record_keeps_the_accelerometer_beside_the_emg_and_repair_keeps_it(
     np.testing.assert_array_equal(counts, sent[start : start + len(counts)])  # every reading
     assert np.all(np.abs(values[2] - 1.0) < 0.1)  # lying on the back: 1 g on z
 
+    edf = tmp_path / "cyton.edf"  # EDF+: one more signal per axis, at 25 Hz, in g
+    assert main(["export", str(night), "--edf", str(edf), "--quiet"]) == 0
+    assert "Accel Z " in capsys.readouterr().out
+    import pyedflib
+
+    with pyedflib.EdfReader(str(edf)) as reader:
+        labels = reader.getSignalLabels()
+        z = labels.index("Accel Z")
+        assert reader.getSampleFrequency(z) == 25.0 and reader.getPhysicalDimension(z) == "g"
+        exported = reader.readSignal(z)
+        step = (reader.getPhysicalMaximum(z) - reader.getPhysicalMinimum(z)) / 65535
+    np.testing.assert_allclose(exported[index], values[2], atol=step)
+    assert main(["analyze", str(edf), "--quiet"]) == 0  # read back as the EMG it holds
+
     repaired = tmp_path / "repaired.sqlite"
     assert main(["repair", str(night), "--out", str(repaired)]) == 0
     with Recording(repaired) as rec:

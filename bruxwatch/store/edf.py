@@ -7,6 +7,8 @@ sleep-lab software open.
   The step is reported per channel; it is what a round trip may differ by.
 - Gaps (sensor disconnected) are filled with the channel's median and annotated; the signal
   is padded to whole 1-s data records with the same value, and the true end is annotated.
+- Each auxiliary stream the night holds (the Cyton's accelerometer ...) becomes one more
+  signal per channel at its own rate ("Accel X" in g, 25 Hz), filled like the EMG.
 - Annotations: every scored episode (with kind, bursts and peak), every feedback decision
   (given or held back), gaps, bad-signal stretches, the calibration and the wearer's marks.
 - Start date and time: the wall-clock time of sample 0 in the exporting machine's time zone
@@ -33,12 +35,13 @@ HEADER_FIELD = 8
 
 @dataclass(frozen=True)
 class EdfChannel:
-    """What one exported channel became: physical range and quantization step (units)."""
+    """What one exported channel became: physical range and quantization step, in `units`."""
 
     label: str
     physical_min: float
     physical_max: float
     step: float
+    units: str = "uV"
 
 
 def header_range(lo: float, hi: float) -> tuple[float, float]:
@@ -97,7 +100,7 @@ def write_edf(recording: Recording, path: Path, options: ExportOptions) -> str:
     except ValueError as exc:
         raise ValueError(f"cannot write EDF+ ({exc})") from None
     ranges = "; ".join(
-        f"{c.label} {c.physical_min:g}..{c.physical_max:g} {recording.info.units}, "
+        f"{c.label} {c.physical_min:g}..{c.physical_max:g} {c.units}, "
         f"step {c.step:.3g}"
         for c in channels
     )
@@ -139,8 +142,12 @@ def export_edf(
                 prefiltering="none (raw)",
             )
         )
-        channels.append(EdfChannel(label, lo, hi, (hi - lo) / 65535))
+        channels.append(EdfChannel(label, lo, hi, (hi - lo) / 65535, info.units))
         del data, present
+    for name, aux in recording.aux_streams().items():
+        made = _aux_signals(recording, name, aux, total // per_record)
+        signals += [signal for signal, _ in made]
+        channels += [channel for _, channel in made]
     start = night.started_at.astimezone()
     notes = annotations(night, recording)
     if total > end:
@@ -158,6 +165,38 @@ def export_edf(
     with private_path(path) as temporary:
         edf.write(temporary)
     return channels
+
+
+def _aux_signals(recording: Recording, name: str, info, records: int) -> list:
+    """One EDF signal per channel of an auxiliary stream (the Cyton's accelerometer ...), on
+    the same data records as the EMG: gaps and the padding hold the channel's median."""
+    import edfio
+
+    if abs(info.fs - round(info.fs)) > 1e-9:
+        raise ValueError(f"EDF export needs whole-number sample rates; {name} is {info.fs:g} Hz")
+    values, index = recording.aux_samples(name)
+    total = records * int(round(info.fs)) * DATA_RECORD_S
+    inside = index < total
+    made = []
+    for row, channel in enumerate(info.channels):
+        data = np.empty(total, dtype=np.float64)
+        present = np.zeros(total, dtype=bool)
+        data[index[inside]] = values[row, inside]
+        present[index[inside]] = True
+        data[~present] = float(np.median(data[present])) if present.any() else 0.0
+        lo, hi = header_range(float(data.min()), float(data.max()))
+        label = channel.replace("_", " ").title()[:16]  # "accel_x" -> "Accel X"
+        signal = edfio.EdfSignal(
+            data,
+            sampling_frequency=info.fs,
+            label=label,
+            transducer_type=info.device[:80],
+            physical_dimension=info.units[:8],
+            physical_range=(lo, hi),
+            prefiltering="none",
+        )
+        made.append((signal, EdfChannel(label, lo, hi, (hi - lo) / 65535, info.units)))
+    return made
 
 
 def edf_label(channel: str) -> str:
