@@ -91,3 +91,28 @@ def test_a_night_from_before_auxiliary_streams_reads_as_having_none(tmp_path, ca
     out = tmp_path / "old-repaired.sqlite"
     assert main(["repair", str(night), "--out", str(out)]) == 0
     assert "0 unreadable" in capsys.readouterr().out
+
+
+def test_review_draws_the_accelerometer_under_the_level(tmp_path, capsys, any_length_is_a_night):
+    import pytest
+
+    pg = pytest.importorskip("pyqtgraph")
+    night = tmp_path / "cyton.sqlite"
+    with CytonEmulator(speed=4.0) as emu:
+        argv = ["record", "--device", f"cyton:{emu.path}", "--no-calibrate", "--duration", "8s"]
+        assert main([*any_length_is_a_night, *argv, "--out", str(night)]) == 0
+    from bruxwatch.ui.review import ReviewWindow
+
+    app = pg.mkQApp()
+    with Recording(night) as rec:
+        window = ReviewWindow(rec)
+        curves = window.movement.getPlotItem().listDataItems()
+        assert not window.movement.isHidden() and len(curves) == 3
+        z = curves[2].getOriginalDataset()[1]
+        np.testing.assert_array_equal(z, rec.aux_samples("accel")[0][2])
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+    shot = tmp_path / "review.png"
+    assert main(["review", str(night), "--screenshot", str(shot)]) == 0
+    assert shot.stat().st_size > 0

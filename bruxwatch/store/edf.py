@@ -100,8 +100,7 @@ def write_edf(recording: Recording, path: Path, options: ExportOptions) -> str:
     except ValueError as exc:
         raise ValueError(f"cannot write EDF+ ({exc})") from None
     ranges = "; ".join(
-        f"{c.label} {c.physical_min:g}..{c.physical_max:g} {c.units}, "
-        f"step {c.step:.3g}"
+        f"{c.label} {c.physical_min:g}..{c.physical_max:g} {c.units}, step {c.step:.3g}"
         for c in channels
     )
     return f"{path} (EDF+, {len(scored.analysis.episodes)} episodes; {ranges})"

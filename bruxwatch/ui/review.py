@@ -60,12 +60,18 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
         self.overview = pg.PlotWidget()
+        self.movement = pg.PlotWidget()  # the auxiliary streams (the Cyton's accelerometer)
+        self.movement.setXLink(self.overview)
+        self.movement.setMaximumHeight(170)
         self.histogram = pg.PlotWidget()
         self.detail = pg.PlotWidget()
         self.table = QtWidgets.QTableWidget()
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        top.addWidget(self.overview)
+        night_column = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)  # one time axis
+        night_column.addWidget(self.overview)
+        night_column.addWidget(self.movement)
+        top.addWidget(night_column)
         top.addWidget(self.histogram)
         top.setSizes([950, 330])
         bottom = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
@@ -140,6 +146,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.selected = -1
         self.summary.setText(self._summary_text())
         self._draw_overview()
+        self._draw_movement()
         self._draw_histogram()
         self._fill_table()
         self.detail.clear()
@@ -229,6 +236,30 @@ class ReviewWindow(QtWidgets.QMainWindow):
         plot.setMouseEnabled(x=True, y=False)
         self._cursor = pg.LinearRegionItem((0, 0), movable=False, brush=(0, 0, 255, 50))
         plot.addItem(self._cursor)
+
+    def _draw_movement(self) -> None:
+        """Each auxiliary stream's channels over the night (the accelerometer's X, Y, Z in
+        g), under the level and on its time axis; hidden for a night without any."""
+        plot = self.movement
+        plot.clear()
+        streams = self.recording.aux_streams()
+        plot.setVisible(bool(streams))
+        if not streams:
+            return
+        plot.addLegend(offset=(5, 5))
+        pens = ((219, 68, 55), (15, 157, 88), (66, 133, 244))
+        for name, info in streams.items():
+            values, index = self.recording.aux_samples(name)
+            t = index / info.fs
+            for row, channel in enumerate(info.channels):
+                curve = plot.plot(
+                    t, values[row], pen=pg.mkPen(pens[row % 3], width=1), name=channel
+                )
+                curve.setDownsampling(auto=True, method="peak")
+                curve.setClipToView(True)
+            plot.setLabel("left", info.units)
+        plot.setTitle("Movement (" + ", ".join(streams) + ")")
+        plot.setMouseEnabled(x=True, y=False)
 
     def _draw_histogram(self) -> None:
         n, plot = self.night, self.histogram
