@@ -113,6 +113,15 @@ def test_review_draws_the_accelerometer_under_the_level(tmp_path, capsys, any_le
         window.close()
         window.deleteLater()
         app.processEvents()
+    plain = tmp_path / "sim.sqlite"  # a night without auxiliary streams: no movement row
+    argv = ["record", "--device", "sim:scenario=awake,seed=2,realtime=0,minutes=1"]
+    assert main([*argv, "--no-calibrate", "--out", str(plain)]) == 0
+    with Recording(plain) as rec:
+        window = ReviewWindow(rec)
+        assert window.movement.isHidden()
+        window.close()
+        window.deleteLater()
+        app.processEvents()
     shot = tmp_path / "review.png"
     assert main(["review", str(night), "--screenshot", str(shot)]) == 0
     assert shot.stat().st_size > 0
