@@ -126,22 +126,11 @@ def export_edf(
         for first, samples in recording.read(0, end):
             data[first : first + samples.shape[1]] = samples[ch]
             present[first : first + samples.shape[1]] = True
-        fill = float(np.median(data[present])) if present.any() else 0.0
-        data[~present] = fill
-        lo, hi = header_range(float(data.min()), float(data.max()))
-        label = edf_label(name)
-        signals.append(
-            edfio.EdfSignal(
-                data,
-                sampling_frequency=fs,
-                label=label,
-                transducer_type="surface EMG electrodes",
-                physical_dimension=info.units[:8],
-                physical_range=(lo, hi),
-                prefiltering="none (raw)",
-            )
+        signal, channel = _edf_signal(
+            data, present, fs, edf_label(name), "surface EMG electrodes", info.units, "none (raw)"
         )
-        channels.append(EdfChannel(label, lo, hi, (hi - lo) / 65535, info.units))
+        signals.append(signal)
+        channels.append(channel)
         del data, present
     for name, aux in recording.aux_streams().items():
         made = _aux_signals(recording, name, aux, total // per_record)
@@ -169,8 +158,6 @@ def export_edf(
 def _aux_signals(recording: Recording, name: str, info, records: int) -> list:
     """One EDF signal per channel of an auxiliary stream (the Cyton's accelerometer ...), on
     the same data records as the EMG: gaps and the padding hold the channel's median."""
-    import edfio
-
     if abs(info.fs - round(info.fs)) > 1e-9:
         raise ValueError(f"EDF export needs whole-number sample rates; {name} is {info.fs:g} Hz")
     values, index = recording.aux_samples(name)
@@ -182,20 +169,36 @@ def _aux_signals(recording: Recording, name: str, info, records: int) -> list:
         present = np.zeros(total, dtype=bool)
         data[index[inside]] = values[row, inside]
         present[index[inside]] = True
-        data[~present] = float(np.median(data[present])) if present.any() else 0.0
-        lo, hi = header_range(float(data.min()), float(data.max()))
         label = channel.replace("_", " ").title()[:16]  # "accel_x" -> "Accel X"
-        signal = edfio.EdfSignal(
-            data,
-            sampling_frequency=info.fs,
-            label=label,
-            transducer_type=info.device[:80],
-            physical_dimension=info.units[:8],
-            physical_range=(lo, hi),
-            prefiltering="none",
-        )
-        made.append((signal, EdfChannel(label, lo, hi, (hi - lo) / 65535, info.units)))
+        made.append(_edf_signal(data, present, info.fs, label, info.device, info.units, "none"))
     return made
+
+
+def _edf_signal(
+    data: np.ndarray,
+    present: np.ndarray,
+    fs: float,
+    label: str,
+    transducer: str,
+    units: str,
+    prefiltering: str,
+):
+    """One EDF signal of `data` (where `present`; the rest is filled, in place, with the
+    median of what is), its physical range fitted to the values, and what it became."""
+    import edfio
+
+    data[~present] = float(np.median(data[present])) if present.any() else 0.0
+    lo, hi = header_range(float(data.min()), float(data.max()))
+    signal = edfio.EdfSignal(
+        data,
+        sampling_frequency=fs,
+        label=label,
+        transducer_type=transducer[:80],
+        physical_dimension=units[:8],
+        physical_range=(lo, hi),
+        prefiltering=prefiltering,
+    )
+    return signal, EdfChannel(label, lo, hi, (hi - lo) / 65535, units)
 
 
 def edf_label(channel: str) -> str:
