@@ -31,6 +31,12 @@ StreamKind = Literal["raw", "envelope", "aux"]
 """SignalKind, or "aux": a stream the EMG pipeline does not score (movement, sound ...)."""
 EMG = "emg"
 """The name of the EMG stream, the one every device has."""
+ACCEL = "accel"
+"""The name of a 3-axis accelerometer's auxiliary stream (accel_x, accel_y, accel_z in g),
+whichever device sends it; `signal.movement` reads position and movement from it."""
+ECG_CHANNEL = "ecg"
+"""The name of an EMG-stream channel wired as ECG (electrodes across the chest): its QRS
+complexes give the heart beats, and it is never scored as EMG."""
 
 
 @dataclass(frozen=True)

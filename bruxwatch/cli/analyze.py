@@ -20,6 +20,8 @@ from bruxwatch.cli.common import (
 from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.console import clock, lost_text
 from bruxwatch.signal import Analysis, CalibrationError, SignalConfig, analyze, calibrate
+from bruxwatch.signal.confirmation import confirmation_text
+from bruxwatch.signal.pipeline import scored_channels
 from bruxwatch.signal.scoring import Summary
 from bruxwatch.store.importers import FileRecording
 
@@ -104,16 +106,33 @@ def _analyze_night(args: argparse.Namespace) -> int:
                 scoring, calibration=calibration, exclude_s=[args.rest, args.mvc]
             )
         with progress_bar("scoring", enabled=not args.quiet) as tick:
-            analysis = score_night(night, progress=tick, scoring=scoring).analysis
+            scored = score_night(night, progress=tick, scoring=scoring)
+        analysis = scored.analysis
         title = (
             f"{args.input} ({night.session.status}, {night.session.mode}, {night.session.device})"
         )
     if args.json:
-        json.dump(analysis.to_dict(), sys.stdout, indent=1)
+        json.dump(_night_dict(scored), sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         print(format_summary(analysis, title=title))
+        text = confirmation_text(scored.confirmation.summary) if scored.confirmation else ""
+        if text:
+            print(text)
     return 0
+
+
+def _night_dict(night) -> dict:
+    """A stored night's JSON: the analysis, each episode with its confirmation, and the
+    night's confirmation figures."""
+    data = night.analysis.to_dict()
+    contexts = night.contexts()
+    for row, episode in zip(data["episodes"], night.analysis.episodes, strict=True):
+        context = contexts.get(episode.start_index)
+        row.update(context.to_dict() if context else {})
+    if night.confirmation is not None:
+        data["confirmation"] = night.confirmation.summary.to_dict()
+    return data
 
 
 def calibration_from_ranges(recording: FileRecording, rest, mvc, config: SignalConfig):
@@ -127,7 +146,7 @@ def calibration_from_ranges(recording: FileRecording, rest, mvc, config: SignalC
     for name, (a, b) in (("--rest", rest), ("--mvc", mvc)):
         if not 0 <= a < b <= duration + 1e-9:
             raise CliError(f"{name} {a:g}:{b:g} is outside the recording (0 to {duration:.3f} s)")
-    scored = list(config.masseter_channels or range(len(recording.channels)))
+    scored = list(scored_channels(tuple(recording.channels), config))
     envelope = _envelope_of(recording, config, max(rest[1], mvc[1]))[scored]
     fs = recording.fs
     try:

@@ -23,10 +23,7 @@ from bruxwatch.devices import cyton_protocol as proto
 from bruxwatch.devices.base import DeviceError, DeviceSpec
 from bruxwatch.devices.options import no_more, pop_channels, pop_whole_number
 from bruxwatch.devices.serial_link import SerialBoard, SerialLink
-from bruxwatch.stream import Chunk, ChunkRun, StreamInfo
-
-ACCEL = "accel"
-"""The accelerometer's stream (`aux_streams`): X, Y, Z in g at 25 Hz."""
+from bruxwatch.stream import ACCEL, ECG_CHANNEL, Chunk, ChunkRun, StreamInfo
 
 REPLY_TIMEOUT_S = 3.0
 
@@ -46,7 +43,9 @@ def read_reply(port: serial.Serial, timeout_s: float = REPLY_TIMEOUT_S) -> str:
 
 
 class CytonBoard(SerialBoard):
-    """Cyton channels (1-8, default the first two: left and right masseter) in µV at 250 Hz."""
+    """Cyton channels (1-8, default the first two: left and right masseter) in µV at 250 Hz;
+    `ecg`: one more channel wired as ECG across the chest (hardware README), streamed last
+    and named `ECG_CHANNEL`, which gives the heart beats and is never scored as EMG."""
 
     def __init__(
         self,
@@ -56,17 +55,23 @@ class CytonBoard(SerialBoard):
         gain: int = proto.DEFAULT_GAIN,
         reconnect: bool = True,
         reply_timeout_s: float = REPLY_TIMEOUT_S,
+        ecg: int | None = None,
     ) -> None:
         if not channels or any(not 1 <= c <= proto.N_CHANNELS for c in channels):
             raise DeviceError(f"Cyton channels must be 1-{proto.N_CHANNELS}, got {channels}")
-        self.channels = tuple(channels)
+        if ecg is not None and (not 1 <= ecg <= proto.N_CHANNELS or ecg in channels):
+            raise DeviceError(
+                f"Cyton ecg channel must be 1-{proto.N_CHANNELS} and not one of the EMG "
+                f"channels {','.join(map(str, channels))}, got {ecg}"
+            )
+        self.channels = tuple(channels) + (() if ecg is None else (ecg,))
         self.gain = gain
         self.scale = proto.uv_per_count(gain)
         self.reply_timeout_s = reply_timeout_s
         rail = proto.FULL_SCALE * self.scale
         self.info = StreamInfo(
             fs=proto.FS,
-            channels=tuple(f"ch{c}" for c in self.channels),
+            channels=tuple(f"ch{c}" for c in channels) + (() if ecg is None else (ECG_CHANNEL,)),
             units="uV",
             kind="raw",
             device=f"OpenBCI Cyton on {port} (gain {gain})",
@@ -203,8 +208,10 @@ class CytonBoard(SerialBoard):
 
 
 def open_spec(spec: DeviceSpec, options: dict[str, str], realtime: bool) -> CytonBoard:
-    """`cyton:/dev/ttyUSB0?channels=1,2&gain=24`: the board on its dongle's serial port."""
+    """`cyton:/dev/ttyUSB0?channels=1,2&gain=24&ecg=3`: the board on its dongle's serial
+    port (ecg: a channel wired as ECG)."""
     channels = pop_channels(options, "channels", "1,2")
     gain = pop_whole_number(options, "gain", "24")
+    ecg = pop_whole_number(options, "ecg", None)
     no_more(spec.scheme, options)
-    return CytonBoard(spec.target, channels=channels, gain=gain)
+    return CytonBoard(spec.target, channels=channels, gain=gain, ecg=ecg)

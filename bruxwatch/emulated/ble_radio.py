@@ -20,6 +20,7 @@ from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError
 
 from bruxwatch.emulated.simulator import Simulator
+from bruxwatch.stream import EMG
 
 
 @dataclass
@@ -108,9 +109,10 @@ class FakePeripheral:
         return True
 
     def _wearer(self):
-        """The simulated wearer's signal, one iterator for the peripheral's whole life."""
+        """The simulated wearer's EMG, one iterator for the peripheral's whole life."""
         if getattr(self, "_source", None) is None:
-            self._source = Simulator(self.sim_config).chunks()
+            chunks = Simulator(self.sim_config).chunks()
+            self._source = (c for c in chunks if c.stream == EMG)
         return self._source
 
 

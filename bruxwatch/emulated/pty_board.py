@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
+from bruxwatch.stream import EMG
 
 
 @dataclass
@@ -121,7 +122,7 @@ class PtyEmulator:
             )
         )
         self._samples = self.sim.chunks()
-        self._buffer = np.zeros((channels, 0), dtype=np.float32)
+        self._buffer = np.zeros((self.sim.info.n_channels, 0), dtype=np.float32)
         self.log = SentLog() if record else None
         self.commands: list[bytes] = []
         self.streaming = False
@@ -296,6 +297,8 @@ class PtyEmulator:
             except StopIteration:  # the simulated recording ended: start it again
                 self._samples = self.sim.chunks()
                 chunk = next(self._samples)
+            if chunk.stream != EMG:  # the accelerometer: boards that have one take it whole
+                continue
             self._buffer = np.concatenate((self._buffer, chunk.samples), axis=1)
         out, self._buffer = self._buffer[:, :n], self._buffer[:, n:]
         return out

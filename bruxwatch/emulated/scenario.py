@@ -1,6 +1,8 @@
 """The simulated night's script: what the wearer does (clench episodes, swallows, twitches,
-electrode pops, lost radio packets) and what the bedroom adds, drawn from one seed, and the
-ground truth it leaves, against which detection is scored (times in s, amplitudes × MVC).
+electrode pops, lost radio packets; heart, posture, movement and wakefulness, see
+`emulated.body`) and what the bedroom adds, drawn from one seed, and the ground truth it
+leaves, against which detection and its confirmation are scored (times in s, amplitudes ×
+MVC).
 """
 
 from __future__ import annotations
@@ -12,11 +14,16 @@ from typing import Literal
 
 import numpy as np
 
+from bruxwatch.emulated.body import next_position
 from bruxwatch.signal.calibration import PROTOCOL
 
 Scenario = Literal["night", "awake", "calibration"]
 SCENARIOS: tuple[str, ...] = ("night", "awake", "calibration")
-ActivationKind = Literal["phasic", "tonic", "mixed", "swallow", "twitch", "mvc"]
+ActivationKind = Literal[
+    "phasic", "tonic", "mixed", "swallow", "twitch", "mvc", "oromotor", "movement"
+]
+NOT_BRUXISM = ("swallow", "twitch", "oromotor", "movement")
+"""Jaw activity that is not a sleep-bruxism episode: detection must not count it."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,17 @@ class SimulatorConfig:
         (`missing_before`), and `lost_samples()` tells which.
     dead_leads: channels (1-based, as in device specs) whose electrode is off all night:
         they read a constant (the amplifier's offset), which the quality gate calls flat.
+
+    The body beyond the jaw (`emulated.body`; per hour of recording):
+    accelerometer: deliver a 3-axis accelerometer stream (g, 25 Hz) beside the EMG.
+    movements_per_hour: body movements (None: 3 a night's hour, none awake).
+    movement_emg_share: the share of body movements that bring jaw EMG (not bruxism).
+    oromotor_per_hour: episode-like jaw activity with no arousal (not bruxism).
+    arousals_per_hour: heart-rate rises with no jaw activity.
+    arousal_share: the share of sleep-bruxism episodes a heart-rate rise comes before.
+    wake_bouts: stretches awake (restless, no episodes), the first at the start.
+    ecg_lead: one more channel, named "ecg", wired as ECG across the chest, with QRS
+        complexes of `ecg_lead_uv` (µV).
     """
 
     scenario: Scenario = "night"
@@ -70,6 +88,15 @@ class SimulatorConfig:
     chunk_s: float = 0.01
     realtime: bool = False
     feedback_response: float | None = None
+    accelerometer: bool = False
+    movements_per_hour: float | None = None
+    movement_emg_share: float = 0.0
+    oromotor_per_hour: float = 0.0
+    arousals_per_hour: float = 0.0
+    arousal_share: float = 0.92
+    wake_bouts: int = 0
+    ecg_lead: bool = False
+    ecg_lead_uv: float = 1000.0
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:
@@ -90,6 +117,15 @@ class SimulatorConfig:
             raise ValueError(
                 f"dead_leads must be channels 1-{self.channels}, got {self.dead_leads}"
             )
+        for name in ("movement_emg_share", "arousal_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be 0-1, got {getattr(self, name):g}")
+        for name in ("movements_per_hour", "oromotor_per_hour", "arousals_per_hour"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 600.0:
+                raise ValueError(f"{name} must be 0-600, got {value:g}")
+        if not 0 <= self.wake_bouts <= 20:
+            raise ValueError(f"wake_bouts must be 0-20, got {self.wake_bouts}")
         low, high = self.clench_pct
         if not 0 < low <= high <= 150:
             raise ValueError(f"clench_pct must be 0 < low <= high <= 150, got {self.clench_pct}")
@@ -121,7 +157,12 @@ class Activation:
 
 @dataclass
 class GroundTruth:
-    """What the simulator put in: the episodes to find and everything that must not count."""
+    """What the simulator put in: the episodes to find and everything that must not count.
+
+    arousals: (jaw onset or reference time s, fractional heart-rate rise), see
+        `body.heart_rise`; movements: body movements (start s, end s); positions: (from s,
+        position), the first at 0; wake: stretches awake (start s, end s).
+    """
 
     fs: float
     duration_s: float
@@ -129,6 +170,10 @@ class GroundTruth:
     pops: list[tuple[float, int]] = field(default_factory=list)  # (time s, channel)
     rest_s: tuple[float, float] | None = None
     mvc_s: tuple[float, float] | None = None
+    arousals: list[tuple[float, float]] = field(default_factory=list)
+    movements: list[tuple[float, float]] = field(default_factory=list)
+    positions: list[tuple[float, str]] = field(default_factory=lambda: [(0.0, "supine")])
+    wake: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def episodes(self) -> list[Activation]:
@@ -157,6 +202,10 @@ class GroundTruth:
             pops=[tuple(p) for p in data["pops"]],
             rest_s=tuple(data["rest_s"]) if data.get("rest_s") else None,
             mvc_s=tuple(data["mvc_s"]) if data.get("mvc_s") else None,
+            arousals=[tuple(a) for a in data.get("arousals", [])],
+            movements=[tuple(m) for m in data.get("movements", [])],
+            positions=[tuple(p) for p in data.get("positions", [(0.0, "supine")])],
+            wake=[tuple(w) for w in data.get("wake", [])],
         )
 
 
@@ -217,7 +266,109 @@ def script(cfg: SimulatorConfig, rng: np.random.Generator) -> GroundTruth:
                 abs(when - a.start_s) > 6 and abs(when - a.end_s) > 6 for a in truth.activations
             ):
                 truth.pops.append((float(when), int(rng.integers(n_ch))))
+    _script_body(cfg, truth, np.random.default_rng([cfg.seed, 4]))
     return truth
+
+
+_MOVEMENTS_PER_HOUR = {"night": 3.0, "awake": 0.0, "calibration": 0.0}
+
+
+def _script_body(cfg: SimulatorConfig, truth: GroundTruth, rng: np.random.Generator) -> None:
+    """Wake bouts, body movements and turns, arousals and the jaw activity that is not
+    bruxism, placed in the quiet between the jaw's activations (see `emulated.body`)."""
+    duration = truth.duration_s
+    start = truth.mvc_s[1] + 2.0 if truth.mvc_s else 1.0
+    if duration - start < 60.0:
+        return
+    n_ch = cfg.channels
+    busy = [(a.start_s, a.end_s) for a in truth.activations]
+
+    def free(lo: float, hi: float, margin: float) -> bool:
+        return (
+            lo > start
+            and hi < duration - 2.0
+            and all(hi + margin <= b0 or lo - margin >= b1 for b0, b1 in busy)
+        )
+
+    def times(per_hour: float) -> np.ndarray:
+        return np.sort(rng.uniform(start, duration, rng.poisson(per_hour * duration / 3600.0)))
+
+    for k in range(cfg.wake_bouts):
+        length = rng.uniform(180.0, 900.0)
+        lo = start + 5.0 if k == 0 else rng.uniform(start, duration - length)
+        hi = min(lo + length, duration - 5.0)
+        if k and any(lo < b and a < hi for a, b in truth.wake):
+            continue
+        truth.wake.append((float(lo), float(hi)))
+        truth.activations = [
+            a
+            for a in truth.activations
+            if a.kind in NOT_BRUXISM or not (lo - 3.0 < a.end_s and a.start_s < hi + 3.0)
+        ]
+    truth.wake.sort()
+    busy = [(a.start_s, a.end_s) for a in truth.activations]
+    for act in truth.episodes:  # the micro-arousal before each episode
+        rise = (
+            rng.uniform(0.25, 0.45) if rng.uniform() < cfg.arousal_share else rng.uniform(0, 0.08)
+        )
+        truth.arousals.append((act.start_s, float(rise)))
+    moves: list[tuple[float, float, bool]] = []  # (start, end, brings jaw EMG)
+    for lo, hi in truth.wake:  # restless while awake
+        t = lo + rng.uniform(5.0, 30.0)
+        while t < hi - 5.0:
+            d = rng.uniform(1.0, 4.0)
+            if free(t, t + d, 2.0):
+                moves.append((t, t + d, False))
+            t += d + rng.uniform(15.0, 60.0)
+    rate = cfg.movements_per_hour
+    for t in times(_MOVEMENTS_PER_HOUR[cfg.scenario] if rate is None else rate):
+        d = rng.uniform(2.0, 8.0)
+        jaw = rng.uniform() < cfg.movement_emg_share
+        if free(t, t + d, 10.0):
+            moves.append((float(t), float(t + d), jaw))
+            busy.append((t, t + d))
+    position = "supine"
+    for m0, m1, jaw in sorted(moves):
+        truth.movements.append((m0, m1))
+        if rng.uniform() < 0.5:
+            position = next_position(position, rng)
+            truth.positions.append((m0 + 0.5 * (m1 - m0), position))
+        if rng.uniform() < 0.5:
+            truth.arousals.append((m0, float(rng.uniform(0.25, 0.45))))
+        if jaw:
+            t0 = m0 + rng.uniform(0.0, 1.0)
+            amp = rng.uniform(0.2, 0.5)
+            bursts = ((t0, min(m1 + 1.0, t0 + rng.uniform(1.5, 4.0))),)
+            truth.activations.append(Activation("movement", bursts, _sides(amp, rng, n_ch)))
+    for t in times(cfg.oromotor_per_hour):
+        act = _oromotor(float(t), rng, n_ch)
+        if free(act.start_s, act.end_s, 8.0) and not _awake(truth, act.start_s):
+            truth.activations.append(act)
+            busy.append((act.start_s, act.end_s))
+    for t in times(cfg.arousals_per_hour):
+        if free(t - 15.0, t + 15.0, 0.0):
+            truth.arousals.append((float(t), float(rng.uniform(0.25, 0.45))))
+            busy.append((t - 15.0, t + 15.0))
+    truth.activations.sort(key=lambda a: a.start_s)
+    truth.arousals.sort()
+
+
+def _awake(truth: GroundTruth, t: float) -> bool:
+    return any(lo <= t <= hi for lo, hi in truth.wake)
+
+
+def _oromotor(t: float, rng: np.random.Generator, n_ch: int) -> Activation:
+    """Sleep talking, lip or tongue movement: phasic or tonic jaw EMG like an episode's."""
+    amp = rng.uniform(0.15, 0.4)
+    bursts = []
+    if rng.uniform() < 0.5:
+        for _ in range(int(rng.integers(3, 6))):
+            d = rng.uniform(0.3, 1.0)
+            bursts.append((t, t + d))
+            t += d + rng.uniform(0.4, 1.2)
+    else:
+        bursts.append((t, t + rng.uniform(2.5, 5.0)))
+    return Activation("oromotor", tuple(bursts), _sides(amp, rng, n_ch))
 
 
 def lost_packets(cfg: SimulatorConfig, n_samples: int) -> np.ndarray:

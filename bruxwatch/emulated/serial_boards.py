@@ -22,9 +22,11 @@ class CytonEmulator(PtyEmulator):
     """An OpenBCI Cyton behind its dongle: `v`/`b`/`s`/`d`/`x…X`, 33-byte packets at 250 Hz.
 
     Simulated masseter EMG goes to channels 1 and 2; channels 3-8 carry a few µV of noise.
-    Every tenth packet (25 Hz) carries an accelerometer reading: a wearer lying on their
-    back, gravity on the board's z axis, with a little noise; `accel_sent` keeps each
-    (sample number since start, X, Y, Z counts).
+    Every tenth packet (25 Hz) carries an accelerometer reading: the simulated night's
+    (position and movement, `emulated.body`) when its config has `accelerometer`, otherwise
+    a wearer lying on their back, gravity on the board's z axis, with a little noise;
+    `accel_sent` keeps each (sample number since start, X, Y, Z counts). A simulated night
+    with `ecg_lead` puts its ECG on channel 3 (use `cyton:PORT?ecg=3`).
     board_on=False: the dongle answers `v` with a failure; silent=True: nothing answers.
     """
 
@@ -95,8 +97,13 @@ class CytonEmulator(PtyEmulator):
         counts = np.clip(np.rint(uv / scales), -(2**23), 2**23 - 1).astype(np.int64)
         self.last_encoded = counts * scales  # the µV the host should decode
         accel = (0, 0, 0)
-        if index % round(cyton.FS / cyton.ACCEL_FS) == 9:
-            g = np.array([0.0, 0.0, 1.0]) + self._posture_rng.normal(0.0, 0.01, 3)
+        every = round(cyton.FS / cyton.ACCEL_FS)
+        if index % every == every - 1:
+            if self.sim.config.accelerometer:
+                night = self.sim.accel
+                g = night[:, (index // every) % night.shape[1]].astype(np.float64)
+            else:
+                g = np.array([0.0, 0.0, 1.0]) + self._posture_rng.normal(0.0, 0.01, 3)
             x, y, z = (int(v) for v in np.rint(g / cyton.ACCEL_G_PER_COUNT))
             accel = (x, y, z) if (x, y, z) != (0, 0, 0) else (1, 0, 0)
             self.accel_sent.append((index, *accel))

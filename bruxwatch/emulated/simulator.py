@@ -5,8 +5,11 @@ The signal, in µV, per channel (left/right masseter):
   amplitude-modulated by an activation envelope: a rest floor plus scripted activations with
   raised-cosine ramps (phasic, tonic and mixed episodes, swallows of 0.2-0.35 s, twitches,
   maximal clenches);
-- mains hum at 50 or 60 Hz with 2nd and 3rd harmonics, an ECG-like QRS train, baseline wander
-  with a DC electrode offset, and electrode pops (a step decaying exponentially).
+- mains hum at 50 or 60 Hz with 2nd and 3rd harmonics, an ECG-like QRS train whose rate
+  rises with each micro-arousal (`emulated.body`), baseline wander with a DC electrode
+  offset, and electrode pops (a step decaying exponentially).
+With `accelerometer` a 3-axis accelerometer stream (g, 25 Hz, `ACCEL`) comes beside the EMG:
+body position and movement as the script has them.
 
 Everything is drawn from one seeded generator in fixed 1-s blocks, so the samples do not depend
 on the chunk size asked for. Ground truth lists every activation; only episodes should score.
@@ -20,8 +23,9 @@ from collections.abc import Iterator
 import numpy as np
 from scipy import signal as sps
 
+from bruxwatch.emulated.body import ACCEL_FS, accelerometer, beat_times
 from bruxwatch.emulated.scenario import Activation, SimulatorConfig, lost_packets, script
-from bruxwatch.stream import Chunk, StreamInfo
+from bruxwatch.stream import ACCEL, ECG_CHANNEL, Chunk, StreamInfo
 
 
 class Simulator:
@@ -36,6 +40,8 @@ class Simulator:
         channels = tuple(
             names[i] if config.channels <= 2 else f"ch{i + 1}" for i in range(config.channels)
         )
+        if config.ecg_lead:
+            channels += (ECG_CHANNEL,)
         self.info = StreamInfo(
             fs=config.fs,
             channels=channels,
@@ -54,6 +60,35 @@ class Simulator:
         self.max_ahead_chunks = 1 if config.feedback_response is not None else None
         self._lost = lost_packets(config, self.n_samples) if config.packet_loss > 0 else None
         self._delivered_until = 0  # end of the last sample delivered, with packet loss
+        self.aux_streams: dict[str, StreamInfo] = {}
+        if config.accelerometer:
+            self.aux_streams[ACCEL] = StreamInfo(
+                fs=ACCEL_FS,
+                channels=("accel_x", "accel_y", "accel_z"),
+                units="g",
+                kind="aux",
+                device=f"simulator accelerometer (seed {config.seed})",
+            )
+        self._accel: np.ndarray | None = None
+        self._beats: np.ndarray | None = None
+
+    @property
+    def accel(self) -> np.ndarray:
+        """The whole night's accelerometer, float32 (3, n) in g at ACCEL_FS (made once, from
+        the script and its own seed, whether or not it is streamed)."""
+        if self._accel is None:
+            rng = np.random.default_rng([self.config.seed, 5])
+            truth = self.truth
+            self._accel = accelerometer(truth.duration_s, truth.positions, truth.movements, rng)
+        return self._accel
+
+    @property
+    def beats(self) -> np.ndarray:
+        """The heart's true beat times (s): the R peaks of the ECG in the leads."""
+        if self._beats is None:
+            rng = np.random.default_rng([self.config.seed, 2])
+            self._beats = _heartbeats(self.truth.duration_s, rng, self.truth.arousals)
+        return self._beats
 
     # ------------------------------------------------------------------------ Device API
     def chunks(self) -> Iterator[Chunk]:
@@ -62,6 +97,7 @@ class Simulator:
         started = time.monotonic()
         buffer = np.zeros((self.info.n_channels, 0), dtype=np.float32)
         index = self._delivered_until = 0
+        accel_done = 0
         for block in self._blocks():
             buffer = np.concatenate((buffer, block), axis=1) if buffer.shape[1] else block
             while buffer.shape[1] >= size or (
@@ -82,6 +118,16 @@ class Simulator:
                     yield chunk
                 else:
                     yield from self._without_lost(chunk)
+                if self.aux_streams:
+                    accel_done = yield from self._accel_until(accel_done, chunk.end_index)
+
+    def _accel_until(self, done: int, emg_end: int) -> Iterator[Chunk]:
+        """The accelerometer's samples from `done` up to the time of EMG sample `emg_end`;
+        returns where it got to."""
+        until = min(int(emg_end * ACCEL_FS / self.fs), self.accel.shape[1])
+        if until > done:
+            yield Chunk(done, self.accel[:, done:until], stream=ACCEL)
+        return max(done, until)
 
     def lost_samples(self) -> np.ndarray:
         """Sorted indices of the samples `chunks()` leaves out (lost packets); empty without
@@ -141,7 +187,8 @@ class Simulator:
     def _blocks(self) -> Iterator[np.ndarray]:
         cfg, fs = self.config, self.fs
         rng = np.random.default_rng([cfg.seed, 2])
-        n_ch = self.info.n_channels
+        n_ch = cfg.channels
+        chest = _EcgLead(cfg) if cfg.ecg_lead else None
         block_s = self.BLOCK_S
         if cfg.feedback_response is not None:  # generate just in time, so a buzz can act
             block_s = min(self.BLOCK_S, max(cfg.chunk_s, 1.0 / fs))
@@ -151,7 +198,7 @@ class Simulator:
         )
         gain = np.sqrt(np.sum(sps.sosfilt(carrier_sos, _impulse(4 * int(fs))) ** 2))
         zi = np.zeros((carrier_sos.shape[0], n_ch, 2))
-        beats = _heartbeats(self.truth.duration_s, rng)
+        beats = _heartbeats(self.truth.duration_s, rng, self.truth.arousals)
         wander_f = rng.uniform(0.05, 0.3, size=(n_ch, 2))
         wander_phase = rng.uniform(0, 2 * np.pi, size=(n_ch, 2))
         offsets = rng.uniform(-300, 300, size=(n_ch, 1))
@@ -196,6 +243,8 @@ class Simulator:
                     x[channel] += _pop(t, when, amplitude_uv=400.0)
             for lead in cfg.dead_leads:
                 x[lead - 1] = offsets[lead - 1]
+            if chest is not None:
+                x = np.vstack((x, chest.samples(t, beats)))
             yield x.astype(np.float32)
 
 
@@ -208,9 +257,12 @@ def _ramped(t: np.ndarray, start: float, end: float, ramp: float = 0.08) -> np.n
     return 0.5 - 0.5 * np.cos(np.pi * np.minimum(up, down))
 
 
-def _heartbeats(duration: float, rng: np.random.Generator) -> np.ndarray:
+def _heartbeats(
+    duration: float, rng: np.random.Generator, arousals: list[tuple[float, float]]
+) -> np.ndarray:
+    """Beat times (s): resting RR intervals around 1 s, quickened by the arousals."""
     rr = rng.normal(1.0, 0.05, size=int(duration / 0.7) + 2).clip(0.6, 1.6)
-    return np.cumsum(rr)
+    return beat_times(rr, arousals)
 
 
 def _qrs_train(t: np.ndarray, beats: np.ndarray) -> np.ndarray:
@@ -222,6 +274,35 @@ def _qrs_train(t: np.ndarray, beats: np.ndarray) -> np.ndarray:
         u = (t - beat) / width
         near = np.abs(u) < 6
         out[near] += (1 - u[near] ** 2) * np.exp(-0.5 * u[near] ** 2)
+    return out
+
+
+class _EcgLead:
+    """A channel wired as ECG across the chest: QRS of `ecg_lead_uv` with a T wave, a few µV
+    of noise, baseline wander and a little mains, from its own random stream."""
+
+    def __init__(self, cfg: SimulatorConfig) -> None:
+        self.cfg = cfg
+        self.rng = np.random.default_rng([cfg.seed, 6])
+        self.wander = self.rng.uniform(0.05, 0.3)
+
+    def samples(self, t: np.ndarray, beats: np.ndarray) -> np.ndarray:
+        cfg = self.cfg
+        qrs = _qrs_train(t, beats) + 0.25 * _t_waves(t, beats)
+        x = cfg.ecg_lead_uv * qrs + self.rng.normal(0.0, 3.0, t.size)
+        x += 80.0 * np.sin(2 * np.pi * self.wander * t)
+        x += cfg.mains_uv * np.sqrt(2) * np.sin(2 * np.pi * cfg.mains_hz * t)
+        return x[None, :]
+
+
+def _t_waves(t: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """T waves (peak 1) 0.25 s after each beat, 40 ms wide."""
+    out = np.zeros_like(t)
+    lo, hi = np.searchsorted(beats, [t[0] - 0.5, t[-1] + 0.1])
+    for beat in beats[lo:hi]:
+        u = (t - beat - 0.25) / 0.04
+        near = np.abs(u) < 5
+        out[near] += np.exp(-0.5 * u[near] ** 2)
     return out
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.config import SignalConfig
 from bruxwatch.signal.events import Burst, BurstEnd, Episode, EpisodeEnd, Event, Gap
+from bruxwatch.signal.heart_rate import HeartRate, heart_rate
 from bruxwatch.signal.pipeline import Pipeline
 from bruxwatch.signal.scoring import (
     BAD_CHANNEL_SHARE,
@@ -32,7 +33,8 @@ DEFAULT_BLOCK = 1 << 17
 
 @dataclass
 class Analysis:
-    """A scored recording: episodes, bursts, the night summary and every event."""
+    """A scored recording: episodes, bursts, the night summary, every event, and the heart
+    rate from the R peaks ECG removal found (None when it did not run)."""
 
     fs: float
     n_samples: int
@@ -43,6 +45,7 @@ class Analysis:
     calibration: Calibration | None
     bad_intervals: list[tuple[int, int]]
     level_units: str
+    heart: HeartRate | None = None
 
     def to_dict(self) -> dict:
         """The JSON form: summary plus one record per episode."""
@@ -200,6 +203,11 @@ def scored(
         calibration=pipeline.calibration,
         bad_intervals=[(lo, hi) for lo, hi in quality.bad],
         level_units=pipeline.level_units,
+        heart=None
+        if pipeline.info.kind != "raw" or not pipeline.config.ecg.remove
+        else heart_rate(
+            pipeline.r_peaks, pipeline.beats_matched, pipeline.fs, pipeline.config.heart
+        ),
     )
 
 

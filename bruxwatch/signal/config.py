@@ -208,6 +208,60 @@ class QualityConfig:
 
 
 @dataclass(frozen=True)
+class HeartConfig:
+    """Heart rate and the HR confirmation of episodes (bpm, fractions, seconds).
+
+    min_bpm / max_bpm: the heart rates an RR interval may stand for. max_change: the
+    largest change of an interval against the recent ones. reference_beats: how many.
+    rise: the fractional rise that confirms an episode. window_s: where (s from onset) the
+    rise is looked for; baseline_s: where the heart rate it is measured against is taken.
+    min_baseline_beats: fewer accepted intervals in the baseline: the episode's HR is
+    unknown (neither confirmed nor not). peak_beats: the peak heart rate is the highest
+    over this many consecutive accepted intervals in the window; fewer than this many
+    between the onset and the window's end (the clench hid the beats), the HR is unknown.
+    """
+
+    min_bpm: float = bounded(30.0, 20.0, 100.0, "bpm")
+    max_bpm: float = bounded(180.0, 100.0, 250.0, "bpm")
+    max_change: float = bounded(0.3, 0.05, 1.0)
+    reference_beats: int = bounded(5, 1, 30)
+    rise: float = bounded(0.2, 0.01, 2.0)
+    window_s: tuple[float, float] = bounded((-5.0, 5.0), -30.0, 30.0, "s")
+    baseline_s: tuple[float, float] = bounded((-15.0, -5.0), -60.0, 0.0, "s")
+    min_baseline_beats: int = bounded(3, 1, 30)
+    peak_beats: int = bounded(3, 1, 10)
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
+        if not self.min_bpm < self.max_bpm:
+            raise ValueError("min_bpm must be below max_bpm")
+        for name in ("window_s", "baseline_s"):
+            low, high = getattr(self, name)
+            if not low < high:
+                raise ValueError(f"{name} must be [from, to] with from < to, got [{low}, {high}]")
+
+
+@dataclass(frozen=True)
+class MovementConfig:
+    """Reading the accelerometer (seconds, g, degrees).
+
+    epoch_s: the length of an epoch. moving_g: an epoch with this much activity or more
+    is body movement. still_g: activity below this is the sensor's noise (no counts).
+    upright_deg: the board within this angle of head-up is upright. episode_margin_s: an
+    episode is during movement when a moving epoch lies within this of it.
+    """
+
+    epoch_s: float = bounded(1.0, 0.2, 10.0, "s")
+    moving_g: float = bounded(0.05, 0.005, 2.0, "g")
+    still_g: float = bounded(0.02, 0.0, 1.0, "g")
+    upright_deg: float = bounded(45.0, 10.0, 80.0, "degrees")
+    episode_margin_s: float = bounded(1.0, 0.0, 30.0, "s")
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
+
+
+@dataclass(frozen=True)
 class SignalConfig:
     """The whole signal chain. `masseter_channels` picks the channels scored (None = all)."""
 
@@ -217,6 +271,8 @@ class SignalConfig:
     threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    heart: HeartConfig = field(default_factory=HeartConfig)
+    movement: MovementConfig = field(default_factory=MovementConfig)
     masseter_channels: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:

@@ -7,7 +7,9 @@ smears to ~0.15 s: a train of them raises the adaptive background and strings ph
 each QRS complex, average the last beats into a template per channel, and subtract it at
 every beat.
 
-Detection, on d = Σ over channels of the filtered signal squared:
+Detection, on d = Σ over channels of the filtered signal squared (or, with a channel wired
+as ECG, `detect_on`, that channel's alone: its beats stand far above its noise and no clench
+hides them, and the masseter channels are cleaned at those beats):
 - the noise floor of each `block_s` block is the median of d over the block before (the
   median ignores the few beats in it; every 4th sample is enough for it);
 - a beat starts at the first sample where d exceeds both `min_snr` × that floor and a third
@@ -21,6 +23,11 @@ over [R − `before_s`, R + `after_s`]; from the third beat on it is subtracted 
 A beat is known only `confirm_s` after its onset, so its samples from `before_s` before the
 R peak must still be held: the canceller hands samples on `before_s + confirm_s` late (70 ms
 by default) and `flush` gives the rest at the end of a stream or before a long gap.
+
+Each R peak's beat either fitted the template (`matched`) or did not (a clench's onset taken
+for a QRS): `signal.heart_rate` counts only the beats that did, and only they shape the
+template. After `beats_averaged` misfits in a row (a template learnt from the stream's
+settling filters, or from a clench) the template is learnt again from the next beats.
 
 Every decision is taken at an exact sample index from samples up to it, so any chunking
 gives the same output, the same R peaks.
@@ -47,12 +54,14 @@ block's start): plenty for a floor, and a quarter of the work."""
 class _Beat:
     """A beat whose window is still passing: R at `r`, `done` samples of its window seen
     (`pieces`, as they came; `whole` unless the stream started inside it), and the
-    `template` subtracted from them (None: too few beats yet), the mean of the beats before
-    it, taken when it is first handled (`started`)."""
+    `template` subtracted from them (None: too few beats yet, or it did not fit: not
+    `matched`), the mean of the beats before it, taken when it is first handled
+    (`started`)."""
 
     r: int
     onset: int
     template: np.ndarray | None = None
+    matched: bool = True
     started: bool = False
     done: int = 0
     pieces: list[np.ndarray] = field(default_factory=list)
@@ -62,8 +71,15 @@ class _Beat:
 class EcgCanceller:
     """Streaming QRS detection and template subtraction over (channels, n) filtered EMG."""
 
-    def __init__(self, fs: float, n_channels: int, config: EcgConfig | None = None) -> None:
+    def __init__(
+        self,
+        fs: float,
+        n_channels: int,
+        config: EcgConfig | None = None,
+        detect_on: int | None = None,
+    ) -> None:
         self.fs = float(fs)
+        self.detect_on = detect_on
         self.config = config = config or EcgConfig()
         self.before = max(1, round(config.before_s * fs))
         self.after = max(1, round(config.after_s * fs))
@@ -73,9 +89,11 @@ class EcgCanceller:
         self.block = max(2, round(config.block_s * fs))
         self.n_channels = n_channels
         self.r_peaks: list[int] = []  # sample indices of every R peak found
+        self.matched: list[bool] = []  # each R peak's beat looked like the template
         self._peaks: list[float] = []  # d at the last R peaks
         self._windows: list[np.ndarray] = []  # the last beats' windows (channels, width)
         self._beats: list[_Beat] = []  # beats whose window is not all subtracted yet
+        self._misfits = 0  # beats in a row that did not fit the template
         self._held = np.zeros((n_channels, 0))  # the last `delay` samples, not handed on
         self._start = 0  # index of self._held[:, 0]
         self.reset()
@@ -100,7 +118,10 @@ class EcgCanceller:
             self._scan = first_index
         buffer = np.concatenate((self._held, y), axis=1) if self._held.shape[1] else y.copy()
         end = self._start + buffer.shape[1]
-        d = np.einsum("cn,cn->n", buffer, buffer)  # d[i - self._start]
+        if self.detect_on is None:
+            d = np.einsum("cn,cn->n", buffer, buffer)  # d[i - self._start]
+        else:
+            d = np.square(buffer[self.detect_on])
         self._collect_floors(d[first_index - self._start :], first_index)
         # the largest d of each block in the buffer: the search skips blocks below threshold
         L = self.block
@@ -234,11 +255,18 @@ class EcgCanceller:
             at = w0 - self._start
             if not beat.started:  # the beats before it are all through: their mean
                 beat.started = True
+                looks_like = True  # no template to tell yet: nothing against it
                 if len(self._windows) >= MIN_BEATS and at >= 0:
                     seen = beat.onset + self.confirm - w0  # what its confirmation had seen
                     beat.template = _fitted(
-                        np.mean(self._windows, axis=0), buffer[:, at : at + seen]
+                        np.mean(self._windows, axis=0), buffer[:, at : at + seen], self.detect_on
                     )
+                    looks_like = beat.template is not None
+                beat.matched = looks_like
+                self.matched.append(looks_like)
+                self._misfits = 0 if looks_like else self._misfits + 1
+                if self._misfits >= self.config.beats_averaged:  # a template gone wrong
+                    self._windows, self._misfits = [], 0
             lo, seen = beat.done, min(width, end - w0)
             if lo == 0 and at < 0:  # the stream started inside the window
                 beat.whole = False
@@ -251,17 +279,19 @@ class EcgCanceller:
             beat.done = max(lo, seen)
             if seen < width:
                 still.append(beat)
-            elif beat.whole:
+            elif beat.whole and beat.matched:  # a clench's onset must not shape the template
                 keep = self.config.beats_averaged - 1
                 self._windows = [*self._windows[-keep:], np.concatenate(beat.pieces, axis=1)]
         self._beats = still
 
 
-def _fitted(mean: np.ndarray, seen: np.ndarray) -> np.ndarray | None:
+def _fitted(mean: np.ndarray, seen: np.ndarray, judge: int | None = None) -> np.ndarray | None:
     """The template for one beat: the mean beat `mean` (channels, width), scaled and shifted
     by a fraction of a sample to fit the part of the beat seen so far (channels, k), by least
     squares on mean and its derivative (a shift of s samples: mean - s × mean'). None when the
-    beat does not look like the mean (a clench's onset, not a QRS)."""
+    beat does not look like the mean (a clench's onset, not a QRS): on any channel, or with
+    `judge` (the channel wired as ECG) on that channel, the others then getting no template
+    (zeros) where they do not fit (a clench under way there)."""
     slope = np.gradient(mean, axis=1)
     k = seen.shape[1]
     a, b = mean[:, :k], slope[:, :k]
@@ -271,7 +301,9 @@ def _fitted(mean: np.ndarray, seen: np.ndarray) -> np.ndarray | None:
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(det > 0, (ya * bb - yb * ab) / det, 1.0)
         shift = np.where(det > 0, (aa * yb - ab * ya) / det, 0.0)
-    if not np.all((scale > 0.5) & (scale < 2.0)):
+    fits = (scale > 0.5) & (scale < 2.0)
+    if not (np.all(fits) if judge is None else fits[judge]):
         return None
     shift = np.clip(shift, -scale, scale)  # at most a sample either way
+    scale, shift = np.where(fits, scale, 0.0), np.where(fits, shift, 0.0)
     return scale[:, None] * mean + shift[:, None] * slope

@@ -23,7 +23,7 @@ from bruxwatch.signal.filters import StreamingFilter, band_edges, design_sos
 from bruxwatch.signal.hysteresis import Hysteresis
 from bruxwatch.signal.mains import CANDIDATES_HZ, MainsTracker, NotchPlan
 from bruxwatch.signal.quality import QualityMonitor
-from bruxwatch.stream import Chunk, StreamInfo
+from bruxwatch.stream import ECG_CHANNEL, Chunk, StreamInfo
 
 
 @dataclass
@@ -99,9 +99,12 @@ class Pipeline:
         self.config = config = config or SignalConfig()
         self.fs = fs = info.fs
         n_channels = info.n_channels
-        scored = config.masseter_channels or tuple(range(n_channels))
+        ecg_lead = info.channels.index(ECG_CHANNEL) if ECG_CHANNEL in info.channels else None
+        scored = scored_channels(info.channels, config)
         if any(not 0 <= c < n_channels for c in scored):
             raise ValueError(f"masseter channels {scored} outside the {n_channels} channels")
+        if not scored:
+            raise ValueError("no channel to score: the only channel is wired as ECG")
         self.scored = list(scored)
         self.calibration = calibration
         if calibration is not None and len(calibration.rest) != len(self.scored):
@@ -111,7 +114,7 @@ class Pipeline:
         self._mains: MainsTracker | None = None
         self._ecg: EcgCanceller | None = None
         if info.kind == "raw" and config.ecg.remove:
-            self._ecg = EcgCanceller(fs, n_channels, config.ecg)
+            self._ecg = EcgCanceller(fs, n_channels, config.ecg, detect_on=ecg_lead)
         self._delayed = _DelayLine()  # raw input kept in step with what the canceller holds
         if info.kind == "raw":
             _, high = band_edges(fs, config.filter)
@@ -273,6 +276,11 @@ class Pipeline:
     def r_peaks(self) -> list[int]:
         """Sample indices of the heart's R peaks found in the EMG (ECG removal on)."""
         return [] if self._ecg is None else self._ecg.r_peaks
+
+    @property
+    def beats_matched(self) -> list[bool]:
+        """For each of `r_peaks`: its beat looked like the QRS template (see signal.ecg)."""
+        return [] if self._ecg is None else self._ecg.matched
 
     @property
     def notches_hz(self) -> tuple[float, ...]:
@@ -438,6 +446,14 @@ class Pipeline:
                 event = EpisodeEnd(dataclasses.replace(ep, artifact=artifact))
             out.append(event)
         return out
+
+
+def scored_channels(channels: tuple[str, ...], config: SignalConfig) -> tuple[int, ...]:
+    """The channels (0-based) scored as EMG: `masseter_channels`, by default every channel
+    but one wired as ECG (named `ECG_CHANNEL`)."""
+    if config.masseter_channels:
+        return tuple(config.masseter_channels)
+    return tuple(c for c, name in enumerate(channels) if name != ECG_CHANNEL)
 
 
 def processing_delay(fs: float, kind: str, config: SignalConfig) -> int:

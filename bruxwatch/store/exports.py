@@ -20,6 +20,17 @@ from bruxwatch.store.local_time import local
 from bruxwatch.store.private import private_file, private_folder
 from bruxwatch.store.scored import ScoredNight
 
+CONTEXT_COLUMNS = (
+    "hr_confirmed",
+    "hr_before_bpm",
+    "hr_peak_bpm",
+    "during_movement",
+    "position",
+    "asleep",
+    "confirmed",
+)
+"""An episode's confirmation (`EpisodeContext.to_dict`): empty for an artifact."""
+NO_CONTEXT = dict.fromkeys(CONTEXT_COLUMNS)
 EPISODE_COLUMNS = (
     "night",
     "start_clock",
@@ -32,6 +43,7 @@ EPISODE_COLUMNS = (
     "feedback_withheld",
     "feedback_held_back",
     "artifact",
+    *CONTEXT_COLUMNS,
 )
 
 DISCLAIMER = (
@@ -53,8 +65,10 @@ def episode_rows(nights: Sequence[ScoredNight]) -> list[dict]:
     """One row per scored episode (artifacts included and flagged), nights in order."""
     rows = []
     for night in nights:
+        contexts = night.contexts()
         for e in night.analysis.episodes:
             given, withheld, held = night.feedback_in(e)
+            context = contexts.get(e.start_index)
             rows.append(
                 {
                     "night": night.label,
@@ -68,6 +82,7 @@ def episode_rows(nights: Sequence[ScoredNight]) -> list[dict]:
                     "feedback_withheld": withheld,
                     "feedback_held_back": held,
                     "artifact": int(e.artifact),
+                    **(context.to_dict() if context else NO_CONTEXT),
                 }
             )
     return rows
@@ -124,6 +139,33 @@ def night_row(night: ScoredNight) -> dict:
         "feedback_held_back": o.held_back,
         "stopped_within_2s": o.stopped,
         "stopped_fraction": _round(o.stopped_fraction, 3),
+        **confirmation_row(night),
+    }
+
+
+def confirmation_row(night: ScoredNight) -> dict:
+    """The heart-rate and movement figures of a night, flat (None where it had neither)."""
+    c = night.confirmation.summary if night.confirmation else None
+    positions = ("supine", "prone", "left", "right", "upright")
+    return {
+        "hr_confirmed": c.hr_confirmed if c and c.has_heart_rate else None,
+        "hr_confirmed_per_hour": c.hr_confirmed_per_hour if c and c.has_heart_rate else None,
+        "hr_unknown": c.episodes - c.hr_known if c and c.has_heart_rate else None,
+        "movement_flagged": c.movement_flagged if c and c.has_accelerometer else None,
+        "confirmed": c.confirmed if c else None,
+        "confirmed_per_hour": c.confirmed_per_hour if c else None,
+        "mean_hr_bpm": c.mean_hr_bpm if c else None,
+        "resting_hr_bpm": c.resting_hr_bpm if c else None,
+        "sleep_hours": c.sleep_hours if c else None,
+        "episodes_per_sleep_hour": c.episodes_per_sleep_hour if c else None,
+        **{
+            f"{p}_hours": c.hours_by_position.get(p) if c and c.has_accelerometer else None
+            for p in positions
+        },
+        **{
+            f"{p}_per_hour": c.per_hour_by_position.get(p) if c and c.has_accelerometer else None
+            for p in positions
+        },
     }
 
 

@@ -12,23 +12,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from bruxwatch.config import with_mains
 from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal.analysis import Analysis, analyze_chunks
 from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.config import FilterConfig, SignalConfig
+from bruxwatch.signal.confirmation import Confirmation, EpisodeContext, confirm
 from bruxwatch.signal.events import Episode
+from bruxwatch.signal.movement import EpochAccumulator, Epochs
 from bruxwatch.signal.outcomes import (
     FeedbackOutcome,
     OutcomeSummary,
     feedback_outcomes,
     summarize_outcomes,
 )
-from bruxwatch.signal.pipeline import processing_delay
+from bruxwatch.signal.pipeline import processing_delay, scored_channels
 from bruxwatch.store.local_time import night_label
 from bruxwatch.store.night_schema import SessionInfo
 from bruxwatch.store.recording import Recording
+from bruxwatch.stream import ACCEL
 
 
 @dataclass
@@ -47,6 +52,8 @@ class ScoredNight:
     mains_hz: float | None
     config: SignalConfig = dataclasses.field(default_factory=SignalConfig)
     """The signal settings the night was scored with (its own, as recorded)."""
+    confirmation: Confirmation | None = None
+    """What the heart rate and the accelerometer say of each counted episode."""
 
     @property
     def withhold(self) -> float:
@@ -74,6 +81,13 @@ class ScoredNight:
         """The evening the night began on and its local start time (or its file's name, for
         a night named by another tool): `local_time.night_label`."""
         return night_label(self.started_at, self.path.stem)
+
+    def contexts(self) -> dict[int, EpisodeContext]:
+        """Each counted episode's confirmation, by its first sample index."""
+        if self.confirmation is None:
+            return {}
+        c = self.confirmation
+        return {e.start_index: ctx for e, ctx in zip(c.episodes, c.contexts, strict=True)}
 
     def clock(self, seconds: float) -> dt.datetime:
         return self.started_at + dt.timedelta(seconds=seconds)
@@ -119,7 +133,7 @@ def stored_scoring(
     config, calibration = picked_channels(
         with_mains(stored_signal_config(session), mains),
         session.calibration,
-        recording.info.n_channels,
+        recording.info.channels,
         channels,
     )
     stretch = session.config.get("calibration_s")
@@ -170,13 +184,34 @@ def score_night(
         gap_s=sum(n for _at, n in recording.gaps()) / recording.info.fs,
         mains_hz=config.filter.mains_hz,
         config=config,
+        confirmation=confirm(
+            analysis.episodes,
+            analysis.summary,
+            config,
+            analysis.heart,
+            accelerometer_epochs(recording, config),
+        ),
     )
+
+
+def accelerometer_epochs(recording: Recording, config: SignalConfig) -> Epochs | None:
+    """The night's accelerometer (the `ACCEL` stream) as movement epochs; None without one."""
+    info = recording.aux_streams().get(ACCEL)
+    if info is None or info.n_channels != 3:
+        return None
+    samples, index = recording.aux_samples(ACCEL)
+    accumulator = EpochAccumulator(info.fs, config.movement)
+    breaks = np.flatnonzero(np.diff(index) != 1) + 1
+    for lo, hi in zip([0, *breaks.tolist()], [*breaks.tolist(), index.size], strict=True):
+        if hi > lo:
+            accumulator.add(int(index[lo]), samples[:, lo:hi])
+    return accumulator.finish()
 
 
 def picked_channels(
     config: SignalConfig,
     calibration: Calibration | None,
-    n_channels: int,
+    names: tuple[str, ...],
     channels: tuple[int, ...] | None,
 ) -> tuple[SignalConfig, Calibration | None]:
     """`config` scoring `channels` (0-based; None: as it was), and the calibration of just
@@ -184,6 +219,7 @@ def picked_channels(
     or was not calibrated."""
     if channels is None:
         return config, calibration
+    n_channels = len(names)
     missing = [c + 1 for c in channels if not 0 <= c < n_channels]
     if missing:
         raise StoreError(
@@ -191,7 +227,7 @@ def picked_channels(
             f"(it has {n_channels}: 1-{n_channels})"
         )
     if calibration is not None:
-        before = list(config.masseter_channels or range(n_channels))
+        before = list(scored_channels(names, config))
         uncalibrated = [c + 1 for c in channels if c not in before]
         if uncalibrated:
             raise StoreError(

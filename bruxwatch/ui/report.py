@@ -18,6 +18,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bruxwatch import __version__
+from bruxwatch.signal.confirmation import MIN_RATE_HOURS
+from bruxwatch.signal.movement import POSITIONS
 from bruxwatch.store.exports import DISCLAIMER, evidence, scoring_rules
 from bruxwatch.store.formats import ExportOptions
 from bruxwatch.store.local_time import evening_of, offset_text, stamp
@@ -25,6 +27,8 @@ from bruxwatch.store.private import private_file
 from bruxwatch.store.scored import ScoredNight
 from bruxwatch.ui.colours import KIND_HEX
 from bruxwatch.ui.report_panels import (
+    MAX_TABLE_ROWS,
+    ROWS_BESIDE_BODY,
     comparison_box,
     evidence_box,
     nights_table,
@@ -94,7 +98,10 @@ def report_figure(
     comparison_box(fig, nights, found)
     evidence_box(fig, found["feedback_effect"])
     timeline(fig, nights)
-    nights_table(fig, nights)
+    body = any(n.confirmation and n.confirmation.summary.has_data for n in nights)
+    nights_table(fig, nights, ROWS_BESIDE_BODY if body else MAX_TABLE_ROWS)
+    if body:
+        _body_block(fig, nights)
     _footer(fig, nights)
     return fig
 
@@ -201,6 +208,59 @@ def _key_figures(fig: Figure, nights: Sequence[ScoredNight]) -> None:
         fig.text(0.60, y, label, fontsize=8.5, weight="bold")
         fig.text(0.60, y - 0.013, value, fontsize=7.5, wrap=True)
         y -= 0.029
+
+
+def _body_block(fig: Figure, nights: Sequence[ScoredNight]) -> None:
+    """Under the nights' table: what the heart rate and the accelerometer say."""
+    summaries = [n.analysis.summary for n in nights]
+    good = sum(s.good_hours for s in summaries)
+    rated = good > 0 and good >= max(s.min_good_hours for s in summaries)
+    fig.text(0.06, 0.178, "Heart rate, movement and position", fontsize=9, weight="bold")
+    lines = _body_lines(nights, (lambda count: f"{count / good:.1f}") if rated else None)
+    for k, line in enumerate(lines):
+        fig.text(0.06, 0.163 - 0.0135 * k, line, fontsize=7.5)
+
+
+def _body_lines(nights: Sequence[ScoredNight], per_hour) -> list[str]:
+    """HR confirmation, movement and position over the nights (signal.confirmation), or
+    why there are none; per_hour: count -> rate text (None: no rates)."""
+    found = [n.confirmation.summary for n in nights if n.confirmation is not None]
+    hearts = [c for c in found if c.has_heart_rate]
+    bodies = [c for c in found if c.has_accelerometer]
+    lines = []
+    if hearts:
+        confirmed = sum(c.hr_confirmed for c in hearts)
+        unknown = sum(c.episodes - c.hr_known for c in hearts)
+        total = sum(c.episodes for c in hearts)
+        resting = [c.resting_hr_bpm for c in hearts if c.resting_hr_bpm is not None]
+        lines.append(
+            f"Heart: {confirmed} of {total} episodes HR-confirmed (heart rate up 20 % around "
+            f"the onset), {unknown} with too few beats to tell"
+            + (f"; resting heart rate {np.median(resting):.0f} bpm" if resting else "")
+        )
+    if bodies:
+        hours = {p: sum(c.hours_by_position.get(p, 0.0) for c in bodies) for p in POSITIONS}
+        count = {p: sum(c.episodes_by_position.get(p, 0) for c in bodies) for p in POSITIONS}
+        held = [
+            f"{p} {hours[p]:.1f} h"
+            + (f" ({count[p] / hours[p]:.1f}/h)" if per_hour and hours[p] >= MIN_RATE_HOURS else "")
+            for p in POSITIONS
+            if hours[p] >= 0.05
+        ]
+        moved = sum(c.movement_flagged for c in bodies)
+        sleep = sum(c.sleep_hours or 0.0 for c in bodies)
+        lines.append(f"Position: {', '.join(held) or 'none held'}")
+        lines.append(
+            f"Movement: {moved} episode{'s' if moved != 1 else ''} during body movement (may be "
+            f"the movement's, not clenching); estimated sleep {sleep:.1f} h (actigraphy)"
+        )
+    confirmed = sum(c.confirmed for c in found)
+    rate = f" = {per_hour(confirmed)} per hour" if per_hour is not None else ""
+    lines.append(
+        f"Confirmed (not during movement, and HR-confirmed where the heart rate is known): "
+        f"{confirmed}{rate}"
+    )
+    return lines
 
 
 def _quality_text(nights: Sequence[ScoredNight], good: float, need: float) -> str:

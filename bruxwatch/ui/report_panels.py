@@ -17,6 +17,8 @@ from bruxwatch.store.scored import ScoredNight
 from bruxwatch.ui.colours import KIND_HEX, MODE_HEX
 
 MAX_TABLE_ROWS = 10
+ROWS_BESIDE_BODY = 5
+"""Nights in the table when the heart-and-body lines need the space under it."""
 MAX_TIMELINE_ROWS = 14
 
 
@@ -149,8 +151,10 @@ def _rect(x: float, y: float, w: float, h: float, colour: str):
     return Rectangle((x, y), w, h, facecolor=colour, edgecolor="none")
 
 
-def nights_table(fig: Figure, nights: Sequence[ScoredNight]) -> None:
-    shown = list(nights[-MAX_TABLE_ROWS:])
+def nights_table(
+    fig: Figure, nights: Sequence[ScoredNight], max_rows: int = MAX_TABLE_ROWS
+) -> None:
+    shown = list(nights[-max_rows:])
     header = [
         "night",
         "mode",
@@ -197,4 +201,9 @@ def nights_table(fig: Figure, nights: Sequence[ScoredNight]) -> None:
             cell.set_text_props(weight="bold")
             cell.set_facecolor("#eeeeee")
     if len(nights) > len(shown):
-        ax.set_title(f"last {len(shown)} of {len(nights)} nights; all in nights.csv", fontsize=7)
+        ax.set_title(
+            f"last {len(shown)} of {len(nights)} nights; all in nights.csv",
+            fontsize=7,
+            loc="right",
+            pad=1,
+        )

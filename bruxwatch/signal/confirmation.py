@@ -1,0 +1,247 @@
+"""What the heart and the body say about each scored episode, and the night's rates with it.
+
+An episode keeps its EMG scoring and gains (see `EpisodeContext`):
+- HR-confirmed or not (`signal.heart_rate`: the heart rate rose by `heart.rise` around its
+  onset), or unknown without enough beats;
+- during body movement or not (`signal.movement`: a moving epoch within
+  `movement.episode_margin_s` of it): jaw EMG then may be the movement's, not clenching;
+- the body position at its onset, and whether the actigraphy estimate had the wearer asleep.
+
+The night (`ConfirmationSummary`) gets, beside the EMG's rates: HR-confirmed episodes per
+hour, movement-flagged episodes, *confirmed* episodes (HR-confirmed, or of unknown heart
+rate, and not during movement) per hour, mean and resting heart rate, hours and episode
+rates per position, and hours of estimated sleep with the episodes per hour of it. Rates
+are per good-signal hour as in `signal.scoring`, per position per hour in it, and per hour
+of estimated sleep for the sleep rate; a rate over less than `MIN_RATE_HOURS`, or of a
+night without enough good signal, is None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from bruxwatch.signal.config import SignalConfig
+from bruxwatch.signal.events import Episode
+from bruxwatch.signal.heart_rate import EpisodeHeart, HeartRate, episode_heart
+from bruxwatch.signal.movement import POSITIONS, Epochs, activity_counts, sleep_minutes
+from bruxwatch.signal.scoring import Summary
+
+MIN_RATE_HOURS = 0.25
+"""Hours a rate needs under it (a position held for minutes has no rate)."""
+
+
+@dataclass(frozen=True)
+class EpisodeContext:
+    """One episode's confirmation. heart: None without heart rate; moving, position,
+    asleep: None without an accelerometer there."""
+
+    heart: EpisodeHeart | None
+    moving: bool | None
+    position: str | None
+    asleep: bool | None
+
+    @property
+    def hr_confirmed(self) -> bool | None:
+        return None if self.heart is None else self.heart.confirmed
+
+    @property
+    def confirmed(self) -> bool:
+        """Counted as confirmed: not during movement, and HR-confirmed unless the heart
+        rate there is unknown."""
+        return self.moving is not True and self.hr_confirmed is not False
+
+    def to_dict(self) -> dict:
+        heart = self.heart
+        return {
+            "hr_confirmed": self.hr_confirmed,
+            "hr_before_bpm": _rounded(heart.baseline_bpm if heart else None),
+            "hr_peak_bpm": _rounded(heart.peak_bpm if heart else None),
+            "during_movement": self.moving,
+            "position": self.position,
+            "asleep": self.asleep,
+            "confirmed": self.confirmed,
+        }
+
+
+@dataclass(frozen=True)
+class ConfirmationSummary:
+    """The night's confirmation figures (see the module's docstring).
+
+    episodes: the counted episodes (artifacts left out); hr_known: those with enough beats
+    to tell; beats / beats_rejected: R peaks found and RR intervals set aside as artifacts.
+    """
+
+    episodes: int
+    has_heart_rate: bool
+    has_accelerometer: bool
+    hr_known: int = 0
+    hr_confirmed: int = 0
+    hr_confirmed_per_hour: float | None = None
+    movement_flagged: int = 0
+    confirmed: int = 0
+    confirmed_per_hour: float | None = None
+    mean_hr_bpm: float | None = None
+    resting_hr_bpm: float | None = None
+    beats: int = 0
+    beats_rejected: int = 0
+    hours_by_position: dict[str, float] = field(default_factory=dict)
+    episodes_by_position: dict[str, int] = field(default_factory=dict)
+    per_hour_by_position: dict[str, float | None] = field(default_factory=dict)
+    sleep_hours: float | None = None
+    episodes_asleep: int = 0
+    episodes_per_sleep_hour: float | None = None
+
+    @property
+    def has_data(self) -> bool:
+        """The night had a heart rate or an accelerometer to confirm with."""
+        return self.has_heart_rate or self.has_accelerometer
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """Per counted episode its context (same order as `episodes`), and the summary."""
+
+    episodes: list[Episode]
+    contexts: list[EpisodeContext]
+    summary: ConfirmationSummary
+    sleep: np.ndarray | None = None
+    """Per minute from the recording's start: 1 asleep, 0 awake, -1 unknown (None: no
+    accelerometer)."""
+
+
+def confirm(
+    episodes: list[Episode],
+    night: Summary,
+    config: SignalConfig,
+    heart: HeartRate | None = None,
+    epochs: Epochs | None = None,
+) -> Confirmation:
+    """The confirmation of the counted `episodes` (not artifacts) of a night summarized
+    by `night`, from its heart rate and accelerometer epochs (either may be None). Without
+    enough good signal (`Summary.enough_signal`) there are no rates."""
+    counted = [e for e in episodes if not e.artifact]
+    sleep = None
+    if epochs is not None:
+        sleep = sleep_minutes(activity_counts(epochs, config.movement))
+    contexts = [_context(e, config, heart, epochs, sleep) for e in counted]
+    hours = night.good_hours if night.enough_signal else 0.0
+    summary = _summary(counted, contexts, hours, heart, epochs, sleep, night.enough_signal)
+    return Confirmation(counted, contexts, summary, sleep)
+
+
+def _context(
+    episode: Episode,
+    config: SignalConfig,
+    heart: HeartRate | None,
+    epochs: Epochs | None,
+    sleep: np.ndarray | None,
+) -> EpisodeContext:
+    moving = position = asleep = None
+    if epochs is not None and sleep is not None:
+        moving = epochs.moving_near(episode.start_s, episode.end_s, config.movement)
+        position = epochs.position_at(episode.start_s)
+        minute = int(episode.start_s // 60.0)
+        if 0 <= minute < sleep.size and sleep[minute] >= 0:
+            asleep = bool(sleep[minute])
+    beats = None if heart is None else episode_heart(heart, episode.start_s, config.heart)
+    return EpisodeContext(beats, moving, position, asleep)
+
+
+def _summary(
+    episodes: list[Episode],
+    contexts: list[EpisodeContext],
+    good_hours: float,
+    heart: HeartRate | None,
+    epochs: Epochs | None,
+    sleep: np.ndarray | None,
+    rates: bool,
+) -> ConfirmationSummary:
+    """The figures; `good_hours` 0 (no rates) for a night without enough good signal."""
+    hr_confirmed = sum(c.hr_confirmed is True for c in contexts)
+    confirmed = sum(c.confirmed for c in contexts)
+    figures: dict = {}
+    if heart is not None:
+        figures.update(
+            hr_known=sum(c.hr_confirmed is not None for c in contexts),
+            hr_confirmed=hr_confirmed,
+            hr_confirmed_per_hour=_rate(hr_confirmed, good_hours),
+            mean_hr_bpm=_rounded(heart.mean_bpm()),
+            resting_hr_bpm=_rounded(heart.resting_bpm()),
+            beats=heart.beats,
+            beats_rejected=heart.rejected,
+        )
+    if epochs is not None and sleep is not None:
+        hours = epochs.hours_by_position()
+        by_position = {p: sum(c.position == p for c in contexts) for p in POSITIONS}
+        sleep_hours = float(np.sum(sleep == 1)) / 60.0
+        asleep = sum(c.asleep is True for c in contexts)
+        figures.update(
+            movement_flagged=sum(c.moving is True for c in contexts),
+            hours_by_position={p: round(h, 3) for p, h in hours.items()},
+            episodes_by_position=by_position,
+            per_hour_by_position={
+                p: _rate(by_position[p], hours[p] if rates else 0.0) for p in POSITIONS
+            },
+            sleep_hours=round(sleep_hours, 3),
+            episodes_asleep=asleep,
+            episodes_per_sleep_hour=_rate(asleep, sleep_hours if rates else 0.0),
+        )
+    return ConfirmationSummary(
+        episodes=len(episodes),
+        has_heart_rate=heart is not None and heart.rr_s.size > 0,
+        has_accelerometer=epochs is not None,
+        confirmed=confirmed,
+        confirmed_per_hour=_rate(confirmed, good_hours),
+        **figures,
+    )
+
+
+def _rate(count: int, hours: float) -> float | None:
+    return None if hours < MIN_RATE_HOURS else round(count / hours, 3)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def confirmation_text(summary: ConfirmationSummary) -> str:
+    """The figures in a few lines for the console; "" when the night had neither heart
+    rate nor accelerometer."""
+    lines = []
+    if summary.has_heart_rate:
+        resting = summary.resting_hr_bpm
+        lines.append(
+            f"heart rate: mean {summary.mean_hr_bpm:.0f} bpm"
+            + (f", resting {resting:.0f} bpm" if resting is not None else "")
+            + f" ({summary.beats} beats, {summary.beats_rejected} intervals set aside)"
+        )
+        lines.append(
+            f"HR-confirmed episodes: {summary.hr_confirmed} of {summary.episodes}"
+            f" ({summary.episodes - summary.hr_known} with too few beats to tell)"
+        )
+    if summary.has_accelerometer:
+        held = [
+            f"{p} {h:.1f} h" + (f" ({r:.1f}/h)" if r is not None else "")
+            for p, h in summary.hours_by_position.items()
+            if (r := summary.per_hour_by_position.get(p)) is not None or h >= 0.05
+        ]
+        lines.append("position: " + (", ".join(held) or "none held"))
+        lines.append(f"episodes during body movement: {summary.movement_flagged}")
+        if summary.sleep_hours is not None:
+            rate = summary.episodes_per_sleep_hour
+            lines.append(
+                f"estimated sleep (actigraphy): {summary.sleep_hours:.1f} h"
+                + (f", {rate:.1f} episodes per hour of it" if rate is not None else "")
+            )
+    if lines:
+        per_hour = summary.confirmed_per_hour
+        lines.append(
+            f"confirmed episodes: {summary.confirmed}"
+            + (f" ({per_hour:.1f}/h)" if per_hour is not None else "")
+        )
+    return "\n".join(lines)

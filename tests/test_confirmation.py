@@ -1,0 +1,262 @@
+"""Heart rate, movement and position confirm an episode: each stage on input made apart from
+the simulator (hand-placed beats, accelerometer vectors, Cole-Kripke worked by hand), the
+same result for any chunking, and the whole path through `bruxwatch record` over the Cyton
+emulator (accelerometer and a channel wired as ECG) to the JSON the user reads."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bruxwatch.cli import main
+from bruxwatch.emulated.scenario import SimulatorConfig
+from bruxwatch.emulated.serial_boards import CytonEmulator
+from bruxwatch.emulated.simulator import Simulator
+from bruxwatch.signal.analysis import analyze_chunks
+from bruxwatch.signal.config import HeartConfig, MovementConfig, SignalConfig
+from bruxwatch.signal.confirmation import confirm
+from bruxwatch.signal.heart_rate import episode_heart, heart_rate
+from bruxwatch.signal.movement import (
+    POSITIONS,
+    UP_AXIS,
+    EpochAccumulator,
+    activity_counts,
+    epochs_of,
+    sleep_minutes,
+)
+from bruxwatch.signal.pipeline import Pipeline
+from bruxwatch.stream import ACCEL, EMG, Chunk
+
+FS = 1000.0
+
+
+# --------------------------------------------------------------------------- heart rate
+def test_a_false_beat_a_missed_beat_and_a_misshapen_beat_are_left_out():
+    beats = list(np.arange(0.0, 30.0, 1.0))  # 60 bpm
+    beats.insert(15, 14.45)  # a clench's onset taken for a beat: two halved intervals
+    beats.remove(22.0)  # a beat lost: one doubled interval
+    matched = [True] * len(beats)
+    matched[5] = False  # its shape did not fit the template: both its intervals go
+    hr = heart_rate([round(b * FS) for b in beats], matched, FS)
+    assert np.all(np.abs(hr.rr_s - 1.0) < 1e-9)
+    assert hr.rr_s.size == len(beats) - 1 - 2 - 2 - 1
+    assert hr.rejected == 5 and hr.beats == len(beats)
+    assert abs(hr.mean_bpm() - 60.0) < 1e-6
+
+
+def test_an_episode_is_hr_confirmed_by_a_rise_of_a_fifth_around_its_onset():
+    onset = 60.0
+    rr = [1.0] * 70
+    times = list(np.cumsum(rr))
+    faster = [t for t in times if t < onset] + list(onset + np.cumsum([0.75] * 8))
+    faster += list(faster[-1] + np.cumsum([1.0] * 10))
+    config = HeartConfig()
+    flat = heart_rate([round(t * FS) for t in times], [True] * len(times), FS)
+    risen = heart_rate([round(t * FS) for t in faster], [True] * len(faster), FS)
+    assert episode_heart(flat, onset, config).confirmed is False
+    confirmed = episode_heart(risen, onset, config)
+    assert confirmed.confirmed is True and abs(confirmed.rise - 1 / 0.75 + 1) < 1e-6
+    assert episode_heart(risen, onset, HeartConfig(rise=0.4)).confirmed is False
+    hidden = heart_rate(  # no beats after the onset (a clench over the masseter leads)
+        [round(t * FS) for t in times if not onset <= t < onset + 5.0],
+        [True] * sum(not onset <= t < onset + 5.0 for t in times),
+        FS,
+    )
+    assert episode_heart(hidden, onset, config).confirmed is None
+
+
+def test_the_beats_found_in_the_masseter_leads_are_the_hearts_and_do_not_depend_on_chunks():
+    sim = Simulator(SimulatorConfig(duration_s=120, ecg_uv=60.0, seed=3, episodes_per_hour=60))
+    x = sim.generate()
+    true_beats = sim.beats[sim.beats < 119.5]
+
+    def beats(size: int) -> tuple[list[int], list[bool]]:
+        p = Pipeline(sim.info)
+        for start in range(0, x.shape[1], size):
+            p.process(Chunk(start, x[:, start : start + size]))
+        p.finish()
+        return p.r_peaks, p.beats_matched
+
+    whole = beats(x.shape[1])
+    assert beats(997) == whole and beats(10) == whole
+    found = np.array(whole[0])[np.array(whole[1])] / FS
+    near = np.abs(found[:, None] - true_beats[None, :]).min(axis=1)
+    assert np.mean(near < 0.03) > 0.95  # matched beats are real beats
+    assert found.size > 0.85 * true_beats.size
+
+
+# ----------------------------------------------------------------------------- movement
+def _still(position: str, seconds: float, fs: float = 25.0) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    n = int(seconds * fs)
+    return np.asarray(UP_AXIS[position])[:, None] + rng.normal(0, 0.005, (3, n))
+
+
+def test_each_position_is_read_from_its_axis_and_shaking_is_movement():
+    config = MovementConfig()
+    x = np.concatenate([_still(p, 10.0) for p in POSITIONS], axis=1)
+    t = np.arange(25 * 4) / 25.0
+    x[0, 260:360] += 0.3 * np.sin(2 * np.pi * 2.0 * t)  # 4 s of shaking, from 10.4 s
+    epochs = epochs_of(x, 25.0, config)
+    assert [epochs.position_at(5.0 + 10 * k) for k in range(5)] == list(POSITIONS)
+    moving = np.flatnonzero(epochs.moving(config.moving_g))
+    assert moving.tolist() == [10, 11, 12, 13, 14]
+    assert epochs.moving_near(15.2, 20.0, config) is True  # within 1 s of the shaking
+    assert epochs.moving_near(16.5, 20.0, config) is False
+    hours = epochs.hours_by_position()
+    assert all(abs(h - 10 / 3600) < 1e-9 for h in hours.values())
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 80), min_size=1, max_size=40), st.integers(0, 3))
+def test_epochs_are_the_same_for_any_chunking_and_gaps_leave_them_unknown(sizes, gap_at):
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 0.2, (3, 25 * 60)) + np.array(UP_AXIS["left"])[:, None]
+    cut = np.cumsum(sizes)
+    cut = cut[cut < x.shape[1]]
+    pieces = np.split(np.arange(x.shape[1]), cut)
+    skipped = pieces.pop(min(gap_at, len(pieces) - 1)) if len(pieces) > 1 else None
+    whole = EpochAccumulator(25.0)
+    kept = np.concatenate(pieces)
+    breaks = np.flatnonzero(np.diff(kept) != 1) + 1
+    for part in np.split(kept, breaks):
+        whole.add(int(part[0]), x[:, part])
+    chunked = EpochAccumulator(25.0)
+    for part in pieces:
+        chunked.add(int(part[0]), x[:, part])
+    a, b = whole.finish(), chunked.finish()
+    np.testing.assert_array_equal(a.activity, b.activity)
+    np.testing.assert_array_equal(a.position, b.position)
+    if skipped is not None and skipped.size >= 25:  # a whole epoch lost is unknown
+        first = -(-int(skipped[0]) // 25)
+        if (first + 1) * 25 <= skipped[-1] + 1 and first < a.n:
+            assert np.isnan(a.activity[first]) and a.position[first] == -1
+
+
+def test_cole_kripke_scores_by_its_weights():
+    counts = np.zeros(12)
+    counts[6] = 5.0  # 0.001 x 230 x 5 = 1.15: awake; 106 x 5 / 1000 = 0.53 four minutes on
+    asleep = sleep_minutes(counts)
+    assert asleep.tolist() == [1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1]
+    counts[6] = 10.0  # 740 / 1000 a minute before and 760 after: asleep; 1060 four after
+    assert sleep_minutes(counts).tolist() == [1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 1]
+    counts[3] = np.nan
+    assert sleep_minutes(counts)[3] == -1
+    config = MovementConfig()
+    epochs = epochs_of(_still("supine", 180.0), 25.0, config)
+    assert activity_counts(epochs, config).tolist() == [0.0, 0.0, 0.0]
+
+
+# ------------------------------------------------------------------------- confirmation
+def test_confirmation_keeps_clenches_and_sets_aside_oromotor_and_movement():
+    sim = Simulator(
+        SimulatorConfig(
+            duration_s=1800,
+            seed=2,
+            chunk_s=1.0,
+            ecg_lead=True,
+            accelerometer=True,
+            episodes_per_hour=16,
+            oromotor_per_hour=12,
+            movements_per_hour=12,
+            movement_emg_share=1.0,
+            arousal_share=1.0,
+        )
+    )
+    assert sim.info.channels[-1] == "ecg"
+    config = SignalConfig()
+    accel = EpochAccumulator(25.0, config.movement)
+    emg = []
+    for chunk in sim.chunks():
+        if chunk.stream == EMG:
+            emg.append(chunk)
+        else:
+            assert chunk.stream == ACCEL
+            accel.add(chunk.first_index, chunk.samples)
+    analysis = analyze_chunks(emg, sim.info, config=config)
+    result = confirm(analysis.episodes, analysis.summary, config, analysis.heart, accel.finish())
+    truth = sim.truth
+
+    def kind(e) -> str:
+        near = [a for a in truth.activations if a.start_s - 1.0 <= e.start_s <= a.end_s + 1.0]
+        return near[0].kind if near else "none"
+
+    kinds = [kind(e) for e in result.episodes]
+    assert {"oromotor", "movement"} <= set(kinds) and kinds.count("tonic") + kinds.count(
+        "phasic"
+    ) + kinds.count("mixed") >= 5
+    for k, c in zip(kinds, result.contexts, strict=True):
+        if k in ("phasic", "tonic", "mixed"):
+            assert c.hr_confirmed is True and c.moving is False and c.confirmed, (k, c)
+        elif k == "oromotor":
+            assert c.hr_confirmed is False and not c.confirmed, (k, c)
+        elif k == "movement":
+            assert c.moving is True and not c.confirmed, (k, c)
+    s = result.summary
+    assert s.has_heart_rate and s.has_accelerometer and abs(s.mean_hr_bpm - 60.0) < 4.0
+    assert abs(sum(s.hours_by_position.values()) - 0.5) < 0.01
+    assert s.confirmed == sum(k in ("phasic", "tonic", "mixed") for k in kinds)
+
+
+def test_record_over_a_cyton_with_an_ecg_lead_reports_heart_rate_and_position(
+    tmp_path, capsys, any_length_is_a_night
+):
+    night = tmp_path / "cyton.sqlite"
+    body = {"ecg_lead": True, "accelerometer": True, "movements_per_hour": 0.0}
+    with CytonEmulator(speed=4.0, **body) as emu:
+        argv = ["record", "--device", f"cyton:{emu.path}?ecg=3", "--no-calibrate"]
+        argv += ["--duration", "40s", "--out", str(night)]
+        assert main([*any_length_is_a_night, *argv]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    assert main(["analyze", str(night), "--json", "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    figures = result["confirmation"]
+    assert figures["has_heart_rate"] and figures["has_accelerometer"]
+    assert 50 < figures["mean_hr_bpm"] < 70 and figures["beats"] >= 30
+    assert figures["hours_by_position"]["supine"] > 0.9 * 40 / 3600
+    assert main(["report", str(night), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)["nights"][0]
+    assert 50 < row["mean_hr_bpm"] < 70 and row["supine_hours"] > 0.0
+    assert row["channels"].split()[-1] == "ecg"
+
+
+def test_record_from_the_simulator_with_its_body_prints_the_figures(
+    tmp_path, capsys, any_length_is_a_night
+):
+    night = tmp_path / "sim.sqlite"
+    spec = "sim:realtime=0,minutes=3,seed=4,accelerometer=1,ecg_lead=1,movements_per_hour=60"
+    argv = ["record", "--device", spec, "--no-calibrate", "--out", str(night)]
+    assert main([*any_length_is_a_night, *argv]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    assert main(["analyze", str(night), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "heart rate: mean" in out and "position: " in out and "confirmed episodes:" in out
+    assert main(["analyze", str(night), "--json", "--quiet"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["confirmation"]["has_accelerometer"] and data["confirmation"]["beats"] > 150
+    for episode in data["episodes"]:
+        assert {"hr_confirmed", "during_movement", "position", "confirmed"} <= set(episode)
+    from bruxwatch.store.recording import Recording
+    from bruxwatch.store.scored import score_night
+    from bruxwatch.ui.report import report_figure
+
+    with Recording(night) as recording:
+        scored = score_night(recording)
+    texts = [t.get_text() for t in report_figure([scored]).texts]
+    assert "Heart rate, movement and position" in texts
+    assert any(t.startswith("Position: ") for t in texts), texts
+    pdf = tmp_path / "report.pdf"
+    assert main(["report", str(night), "--pdf", str(pdf)]) == 0 and pdf.stat().st_size > 10_000
+
+
+def test_an_ecg_channel_that_is_also_an_emg_channel_is_one_line(tmp_path, capsys):
+    night = tmp_path / "x.sqlite"
+    argv = ["record", "--device", "cyton:/dev/null?channels=1,2&ecg=2", "--out", str(night)]
+    assert main(argv) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "ecg channel must be 1-8 and not one of the EMG channels 1,2, got 2" in err
+    assert not night.exists()
