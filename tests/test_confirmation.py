@@ -260,3 +260,48 @@ def test_an_ecg_channel_that_is_also_an_emg_channel_is_one_line(tmp_path, capsys
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert "ecg channel must be 1-8 and not one of the EMG channels 1,2, got 2" in err
     assert not night.exists()
+
+
+def test_review_draws_the_heart_rate_of_an_ecg_lead(tmp_path, capsys, any_length_is_a_night):
+    import pytest
+
+    pg = pytest.importorskip("pyqtgraph")
+    from bruxwatch.store.recording import Recording
+    from bruxwatch.ui.review import ReviewWindow
+
+    night = tmp_path / "sim.sqlite"
+    spec = "sim:realtime=0,minutes=4,seed=6,accelerometer=1,ecg_lead=1,episodes_per_hour=60"
+    argv = ["record", "--device", spec, "--no-calibrate", "--out", str(night)]
+    assert main([*any_length_is_a_night, *argv]) == 0, capsys.readouterr()
+    app = pg.mkQApp()
+    with Recording(night) as rec:
+        window = ReviewWindow(rec)
+        assert not window.heart.isHidden()
+        t, bpm = window.heart.getPlotItem().listDataItems()[0].getOriginalDataset()
+        assert t.size > 180 and 45 < np.median(bpm) < 75
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+    shot = tmp_path / "review.png"
+    assert main(["review", str(night), "--screenshot", str(shot)]) == 0
+    assert shot.stat().st_size > 0
+
+
+def test_a_replayed_night_carries_its_accelerometer_into_the_new_recording(
+    tmp_path, capsys, any_length_is_a_night
+):
+    from bruxwatch.store.recording import Recording
+
+    first, second = tmp_path / "first.sqlite", tmp_path / "second.sqlite"
+    spec = "sim:realtime=0,minutes=2,seed=8,accelerometer=1,movements_per_hour=120"
+    argv = ["record", "--device", spec, "--no-calibrate", "--out", str(first)]
+    assert main([*any_length_is_a_night, *argv]) == 0, capsys.readouterr()
+    argv = ["record", "--device", f"replay:{first}?speed=0", "--no-calibrate"]
+    argv += ["--out", str(second)]
+    assert main([*any_length_is_a_night, *argv]) == 0, capsys.readouterr()
+    with Recording(first) as a, Recording(second) as b:
+        values, index = a.aux_samples("accel")
+        again, again_index = b.aux_samples("accel")
+        assert b.aux_streams()["accel"].fs == 25.0 and index.size >= 2 * 60 * 25 - 1
+    np.testing.assert_array_equal(again_index, index)
+    np.testing.assert_array_equal(again, values)

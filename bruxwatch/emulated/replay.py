@@ -1,24 +1,51 @@
 """`replay:PATH`: a recorded night played back as if it were a device.
 
 Any file the importers read (EDF/BDF, OpenBCI GUI, BrainFlow CSV, plain CSV with `fs=`) or a
-bruxwatch recording (.sqlite). Gaps in the file are replayed as gaps. `speed=1` paces the
+bruxwatch recording (.sqlite). Gaps in the file are replayed as gaps. A recording's
+auxiliary streams (the accelerometer) are replayed beside its EMG, each sample once the EMG
+has reached its time. `speed=1` paces the
 chunks to the wall clock (the live window shows it as it was), `speed=60` plays an hour a
 minute, `speed=0` as fast as the host can score (the default without a live window).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 from bruxwatch.devices.base import DeviceSpec
 from bruxwatch.devices.options import no_more, pop_number
-from bruxwatch.stream import Chunk, StreamInfo
+from bruxwatch.stream import EMG, Chunk, StreamInfo
 
 CHUNK_S = 0.05
 """Replayed chunk length, s (like a board delivering 50 ms at a time)."""
+
+
+def _runs(values: np.ndarray, index: np.ndarray) -> list[list]:
+    """A stored aux stream as [first index, samples] runs without gaps, in order."""
+    breaks = (np.flatnonzero(np.diff(index) != 1) + 1).tolist()
+    return [
+        [int(index[lo]), values[:, lo:hi]]
+        for lo, hi in zip([0, *breaks], [*breaks, index.size], strict=True)
+        if hi > lo
+    ]
+
+
+def _due(runs: list[list], stream: str, until: float) -> Iterator[Chunk]:
+    """The samples of `runs` with an index below `until`, taken off them."""
+    while runs and runs[0][0] < until:
+        first, samples = runs[0]
+        n = min(samples.shape[1], max(1, int(np.ceil(until - first))))
+        yield Chunk(first, samples[:, :n], stream=stream)
+        if n == samples.shape[1]:
+            runs.pop(0)
+        else:
+            runs[0] = [first + n, samples[:, n:]]
 
 
 class ReplayDevice:
@@ -39,6 +66,7 @@ class ReplayDevice:
             raise ValueError(f"replay speed must be 0 (as fast as possible) or more, got {speed}")
         self.speed = speed
         self._stop = threading.Event()
+        self.aux_streams: dict[str, StreamInfo] = {}
         self._is_night = self.path.suffix.lower() in (".sqlite", ".db")
         if self._is_night:
             from bruxwatch.errors import StoreError
@@ -47,6 +75,10 @@ class ReplayDevice:
             try:  # read the header here; the samples are read in the reader's own thread
                 with Recording(self.path) as night:
                     stored = night.info
+                    self.aux_streams = {
+                        name: dataclasses.replace(info, device=f"replay of {info.device}")
+                        for name, info in night.aux_streams().items()
+                    }
             except StoreError as exc:
                 raise DeviceError(str(exc)) from None
             self.info = StreamInfo(
@@ -83,7 +115,14 @@ class ReplayDevice:
             from bruxwatch.store.recording import Recording
 
             with Recording(self.path) as night:
-                yield from night.chunks(max_samples=self.block)
+                aux = {name: _runs(*night.aux_samples(name)) for name in self.aux_streams}
+                for chunk in night.chunks(max_samples=self.block):
+                    yield chunk
+                    for name, runs in aux.items():
+                        until = chunk.end_index * self.aux_streams[name].fs / self.info.fs
+                        yield from _due(runs, name, until)
+                for name, runs in aux.items():
+                    yield from _due(runs, name, float("inf"))
         else:
             yield from self._file.chunks(block=self.block)
 
@@ -93,6 +132,9 @@ class ReplayDevice:
         for chunk in self._source():
             if self._stop.is_set():
                 return
+            if chunk.stream != EMG:  # an aux chunk follows the EMG it was due with
+                yield chunk
+                continue
             if origin is None:
                 origin = chunk.first_index
             if self.speed > 0:

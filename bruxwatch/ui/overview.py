@@ -14,6 +14,7 @@ import numpy as np
 from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal import Pipeline
 from bruxwatch.signal.events import QualityChanged
+from bruxwatch.signal.heart_rate import HeartRate, heart_rate
 from bruxwatch.signal.pipeline import processing_delay
 from bruxwatch.store.local_time import stamp
 from bruxwatch.store.recording import Recording
@@ -70,6 +71,8 @@ class NightOverview:
     bad_s: list[tuple[float, float]]
     hourly: dict[str, np.ndarray] = field(default_factory=dict)
     calibration_s: tuple[float, float] | None = None
+    heart: HeartRate | None = None
+    """The accepted beat-to-beat heart rate (None: ECG removal off, or no beats)."""
 
 
 def night_overview(recording: Recording, bins: int = OVERVIEW_BINS) -> NightOverview:
@@ -123,6 +126,7 @@ def night_overview(recording: Recording, bins: int = OVERVIEW_BINS) -> NightOver
         feedback=recording.feedback(),
         gaps_s=gaps,
         bad_s=bad,
+        heart=_heart(pipeline),
         hourly=hourly,
         calibration_s=tuple(session.config["calibration_s"])
         if "calibration_s" in session.config
@@ -155,3 +159,11 @@ def detail_window(
         n = recording.info.n_channels
         return np.zeros(0), np.zeros((n, 0)), np.zeros((n, 0))
     return np.concatenate(times), np.concatenate(filtered, axis=1), np.concatenate(envelope, axis=1)
+
+
+def _heart(pipeline: Pipeline) -> HeartRate | None:
+    """The heart rate from the R peaks the scoring found, or None without any."""
+    if not pipeline.r_peaks:
+        return None
+    found = heart_rate(pipeline.r_peaks, pipeline.beats_matched, pipeline.fs, pipeline.config.heart)
+    return found if found.rr_s.size else None

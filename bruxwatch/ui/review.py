@@ -63,6 +63,9 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.movement = pg.PlotWidget()  # the auxiliary streams (the Cyton's accelerometer)
         self.movement.setXLink(self.overview)
         self.movement.setMaximumHeight(170)
+        self.heart = pg.PlotWidget()  # beat-to-beat heart rate from the R peaks
+        self.heart.setXLink(self.overview)
+        self.heart.setMaximumHeight(150)
         self.histogram = pg.PlotWidget()
         self.detail = pg.PlotWidget()
         self.table = QtWidgets.QTableWidget()
@@ -71,6 +74,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         night_column = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)  # one time axis
         night_column.addWidget(self.overview)
         night_column.addWidget(self.movement)
+        night_column.addWidget(self.heart)
         top.addWidget(night_column)
         top.addWidget(self.histogram)
         top.setSizes([950, 330])
@@ -147,6 +151,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.summary.setText(self._summary_text())
         self._draw_overview()
         self._draw_movement()
+        self._draw_heart()
         self._draw_histogram()
         self._fill_table()
         self.detail.clear()
@@ -259,6 +264,30 @@ class ReviewWindow(QtWidgets.QMainWindow):
                 curve.setClipToView(True)
             plot.setLabel("left", info.units)
         plot.setTitle("Movement (" + ", ".join(streams) + ")")
+        plot.setMouseEnabled(x=True, y=False)
+
+    def _draw_heart(self) -> None:
+        """The accepted beat-to-beat heart rate (bpm) on the night's time axis, the episodes
+        marked; hidden for a night with no beats found."""
+        plot, heart = self.heart, self.night.heart
+        plot.clear()
+        plot.setVisible(heart is not None)
+        if heart is None:
+            return
+        curve = plot.plot(heart.t_s, heart.bpm, pen=pg.mkPen((200, 30, 60), width=1))
+        curve.setDownsampling(auto=True, method="peak")
+        curve.setClipToView(True)
+        fs = self.night.fs
+        for e in self.night.episodes:
+            colour = KIND_COLOURS[e["kind"]]
+            plot.addItem(pg.InfiniteLine(e["start_index"] / fs, pen=pg.mkPen(*colour, width=1)))
+        resting = heart.resting_bpm()
+        plot.setTitle(
+            f"Heart rate (mean {heart.mean_bpm():.0f} bpm"
+            + (f", resting {resting:.0f}" if resting is not None else "")
+            + "); episode onsets marked"
+        )
+        plot.setLabel("left", "bpm")
         plot.setMouseEnabled(x=True, y=False)
 
     def _draw_histogram(self) -> None:
