@@ -305,3 +305,27 @@ def test_a_replayed_night_carries_its_accelerometer_into_the_new_recording(
         assert b.aux_streams()["accel"].fs == 25.0 and index.size >= 2 * 60 * 25 - 1
     np.testing.assert_array_equal(again_index, index)
     np.testing.assert_array_equal(again, values)
+
+
+def test_an_openbci_gui_recording_brings_its_accelerometer_into_the_night(tmp_path, capsys):
+    """A real OpenBCI GUI v6 file (tests/data): the GUI holds each reading in every row."""
+    from pathlib import Path
+
+    from bruxwatch.store.recording import Recording
+
+    source = Path(__file__).parent / "data" / "OpenBCI_GUI-v6-excerpt.txt"
+    night = tmp_path / "gui.sqlite"
+    assert main(["import", str(source), "--out", str(night)]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    with Recording(night) as rec:
+        info = rec.aux_streams()["accel"]
+        values, index = rec.aux_samples("accel")
+        assert rec.info.fs == 250.0 and info.fs == 25.0 and info.units == "g"
+    assert index.tolist() == list(range(75))  # 750 samples, one reading every 10th
+    rows = [line.split(",") for line in source.read_text().splitlines()[5:]]
+    for k in (0, 1, 2, 40, 74):  # the value the GUI held at sample 10 k + 9
+        expected = [float(v) for v in rows[10 * k + 9][9:12]]
+        np.testing.assert_allclose(values[:, k], expected, atol=1e-6)
+    np.testing.assert_allclose(values[:, 1], [0.020, 0.732, 0.444], atol=1e-6)
+    assert main(["analyze", str(night), "--json", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["confirmation"]["has_accelerometer"]

@@ -65,6 +65,9 @@ def store_file_recording(
             writer.add_events(pipeline.process(chunk).events)
             writer.flush()
         writer.add_events(pipeline.finish())
+        for aux_info, chunk in recording.aux_chunks():
+            writer.append_aux(chunk, aux_info)
+        writer.flush()
     finally:
         writer.finish("imported")
     return out

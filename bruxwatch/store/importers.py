@@ -22,7 +22,7 @@ import numpy as np
 
 from bruxwatch.errors import os_error_line
 from bruxwatch.store.private import private_file
-from bruxwatch.stream import Chunk
+from bruxwatch.stream import ACCEL, Chunk, StreamInfo
 
 READ_ROWS = 200_000
 """Rows parsed per step when reading, so long files can report progress."""
@@ -57,6 +57,29 @@ class FileRecording:
     gaps: list[tuple[int, int]] = field(default_factory=list)
     start: dt.datetime | None = None
     source: str = "CSV"
+    accel: tuple[np.ndarray, np.ndarray] | None = None
+    """The file's accelerometer, when it has one: (3, m) in g at 25 Hz and the index of each
+    reading on that clock (`openbci_files.held_readings`)."""
+
+    def aux_chunks(self) -> Iterator[tuple[StreamInfo, Chunk]]:
+        """The accelerometer as `ACCEL` stream chunks (runs without gaps) and its info."""
+        if self.accel is None:
+            return
+        from bruxwatch.store.openbci_files import ACCEL_FS
+
+        values, index = self.accel
+        info = StreamInfo(
+            fs=ACCEL_FS,
+            channels=("accel_x", "accel_y", "accel_z"),
+            units="g",
+            kind="aux",
+            device=f"{self.source}: accelerometer",
+        )
+        breaks = (np.flatnonzero(np.diff(index) != 1) + 1).tolist()
+        for lo, hi in zip([0, *breaks], [*breaks, index.size], strict=True):
+            if hi > lo:
+                samples = np.ascontiguousarray(values[:, lo:hi], dtype=np.float32)
+                yield info, Chunk(int(index[lo]), samples, stream=ACCEL)
 
     @property
     def duration_s(self) -> float:
@@ -117,6 +140,7 @@ def _in_memory(data, gaps: list[tuple[int, int]]) -> FileRecording:
         gaps=gaps,
         source=data.source,
         start=data.start,
+        accel=getattr(data, "accel", None),
     )
 
 

@@ -7,6 +7,10 @@ Channel 0, ...`; v5 writes a row of zeros there instead, which is no sample and 
 then comma-separated rows whose `Timestamp` column is the host's unix time (s) of each sample:
 the first one dates the recording. The older v4 files have no column-name row: the columns are
 the sample index, the ExG channels, accelerometer values and a clock time (no date).
+A Cyton's accelerometer (v5 and later: the `Accel Channel 0-2` columns, in g) is read too:
+the GUI holds each 25-Hz reading in every row until the next, so the value at every 10th
+sample of the stream (index 9, 19, ... counting lost samples) is that reading
+(`OpenBCIData.accel`).
 
 BrainFlow CSV: no header, one sample per line, tab-separated, one column per row of the board's
 data array; the layout (which columns are ExG, package number, timestamp) is BrainFlow's board
@@ -75,6 +79,14 @@ class OpenBCIData:
     gaps: list[tuple[int, int]]
     source: str
     start: dt.datetime | None = None  # the first sample's time (UTC), from the file
+    accel: tuple[np.ndarray, np.ndarray] | None = None
+    """The accelerometer (3, m) in g at `ACCEL_FS` and each reading's index on that clock."""
+
+
+ACCEL_FS = 25.0
+"""The rate (Hz) of a Cyton's accelerometer readings."""
+ACCEL_BOARDS = ("BoardCytonSerial", "BoardCytonWifi")
+"""GUI boards whose accelerometer columns hold the Cyton's 25-Hz readings."""
 
 
 def looks_like_gui(first_line: str) -> bool:
@@ -179,10 +191,14 @@ def read_gui_txt(path: Path) -> OpenBCIData:
     fs = float(match.group(1)) if match else default_fs
     if not fs:
         raise OpenBCIFileError(f"{path}: no '%Sample Rate = ... Hz' line in the header")
+    accel_cols: list[int] = []
     if names is not None:
         exg = [i for i, n in enumerate(names) if n.lower().startswith("exg channel")]
         index_col = names.index("Sample Index") if "Sample Index" in names else 0
-        usecols = sorted({index_col, *exg})
+        if board in ACCEL_BOARDS:
+            accel_cols = [i for i, n in enumerate(names) if n.lower().startswith("accel channel")]
+            accel_cols = accel_cols if len(accel_cols) == 3 else []
+        usecols = sorted({index_col, *exg, *accel_cols})
     else:  # v4: index, N channels, accel x3, then clock-time column(s)
         count = int(header.get("number of channels", "8") or 8)
         exg = list(range(1, count + 1))
@@ -202,7 +218,25 @@ def read_gui_txt(path: Path) -> OpenBCIData:
     channels = tuple(f"exg{k}" for k in range(1, len(exg) + 1))
     source = f"OpenBCI GUI ({board or 'unknown board'})"
     start = unix_start(data[0, pos[stamp_col]]) if stamp_col is not None else None
-    return OpenBCIData(samples, fs, channels, gaps, source, start)
+    accel = None
+    if accel_cols:
+        accel = held_readings(data[:, [pos[c] for c in accel_cols]].T, gaps, fs)
+    return OpenBCIData(samples, fs, channels, gaps, source, start, accel)
+
+
+def held_readings(
+    held: np.ndarray, gaps: list[tuple[int, int]], fs: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """25-Hz readings from values held in every row (3, n): the value at each stream index
+    that closes a reading's period, with the reading's index on its own clock."""
+    every = round(fs / ACCEL_FS)
+    if every < 1 or abs(every * ACCEL_FS - fs) > 1e-6:
+        return None
+    stream_index = np.arange(held.shape[1])
+    for position, missing in gaps:
+        stream_index[position:] += missing
+    closing = np.flatnonzero(stream_index % every == every - 1)
+    return held[:, closing], stream_index[closing] // every
 
 
 def _all_zero(line: str) -> bool:
