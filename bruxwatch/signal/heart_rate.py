@@ -28,6 +28,7 @@ the masseter leads still give the night's heart rate.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -97,27 +98,24 @@ def heart_rate(
     if r.size != ok.size:
         raise ValueError(f"{r.size} R peaks but {ok.size} shape verdicts")
     low, high = 60.0 / config.max_bpm, 60.0 / config.min_bpm
+    rr_all = np.diff(r)
+    candidate = ok[1:] & ok[:-1] & (rr_all >= low) & (rr_all <= high)
     times: list[float] = []
     intervals: list[float] = []
-    for k in range(1, r.size):
-        rr = r[k] - r[k - 1]
-        if not (ok[k] and ok[k - 1] and low <= rr <= high):
-            continue
-        recent = [
-            v
-            for v, t in zip(
-                intervals[-config.reference_beats :],
-                times[-config.reference_beats :],
-                strict=True,
+    recent: deque[tuple[float, float]] = deque(maxlen=config.reference_beats)  # (t, rr)
+    n_ref, middle = config.reference_beats, config.reference_beats // 2
+    for k in np.flatnonzero(candidate).tolist():
+        rr, t = float(rr_all[k]), float(r[k + 1])
+        if len(recent) == n_ref and t - recent[0][0] <= REFERENCE_SPAN_S:
+            ordered = sorted(v for _, v in recent)
+            reference = (
+                ordered[middle] if n_ref % 2 else 0.5 * (ordered[middle - 1] + ordered[middle])
             )
-            if r[k] - t <= REFERENCE_SPAN_S
-        ]
-        if len(recent) >= config.reference_beats:
-            reference = float(np.median(recent))
             if abs(rr - reference) > config.max_change * reference:
                 continue
-        times.append(float(r[k]))
-        intervals.append(float(rr))
+        recent.append((t, rr))
+        times.append(t)
+        intervals.append(rr)
     return HeartRate(
         np.array(times),
         np.array(intervals),
