@@ -329,3 +329,30 @@ def test_an_openbci_gui_recording_brings_its_accelerometer_into_the_night(tmp_pa
     np.testing.assert_allclose(values[:, 1], [0.020, 0.732, 0.444], atol=1e-6)
     assert main(["analyze", str(night), "--json", "--quiet"]) == 0
     assert json.loads(capsys.readouterr().out)["confirmation"]["has_accelerometer"]
+
+
+def test_a_brainflow_cyton_file_brings_its_accelerometer_with_its_gaps(tmp_path, capsys):
+    """Written as BrainFlow's Cyton writes: rows 9-11 hold the last reading (g), zeros
+    before the first; the package number counts 0-255; three samples lost."""
+    from bruxwatch.store.recording import Recording
+
+    n, rng = 2500, np.random.default_rng(5)
+    data = np.zeros((24, n))
+    data[0] = np.arange(n) % 256
+    data[1:9] = rng.normal(0, 5, (8, n))
+    data[22] = 1_764_000_000 + np.arange(n) / 250.0
+    readings = rng.normal(0, 0.3, (3, n // 10)) + np.array([[0.0], [0.0], [1.0]])
+    for k in range(n // 10):  # a new reading arrives with packet 10 k + 4, held after it
+        data[9:12, 10 * k + 4 :] = readings[:, k : k + 1]
+    data[9:12, :4] = 0.0
+    keep = np.ones(n, dtype=bool)
+    keep[1200:1203] = False  # lost: no reading is lost with them (1204 brings the next)
+    path = tmp_path / "brainflow.csv"
+    np.savetxt(path, np.round(data[:, keep].T, 6), fmt="%.6f", delimiter="\t")
+    night = tmp_path / "bf.sqlite"
+    assert main(["import", str(path), "--out", str(night)]) == 0, capsys.readouterr()
+    with Recording(night) as rec:
+        values, index = rec.aux_samples("accel")
+        assert sum(missing for _, missing in rec.gaps()) == 3
+    assert index.tolist() == list(range(n // 10))  # every reading, at 10 k + 9
+    np.testing.assert_allclose(values, readings, atol=2e-6)

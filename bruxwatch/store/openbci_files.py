@@ -7,7 +7,8 @@ Channel 0, ...`; v5 writes a row of zeros there instead, which is no sample and 
 then comma-separated rows whose `Timestamp` column is the host's unix time (s) of each sample:
 the first one dates the recording. The older v4 files have no column-name row: the columns are
 the sample index, the ExG channels, accelerometer values and a clock time (no date).
-A Cyton's accelerometer (v5 and later: the `Accel Channel 0-2` columns, in g) is read too:
+A Cyton's accelerometer (GUI v5 and later: the `Accel Channel 0-2` columns; BrainFlow: rows
+9-11; in g) is read too:
 the GUI holds each 25-Hz reading in every row until the next, so the value at every 10th
 sample of the stream (index 9, 19, ... counting lost samples) is that reading
 (`OpenBCIData.accel`).
@@ -43,13 +44,17 @@ class BrainFlowLayout:
     timestamp: int
     fs: float
     counter_modulo: int | None
+    accel: tuple[int, ...] = ()
+    """The rows holding the accelerometer's last reading (g), for a board at 10 samples
+    per reading (the Cyton); empty where bruxwatch does not read it."""
 
 
 # From BrainFlow's board descriptions (BoardShim.get_board_descr), checked against
-# brainflow 5.x: Cyton 24 rows (ExG 1-8, timestamp 22), Ganglion 15 rows (ExG 1-4, timestamp
-# 13), Cyton+Daisy 32 rows (ExG 1-16, timestamp 30); package number in row 0.
+# brainflow 5.x: Cyton 24 rows (ExG 1-8, accel 9-11, timestamp 22), Ganglion 15 rows (ExG
+# 1-4, timestamp 13), Cyton+Daisy 32 rows (ExG 1-16, timestamp 30); package number in row 0.
+# BrainFlow's Cyton writes the last accelerometer reading into every row, as the GUI does.
 BRAINFLOW_LAYOUTS = {
-    24: BrainFlowLayout("Cyton", 24, tuple(range(1, 9)), 0, 22, 250.0, 256),
+    24: BrainFlowLayout("Cyton", 24, tuple(range(1, 9)), 0, 22, 250.0, 256, (9, 10, 11)),
     15: BrainFlowLayout("Ganglion", 15, tuple(range(1, 5)), 0, 13, 200.0, None),
     32: BrainFlowLayout("Cyton+Daisy", 32, tuple(range(1, 17)), 0, 30, 125.0, None),
 }
@@ -133,7 +138,9 @@ def read_brainflow_csv(path: Path, layout: BrainFlowLayout) -> OpenBCIData:
         gaps = timestamp_gaps(data[:, layout.timestamp], layout.fs)
     channels = tuple(f"exg{k}" for k in range(1, len(layout.exg) + 1))
     start = unix_start(data[0, layout.timestamp])
-    return OpenBCIData(samples, layout.fs, channels, gaps, f"BrainFlow CSV ({layout.name})", start)
+    accel = held_readings(data[:, list(layout.accel)].T, gaps, layout.fs) if layout.accel else None
+    source = f"BrainFlow CSV ({layout.name})"
+    return OpenBCIData(samples, layout.fs, channels, gaps, source, start, accel)
 
 
 UNIX_RANGE = (1e9, 4.2e9)
@@ -228,7 +235,9 @@ def held_readings(
     held: np.ndarray, gaps: list[tuple[int, int]], fs: float
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """25-Hz readings from values held in every row (3, n): the value at each stream index
-    that closes a reading's period, with the reading's index on its own clock."""
+    that closes a reading's period, with the reading's index on its own clock. All-zero
+    values (what the tools hold before the first reading arrives) are no reading; None
+    without any."""
     every = round(fs / ACCEL_FS)
     if every < 1 or abs(every * ACCEL_FS - fs) > 1e-6:
         return None
@@ -236,6 +245,9 @@ def held_readings(
     for position, missing in gaps:
         stream_index[position:] += missing
     closing = np.flatnonzero(stream_index % every == every - 1)
+    closing = closing[np.any(held[:, closing] != 0.0, axis=0)]
+    if closing.size == 0:
+        return None
     return held[:, closing], stream_index[closing] // every
 
 
