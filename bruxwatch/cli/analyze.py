@@ -115,10 +115,8 @@ def _analyze_night(args: argparse.Namespace) -> int:
         json.dump(_night_dict(scored), sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
-        print(format_summary(analysis, title=title))
-        text = confirmation_text(scored.confirmation.summary) if scored.confirmation else ""
-        if text:
-            print(text)
+        more = confirmation_text(scored.confirmation.summary) if scored.confirmation else ""
+        print(format_summary(analysis, title=title, more=more))
     return 0
 
 
@@ -172,8 +170,9 @@ def _envelope_of(recording: FileRecording, config: SignalConfig, hi: float) -> n
     return pipeline.process(Chunk(0, recording.samples[:, :end])).envelope
 
 
-def format_summary(analysis: Analysis, title: str = "") -> str:
-    """A readable table of the night's figures and its episodes."""
+def format_summary(analysis: Analysis, title: str = "", more: str = "") -> str:
+    """A readable table of the night's figures and its episodes; `more`: lines to add
+    after them (what the heart rate and the accelerometer say)."""
     s = analysis.summary
     rated = s.enough_signal
     lines = []
@@ -221,6 +220,8 @@ def format_summary(analysis: Analysis, title: str = "") -> str:
                 f"  {clock(e.start_s):>10}  {e.duration_s:7.1f}s  {e.kind:<6}  {e.bursts:>6}  "
                 f"{peak:10.1f}{note}"
             )
+    if more:
+        lines += ["", more]
     lines.append("")
     lines.append("bruxwatch measures jaw-muscle activity; it does not diagnose anything.")
     return "\n".join(lines)
