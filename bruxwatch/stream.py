@@ -132,6 +132,17 @@ class Chunk:
         )
 
 
+def gapless_chunks(samples: np.ndarray, index: np.ndarray, stream: str) -> list[Chunk]:
+    """Samples (channels, n) at increasing stream indexes `index` (n,), such as a stored
+    auxiliary stream read back, as one Chunk of `stream` per run without a gap."""
+    breaks = (np.flatnonzero(np.diff(index) != 1) + 1).tolist()
+    return [
+        Chunk(int(index[lo]), samples[:, lo:hi], stream=stream)
+        for lo, hi in zip([0, *breaks], [*breaks, index.size], strict=True)
+        if hi > lo
+    ]
+
+
 class ChunkRun:
     """Pieces of a stream (frames, packets) joined into one Chunk per gap-free run, so a read
     that brought many pieces becomes one chunk, split only where samples were lost."""

@@ -20,7 +20,7 @@ from bruxwatch.cli.common import (
 from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.console import clock, lost_text
 from bruxwatch.signal import Analysis, CalibrationError, SignalConfig, analyze, calibrate
-from bruxwatch.signal.confirmation import confirmation_text
+from bruxwatch.signal.confirmation import ConfirmationSummary
 from bruxwatch.signal.pipeline import scored_channels
 from bruxwatch.signal.scoring import Summary
 from bruxwatch.store.importers import FileRecording
@@ -254,3 +254,41 @@ def add_analyze_command(sub) -> None:
     add_channels_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_analyze)
+
+
+def confirmation_text(summary: ConfirmationSummary) -> str:
+    """The figures in a few lines for the console; "" when the night had neither heart
+    rate nor accelerometer."""
+    lines = []
+    if summary.has_heart_rate:
+        resting = summary.resting_hr_bpm
+        lines.append(
+            f"heart rate: mean {summary.mean_hr_bpm:.0f} bpm"
+            + (f", resting {resting:.0f} bpm" if resting is not None else "")
+            + f" ({summary.beats} beats, {summary.beats_rejected} intervals set aside)"
+        )
+        lines.append(
+            f"HR-confirmed episodes: {summary.hr_confirmed} of {summary.episodes}"
+            f" ({summary.episodes - summary.hr_known} with too few beats to tell)"
+        )
+    if summary.has_accelerometer:
+        held = [
+            f"{p} {h:.1f} h" + (f" ({r:.1f}/h)" if r is not None else "")
+            for p, h in summary.hours_by_position.items()
+            if (r := summary.per_hour_by_position.get(p)) is not None or h >= 0.05
+        ]
+        lines.append("position: " + (", ".join(held) or "none held"))
+        lines.append(f"episodes during body movement: {summary.movement_flagged}")
+        if summary.sleep_hours is not None:
+            rate = summary.episodes_per_sleep_hour
+            lines.append(
+                f"estimated sleep (actigraphy): {summary.sleep_hours:.1f} h"
+                + (f", {rate:.1f} episodes per hour of it" if rate is not None else "")
+            )
+    if lines:
+        per_hour = summary.confirmed_per_hour
+        lines.append(
+            f"confirmed episodes: {summary.confirmed}"
+            + (f" ({per_hour:.1f}/h)" if per_hour is not None else "")
+        )
+    return "\n".join(lines)

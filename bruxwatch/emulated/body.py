@@ -52,8 +52,8 @@ class BodyRates:
 
 def heart_rise(t: np.ndarray, onset_s: float, rise: float) -> np.ndarray:
     """The fractional heart-rate rise of a micro-arousal whose jaw onset is at onset_s (s)."""
-    start, peak, end = onset_s - RISE_BEFORE_S, onset_s + PEAK_AFTER_S, onset_s + PEAK_AFTER_S
-    end += SETTLE_S
+    start, peak = onset_s - RISE_BEFORE_S, onset_s + PEAK_AFTER_S
+    end = peak + SETTLE_S
     up = np.clip((t - start) / (peak - start), 0.0, 1.0)
     down = np.clip((t - peak) / (end - peak), 0.0, 1.0)
     shape = np.where(t < peak, 0.5 - 0.5 * np.cos(np.pi * up), 0.5 + 0.5 * np.cos(np.pi * down))

@@ -20,32 +20,22 @@ import numpy as np
 
 from bruxwatch.devices.base import DeviceSpec
 from bruxwatch.devices.options import no_more, pop_number
-from bruxwatch.stream import EMG, Chunk, StreamInfo
+from bruxwatch.stream import EMG, Chunk, StreamInfo, gapless_chunks
 
 CHUNK_S = 0.05
 """Replayed chunk length, s (like a board delivering 50 ms at a time)."""
 
 
-def _runs(values: np.ndarray, index: np.ndarray) -> list[list]:
-    """A stored aux stream as [first index, samples] runs without gaps, in order."""
-    breaks = (np.flatnonzero(np.diff(index) != 1) + 1).tolist()
-    return [
-        [int(index[lo]), values[:, lo:hi]]
-        for lo, hi in zip([0, *breaks], [*breaks, index.size], strict=True)
-        if hi > lo
-    ]
-
-
-def _due(runs: list[list], stream: str, until: float) -> Iterator[Chunk]:
-    """The samples of `runs` with an index below `until`, taken off them."""
-    while runs and runs[0][0] < until:
-        first, samples = runs[0]
-        n = min(samples.shape[1], max(1, int(np.ceil(until - first))))
-        yield Chunk(first, samples[:, :n], stream=stream)
-        if n == samples.shape[1]:
+def _due(runs: list[Chunk], until: float) -> Iterator[Chunk]:
+    """The samples of the gap-free `runs` with an index below `until`, taken off them."""
+    while runs and runs[0].first_index < until:
+        run = runs[0]
+        n = min(run.n, max(1, int(np.ceil(until - run.first_index))))
+        yield Chunk(run.first_index, run.samples[:, :n], stream=run.stream)
+        if n == run.n:
             runs.pop(0)
         else:
-            runs[0] = [first + n, samples[:, n:]]
+            runs[0] = Chunk(run.first_index + n, run.samples[:, n:], stream=run.stream)
 
 
 class ReplayDevice:
@@ -115,14 +105,17 @@ class ReplayDevice:
             from bruxwatch.store.recording import Recording
 
             with Recording(self.path) as night:
-                aux = {name: _runs(*night.aux_samples(name)) for name in self.aux_streams}
+                aux = {
+                    name: gapless_chunks(*night.aux_samples(name), name)
+                    for name in self.aux_streams
+                }
                 for chunk in night.chunks(max_samples=self.block):
                     yield chunk
                     for name, runs in aux.items():
                         until = chunk.end_index * self.aux_streams[name].fs / self.info.fs
-                        yield from _due(runs, name, until)
-                for name, runs in aux.items():
-                    yield from _due(runs, name, float("inf"))
+                        yield from _due(runs, until)
+                for runs in aux.values():
+                    yield from _due(runs, float("inf"))
         else:
             yield from self._file.chunks(block=self.block)
 

@@ -203,11 +203,11 @@ def scored(
         calibration=pipeline.calibration,
         bad_intervals=[(lo, hi) for lo, hi in quality.bad],
         level_units=pipeline.level_units,
-        heart=None
-        if pipeline.info.kind != "raw" or not pipeline.config.ecg.remove
-        else heart_rate(
+        heart=heart_rate(
             pipeline.r_peaks, pipeline.beats_matched, pipeline.fs, pipeline.config.heart
-        ),
+        )
+        if pipeline.finds_beats
+        else None,
     )
 
 

@@ -273,6 +273,11 @@ class Pipeline:
         )
 
     @property
+    def finds_beats(self) -> bool:
+        """ECG removal runs (raw EMG with `ecg.remove`), so `r_peaks` are found."""
+        return self._ecg is not None
+
+    @property
     def r_peaks(self) -> list[int]:
         """Sample indices of the heart's R peaks found in the EMG (ECG removal on)."""
         return [] if self._ecg is None else self._ecg.r_peaks

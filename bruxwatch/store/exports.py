@@ -15,6 +15,7 @@ import numpy as np
 
 from bruxwatch import __version__
 from bruxwatch.signal.comparison import GroupComparison, NightCounts, compare_nights
+from bruxwatch.signal.movement import POSITIONS
 from bruxwatch.store.formats import ExportOptions
 from bruxwatch.store.local_time import local
 from bruxwatch.store.private import private_file, private_folder
@@ -146,7 +147,6 @@ def night_row(night: ScoredNight) -> dict:
 def confirmation_row(night: ScoredNight) -> dict:
     """The heart-rate and movement figures of a night, flat (None where it had neither)."""
     c = night.confirmation.summary if night.confirmation else None
-    positions = ("supine", "prone", "left", "right", "upright")
     return {
         "hr_confirmed": c.hr_confirmed if c and c.has_heart_rate else None,
         "hr_confirmed_per_hour": c.hr_confirmed_per_hour if c and c.has_heart_rate else None,
@@ -160,11 +160,11 @@ def confirmation_row(night: ScoredNight) -> dict:
         "episodes_per_sleep_hour": c.episodes_per_sleep_hour if c else None,
         **{
             f"{p}_hours": c.hours_by_position.get(p) if c and c.has_accelerometer else None
-            for p in positions
+            for p in POSITIONS
         },
         **{
             f"{p}_per_hour": c.per_hour_by_position.get(p) if c and c.has_accelerometer else None
-            for p in positions
+            for p in POSITIONS
         },
     }
 

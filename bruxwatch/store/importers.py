@@ -22,7 +22,7 @@ import numpy as np
 
 from bruxwatch.errors import os_error_line
 from bruxwatch.store.private import private_file
-from bruxwatch.stream import ACCEL, Chunk, StreamInfo
+from bruxwatch.stream import ACCEL, Chunk, StreamInfo, gapless_chunks
 
 READ_ROWS = 200_000
 """Rows parsed per step when reading, so long files can report progress."""
@@ -75,11 +75,8 @@ class FileRecording:
             kind="aux",
             device=f"{self.source}: accelerometer",
         )
-        breaks = (np.flatnonzero(np.diff(index) != 1) + 1).tolist()
-        for lo, hi in zip([0, *breaks], [*breaks, index.size], strict=True):
-            if hi > lo:
-                samples = np.ascontiguousarray(values[:, lo:hi], dtype=np.float32)
-                yield info, Chunk(int(index[lo]), samples, stream=ACCEL)
+        for chunk in gapless_chunks(values.astype(np.float32), index, ACCEL):
+            yield info, chunk
 
     @property
     def duration_s(self) -> float:

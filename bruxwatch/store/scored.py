@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from bruxwatch.config import with_mains
 from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.feedback import FeedbackRecord
@@ -33,7 +31,7 @@ from bruxwatch.signal.pipeline import processing_delay, scored_channels
 from bruxwatch.store.local_time import night_label
 from bruxwatch.store.night_schema import SessionInfo
 from bruxwatch.store.recording import Recording
-from bruxwatch.stream import ACCEL
+from bruxwatch.stream import ACCEL, gapless_chunks
 
 
 @dataclass
@@ -199,12 +197,9 @@ def accelerometer_epochs(recording: Recording, config: SignalConfig) -> Epochs |
     info = recording.aux_streams().get(ACCEL)
     if info is None or info.n_channels != 3:
         return None
-    samples, index = recording.aux_samples(ACCEL)
     accumulator = EpochAccumulator(info.fs, config.movement)
-    breaks = np.flatnonzero(np.diff(index) != 1) + 1
-    for lo, hi in zip([0, *breaks.tolist()], [*breaks.tolist(), index.size], strict=True):
-        if hi > lo:
-            accumulator.add(int(index[lo]), samples[:, lo:hi])
+    for chunk in gapless_chunks(*recording.aux_samples(ACCEL), ACCEL):
+        accumulator.add(chunk.first_index, chunk.samples)
     return accumulator.finish()
 
 
