@@ -10,7 +10,7 @@ arduino-text:/dev/ttyACM0?fs=500 any sketch printing numbers per line (Serial Pl
 replay:night.edf?speed=1         a recording played back (EDF/BDF, OpenBCI, CSV, .sqlite)
 lsl:obci_eeg1?channels=1,2       a Lab Streaming Layer stream (e.g. the OpenBCI GUI's)
 ganglion:AA:BB:CC:DD:EE:FF       OpenBCI Ganglion over BLE (or its name; options: channels,
-                                 firmware); ganglion:emulated runs an emulated board
+                                 firmware, accel=1); ganglion:emulated runs an emulated board
 ble:bruxwatch-EMG                the bruxwatch BLE EMG board (address or name); ble:emulated
 """
 
@@ -20,7 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bruxwatch.devices.base import Device, DeviceError, DeviceSpec, parse_device_spec
-from bruxwatch.devices.options import no_more, pop_channels, pop_number, pop_whole_number
+from bruxwatch.devices.options import (
+    no_more,
+    pop_channels,
+    pop_number,
+    pop_switch,
+    pop_whole_number,
+)
 
 
 @dataclass(frozen=True)
@@ -51,9 +57,10 @@ def _ganglion(spec: DeviceSpec, options: dict[str, str], realtime: bool) -> Devi
 
     picked = pop_channels(options, "channels", "1,2,3,4")
     firmware = pop_whole_number(options, "firmware", None)
+    accel = pop_switch(options, "accel", False)
     target, backend = _emulated_ble(spec.target, "ganglion", firmware, options)
     no_more(spec.scheme, options)
-    return GanglionBoard(target, channels=picked, firmware=firmware, backend=backend)
+    return GanglionBoard(target, channels=picked, firmware=firmware, accel=accel, backend=backend)
 
 
 def _ble(spec: DeviceSpec, options: dict[str, str], realtime: bool) -> Device:
@@ -88,7 +95,7 @@ SOURCES: tuple[Source, ...] = (
     ),
     Source("replay", "replay:night.edf?speed=1", lazy("bruxwatch.emulated.replay", "open_spec")),
     Source("lsl", "lsl:obci_eeg1?channels=1,2", lazy("bruxwatch.devices.lsl_inlet", "open_spec")),
-    Source("ganglion", "ganglion:AA:BB:CC:DD:EE:FF?channels=1,2", _ganglion),
+    Source("ganglion", "ganglion:AA:BB:CC:DD:EE:FF?channels=1,2&accel=1", _ganglion),
     Source("ble", "ble:bruxwatch-EMG", _ble),
 )
 """Every device bruxwatch can open: a new device is its module and one row here."""

@@ -13,6 +13,7 @@ Each stream counts its own sample indexes. The EMG is the stream named `EMG`.
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import dataclass
 from typing import Literal
@@ -145,9 +146,11 @@ def gapless_chunks(samples: np.ndarray, index: np.ndarray, stream: str) -> list[
 
 class ChunkRun:
     """Pieces of a stream (frames, packets) joined into one Chunk per gap-free run, so a read
-    that brought many pieces becomes one chunk, split only where samples were lost."""
+    that brought many pieces becomes one chunk, split only where samples were lost. The
+    chunks belong to `stream`."""
 
-    def __init__(self) -> None:
+    def __init__(self, stream: str = EMG) -> None:
+        self.stream = stream
         self._parts: list[np.ndarray] = []
         self._start = 0
         self._missing = 0
@@ -165,6 +168,43 @@ class ChunkRun:
         """The run so far as one Chunk (None if empty); starts a new run."""
         if not self._parts:
             return None
-        chunk = Chunk(self._start, np.concatenate(self._parts, axis=1), self._missing)
+        samples = np.concatenate(self._parts, axis=1)
+        chunk = Chunk(self._start, samples, self._missing, stream=self.stream)
         self._parts = []
         return chunk
+
+
+class AuxClock:
+    """Places the readings of an auxiliary stream that a device sends inside its EMG packets
+    (an accelerometer at `aux_fs` Hz beside EMG at `emg_fs` Hz) on the aux stream's own
+    clock: a reading goes to the slot nearest to `emg_index x aux_fs / emg_fs` of the EMG
+    sample that carried it, so both streams keep the same time.
+
+    The sensor's own clock never quite matches the EMG's (a Ganglion sends 10 readings per
+    201 samples on firmware 2, 9.95 a second; an accelerometer's rate is only nominal): a
+    reading whose slot the reading before already took is dropped (the sensor runs a little
+    fast), and one slot skipped is filled with the reading before, as OpenBCI's software
+    holds the last reading (it runs a little slow). Readings so stay within a slot and a half
+    of their time all night, and only two or more slots skipped are lost readings (a gap)."""
+
+    def __init__(self, aux_fs: float, emg_fs: float) -> None:
+        self.per_emg_sample = aux_fs / emg_fs
+        self.expected: int | None = None  # the slot after the last reading placed
+        self._last: np.ndarray | None = None
+
+    def place(self, emg_index: int, reading: np.ndarray) -> list[tuple[int, np.ndarray, int]]:
+        """(slot, samples (channels, 1), readings lost just before) for what to store of
+        `reading` (channels,), carried by EMG sample `emg_index`: none, itself, or the
+        reading before (held over one skipped slot) and itself."""
+        slot = math.floor(emg_index * self.per_emg_sample + 0.5)  # the nearest, halves up
+        expected, column = self.expected, np.asarray(reading).reshape(-1, 1)
+        if expected is None:
+            placed = [(slot, column, 0)]
+        elif slot < expected:
+            return []
+        elif slot == expected + 1 and self._last is not None:
+            placed = [(expected, self._last, 0), (slot, column, 0)]
+        else:
+            placed = [(slot, column, slot - expected)]
+        self.expected, self._last = slot + 1, column
+        return placed

@@ -20,7 +20,7 @@ import numpy as np
 
 from bruxwatch.devices import arduino_protocol as proto
 from bruxwatch.devices.base import DeviceError
-from bruxwatch.devices.ble_link import BleLink, Notification, NotifyingBoard
+from bruxwatch.devices.ble_link import BleLink, Notification, NotifyingBoard, Piece
 from bruxwatch.stream import Chunk, StreamInfo
 
 SERVICE_UUID = "68830001-c0c3-422a-b597-8023cc741e36"
@@ -74,7 +74,7 @@ class BleEmgBoard(NotifyingBoard):
         self._last_time = 0.0
         yield from self.notified_chunks()
 
-    def pieces(self, item: Notification) -> Iterator[tuple[int, np.ndarray, int]]:
+    def pieces(self, item: Notification) -> Iterator[Piece]:
         """The sample frames of one notification (or its '#' reply), placed in the stream:
         a frame index behind the last after a reconnect means the board restarted, and the
         gap is taken from the host clock."""
@@ -92,7 +92,9 @@ class BleEmgBoard(NotifyingBoard):
             self.restarted = False
             if expected is not None and index < expected:
                 continue  # a repeated frame
-            yield index, counts.astype(np.float32), 0 if expected is None else index - expected
+            yield Piece(
+                index, counts.astype(np.float32), 0 if expected is None else index - expected
+            )
             self._expected = index + counts.shape[1]
             self._last_time = item.at
 

@@ -26,12 +26,13 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from bruxwatch.devices.base import DeviceError, LinkedDevice
 from bruxwatch.devices.serial_link import STALL_S
-from bruxwatch.stream import Chunk, ChunkRun
+from bruxwatch.stream import EMG, Chunk, ChunkRun
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,17 @@ BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 class Notification:
     at: float  # host time.monotonic() when it arrived, s
     data: bytes
+
+
+class Piece(NamedTuple):
+    """Samples a notification carried: where they go in their stream (index), the samples
+    (channels, n), how many of the stream's samples were lost just before them, and which
+    stream (`EMG`, or one of the board's `aux_streams`)."""
+
+    index: int
+    samples: np.ndarray
+    missing: int
+    stream: str = EMG
 
 
 @dataclass(frozen=True)
@@ -288,21 +300,22 @@ class NotifyingBoard(LinkedDevice):
     link: BleLink
     restarted = False
 
-    def pieces(self, item: Notification) -> Iterator[tuple[int, np.ndarray, int]]:
-        """(stream index, samples (channels, n), samples lost just before) for each piece of
-        signal `item` carries, in order."""
+    def pieces(self, item: Notification) -> Iterator[Piece]:
+        """The pieces of signal `item` carries, in order within each stream."""
         raise NotImplementedError
 
     def notified_chunks(self) -> Iterator[Chunk]:
         self.restarted = False
         for batch in self.link.events():
-            run = ChunkRun()
+            runs: dict[str, ChunkRun] = {}
             for item in batch:
                 if isinstance(item, Reconnected):
                     self.restarted = True
                     continue
-                for index, samples, missing in self.pieces(item):
-                    if done := run.add(index, samples, missing):
+                for piece in self.pieces(item):
+                    run = runs.setdefault(piece.stream, ChunkRun(piece.stream))
+                    if done := run.add(piece.index, piece.samples, piece.missing):
                         yield done
-            if last := run.take():
-                yield last
+            for run in runs.values():
+                if last := run.take():
+                    yield last

@@ -12,7 +12,6 @@ host clock, from the last sample before to the first after.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterator
 
@@ -23,7 +22,7 @@ from bruxwatch.devices import cyton_protocol as proto
 from bruxwatch.devices.base import DeviceError, DeviceSpec
 from bruxwatch.devices.options import no_more, pop_channels, pop_whole_number
 from bruxwatch.devices.serial_link import SerialBoard, SerialLink
-from bruxwatch.stream import ACCEL, ECG_CHANNEL, Chunk, ChunkRun, StreamInfo
+from bruxwatch.stream import ACCEL, ECG_CHANNEL, AuxClock, Chunk, ChunkRun, StreamInfo
 
 REPLY_TIMEOUT_S = 3.0
 
@@ -127,7 +126,7 @@ class CytonBoard(SerialBoard):
         held_counts = np.zeros((rows.size, 0), dtype=np.int32)
         held_accel = np.zeros((3, 0), dtype=np.int16)
         held_new = np.zeros(0, dtype=bool)
-        self._accel_expected: int | None = None
+        self._accel_clock = AuxClock(proto.ACCEL_FS, proto.FS)
         for data in self.link.read():
             now = time.monotonic()
             if self.link.reconnects != reconnects:
@@ -178,22 +177,15 @@ class CytonBoard(SerialBoard):
                 yield from self._accel_chunks(indexes[readings], accel[:, readings])
 
     def _accel_chunks(self, emg_indexes: np.ndarray, counts: np.ndarray) -> Iterator[Chunk]:
-        """Accelerometer readings (g) on their own 25-Hz clock, placed by the EMG sample
-        that carried them (index x 25 / 250), so both streams keep the same time; a reading
-        that lands on the slot of the one before takes the next slot."""
+        """Accelerometer readings (g) on their own 25-Hz clock (`AuxClock`)."""
         g = counts.astype(np.float32) * np.float32(proto.ACCEL_G_PER_COUNT)
-        per_emg = proto.ACCEL_FS / proto.FS
-        run = ChunkRun()
+        run = ChunkRun(ACCEL)
         for j, emg_index in enumerate(emg_indexes.tolist()):
-            expected = self._accel_expected
-            index = int(emg_index * per_emg)
-            index = index if expected is None else max(index, expected)
-            missing = 0 if expected is None else index - expected
-            if done := run.add(index, g[:, j : j + 1], missing):
-                yield dataclasses.replace(done, stream=ACCEL)
-            self._accel_expected = index + 1
+            for slot, reading, missing in self._accel_clock.place(emg_index, g[:, j]):
+                if done := run.add(slot, reading, missing):
+                    yield done
         if last := run.take():
-            yield dataclasses.replace(last, stream=ACCEL)
+            yield last
 
     def send(self, command: bytes) -> None:
         self.link.write(command)

@@ -5,7 +5,11 @@ On connect the firmware version is read from the Software Revision characteristi
 on and `b` starts the stream; `s` stops it on close. Lost notifications become exact gaps from
 the packet counter (see ganglion_protocol). The Ganglion resets when a BLE connection opens,
 so after a drop it starts afresh: that gap is measured with the host clock. Options:
-`channels=1,2` (1-based) picks the channels scored; default all four.
+`channels=1,2` (1-based) picks the channels scored; default all four. `accel=1` switches the
+board's accelerometer on (`n` before every `b`: the board forgets it on a disconnect) and
+delivers it as `aux_streams["accel"]`, X, Y, Z in g at 10 Hz. It is off by default, as in
+OpenBCI's own software: while it is on the board sends 18-bit instead of 19-bit values, which
+on firmware 2 halves the largest sample-to-sample step it can carry (about 245 µV).
 
 At 200 Hz the band-pass tops out at 90 Hz (0.45 x fs): masseter EMG has most of its power
 below that, but the Cyton (250 Hz) or the bruxwatch boards (1 kHz) see more of it.
@@ -18,8 +22,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from bruxwatch.devices import ganglion_protocol as gp
-from bruxwatch.devices.ble_link import BleLink, Notification, NotifyingBoard
-from bruxwatch.stream import Chunk, StreamInfo
+from bruxwatch.devices.ble_link import BleLink, Notification, NotifyingBoard, Piece
+from bruxwatch.stream import ACCEL, AuxClock, Chunk, StreamInfo
 
 
 class GanglionBoard(NotifyingBoard):
@@ -29,6 +33,7 @@ class GanglionBoard(NotifyingBoard):
         *,
         channels: tuple[int, ...] = (1, 2, 3, 4),
         firmware: int | None = None,
+        accel: bool = False,
         backend: type | None = None,
         scanner=None,
     ) -> None:
@@ -41,6 +46,7 @@ class GanglionBoard(NotifyingBoard):
         self.firmware = firmware or 2
         self.decoder = gp.GanglionDecoder(self.firmware)
         self.messages: list[str] = []
+        self.accel = accel
         self.link = BleLink(
             target,
             gp.RECEIVE_UUID,
@@ -58,6 +64,16 @@ class GanglionBoard(NotifyingBoard):
             kind="raw",
             device=f"Ganglion {target}",
         )
+        if accel:
+            self.aux_streams = {
+                ACCEL: StreamInfo(
+                    fs=gp.ACCEL_FS,
+                    channels=("accel_x", "accel_y", "accel_z"),
+                    units="g",
+                    kind="aux",
+                    device=f"Ganglion {target}: LIS2DH accelerometer",
+                )
+            }
 
     async def _on_connect(self, client) -> None:
         if self.forced_firmware is None:
@@ -69,6 +85,8 @@ class GanglionBoard(NotifyingBoard):
             except Exception:  # noqa: BLE001 - older boards lack the characteristic
                 self.firmware = 2
         self.decoder = gp.GanglionDecoder(self.firmware)  # the board restarts its counters
+        if self.accel:  # before `b`, on every connection
+            await client.write_gatt_char(gp.SEND_UUID, gp.ACCEL_ON, response=False)
 
     def chunks(self) -> Iterator[Chunk]:
         self.link.open()
@@ -81,11 +99,13 @@ class GanglionBoard(NotifyingBoard):
         )
         self._index = 0  # the stream index of the next sample
         self._last_time: float | None = None
+        self._accel_clock = AuxClock(gp.ACCEL_FS, gp.FS)
         yield from self.notified_chunks()
 
-    def pieces(self, item: Notification) -> Iterator[tuple[int, np.ndarray, int]]:
+    def pieces(self, item: Notification) -> Iterator[Piece]:
         """The samples of one packet, placed after what the packet counter (or, after a
-        reconnect, the host clock) says was lost before them."""
+        reconnect, the host clock) says was lost before them, and the accelerometer reading
+        the packet completes, placed by its first sample (`AuxClock`)."""
         decoded = self.decoder.feed(item.data)
         if decoded.message:
             self.messages.append(decoded.message)
@@ -100,7 +120,11 @@ class GanglionBoard(NotifyingBoard):
             missing += self._cycles_missed(item.at - last_time, n, missing)
         self.restarted = False
         self._index += missing
-        yield self._index, decoded.samples[self.picked], missing
+        yield Piece(self._index, decoded.samples[self.picked], missing)
+        if self.accel and decoded.accel is not None:
+            g = np.asarray(decoded.accel, dtype=np.float32) * np.float32(gp.ACCEL_G_PER_COUNT)
+            for slot, reading, lost in self._accel_clock.place(self._index, g):
+                yield Piece(slot, reading, lost, ACCEL)
         self._index += n
         self._last_time = item.at
 

@@ -6,7 +6,7 @@ Firmware 2 (the shipped firmware):
 - id 0: raw, 4 x 24-bit signed big-endian counts (channels 1-4) in bytes 1-12: one sample.
 - ids 101-200: 19-bit compression, 2 samples x 4 channels = 152 bits, MSB first.
 - ids 1-100: 18-bit compression, 2 samples x 4 channels = 144 bits, then one accelerometer
-  byte (x, y, z for ids ending in 1, 2, 3).
+  byte (see below).
   Compressed values are deltas, old minus new, with the sign moved into the least
   significant bit (1 = negative: the value is sign-extended from there). A sample is the
   previous sample minus its delta; the chain restarts at every raw packet (once per 201
@@ -14,6 +14,12 @@ Firmware 2 (the shipped firmware):
   samples 2j-1 and 2j.
 Firmware 3: ids 0-99 carry 18-bit and 100-199 19-bit values that are the top bits of each
   sample itself (shifted left by 6 or 5), not deltas; there is no raw packet.
+The accelerometer (a LIS2DH, switched on with `n`, off with `N`; the board sends 18-bit
+  packets while it is on): the last byte of the 18-bit packets whose id ends in 1, 2 and 3
+  carries X, Y and Z, each the signed high byte of the axis reading, so one reading per ten
+  packets (10 Hz). The firmware sets the LIS2DH to +/-2 g in high-resolution mode, where that
+  byte is 16 mg per count (the document's 0.032 assumes +/-4 g, which the firmware does not
+  set). Read from the firmware's own source (sendCompressedPacket18, config_LIS2DH).
 ids 201-205: impedance of channels 1-4 and the reference, ASCII digits ending in 'Z' (ohms).
 ids 206 / 207: part of / end of an ASCII message.
 
@@ -42,6 +48,14 @@ UV_PER_COUNT = 1.2e6 / (8388607.0 * 1.5 * 51.0)
 
 START, STOP = b"b", b"s"
 IMPEDANCE_ON, IMPEDANCE_OFF = b"z", b"Z"
+ACCEL_ON, ACCEL_OFF = b"n", b"N"
+
+ACCEL_FS = 10.0
+"""Accelerometer readings per second (one X, Y, Z per ten packets)."""
+ACCEL_G_PER_COUNT = 0.016
+"""g per count of the accelerometer byte (LIS2DH at +/-2 g, high resolution, high byte)."""
+ACCEL_AXIS_OF_ID_DIGIT = {1: 0, 2: 1, 3: 2}
+"""Which axis (0 X, 1 Y, 2 Z) the last byte of an 18-bit packet holds, by the id's last digit."""
 
 CYCLE_FW2 = 201  # samples from one raw packet to the next
 CYCLE_FW3 = 200
@@ -69,10 +83,12 @@ def int24(payload: bytes) -> np.ndarray:
 @dataclass
 class Decoded:
     """What one notification gave: samples (channels, n) in uV (n may be 0), samples lost
-    just before them, and side information."""
+    just before them, an accelerometer reading (X, Y, Z counts) completed by this packet, and
+    side information."""
 
     samples: np.ndarray
     missing_before: int = 0
+    accel: tuple[int, int, int] | None = None
     impedance: dict[str, int] = field(default_factory=dict)
     message: str | None = None
 
@@ -91,6 +107,8 @@ class GanglionDecoder:
         self._text: list[str] = []
         self.packets = 0
         self.lost_packets = 0
+        self._axes: dict[int, int] = {}  # accelerometer bytes of the current ten packets
+        self._axes_group: int | None = None
 
     # ------------------------------------------------------------------ positions
     def _position(self, packet_id: int) -> tuple[int, int]:
@@ -137,15 +155,35 @@ class GanglionDecoder:
             lost = (position - self.expected_position) % self._cycle()
             self.pending_missing += lost
             self.lost_packets += 1
+            self._axes = {}  # a reading's bytes must come from unbroken packets
             if self.firmware == 2:
                 self.last = None  # the delta chain is broken until the next raw packet
         self.expected_position = (position + n) % self._cycle()
+        accel = self._accel(packet_id, packet)
         counts = self._counts(packet_id, packet)
         if counts is None:  # a delta packet with no chain to apply it to
             self.pending_missing += n
             return Decoded(empty)
         missing, self.pending_missing = self.pending_missing, 0
-        return Decoded((counts * UV_PER_COUNT).astype(np.float32), missing_before=missing)
+        samples = (counts * UV_PER_COUNT).astype(np.float32)
+        return Decoded(samples, missing_before=missing, accel=accel)
+
+    def _accel(self, packet_id: int, packet: bytes) -> tuple[int, int, int] | None:
+        """The reading the accelerometer byte of this packet completes (at its Z byte, when
+        the X and Y bytes of the same ten packets arrived too), else None."""
+        eighteen_bit = packet_id <= 100 if self.firmware == 2 else packet_id < 100
+        axis = ACCEL_AXIS_OF_ID_DIGIT.get(packet_id % 10)
+        if not eighteen_bit or axis is None:
+            return None
+        group = packet_id // 10
+        if group != self._axes_group:
+            self._axes, self._axes_group = {}, group
+        self._axes[axis] = packet[19] - 256 if packet[19] >= 128 else packet[19]
+        if axis != 2 or len(self._axes) != 3:
+            return None
+        reading = (self._axes[0], self._axes[1], self._axes[2])
+        self._axes = {}
+        return reading
 
     def _counts(self, packet_id: int, packet: bytes) -> np.ndarray | None:
         payload = bytes(packet[1:])

@@ -29,6 +29,20 @@ def pop_whole_number(options: dict[str, str], key: str, default: str | None) -> 
     return int(text)
 
 
+SWITCH_WORDS = {"1": True, "on": True, "yes": True, "true": True}
+SWITCH_WORDS |= {"0": False, "off": False, "no": False, "false": False}
+
+
+def pop_switch(options: dict[str, str], key: str, default: bool) -> bool:
+    """Pop option `key` as on or off (1/0, on/off, yes/no, true/false)."""
+    text = options.pop(key, None)
+    if text is None:
+        return default
+    if text.strip().lower() not in SWITCH_WORDS:
+        raise ValueError(f"{key} must be 1 or 0, e.g. {key}=1; got {text!r}")
+    return SWITCH_WORDS[text.strip().lower()]
+
+
 def pop_channels(options: dict[str, str], key: str, default: str | None) -> tuple[int, ...] | None:
     """Pop a comma-separated list of channel numbers (1-based), e.g. channels=1,2."""
     text = options.pop(key, default)

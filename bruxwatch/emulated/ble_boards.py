@@ -16,6 +16,7 @@ import numpy as np
 
 from bruxwatch.devices import ganglion_protocol as gp
 from bruxwatch.emulated.ble_radio import BleFaults, FakePeripheral
+from bruxwatch.emulated.body import ACCEL_FS
 from bruxwatch.emulated.simulator import SimulatorConfig
 
 
@@ -71,9 +72,15 @@ class GanglionPeripheral(WornPeripheral):
     on the receive characteristic at 100 per second (200 Hz, 2 samples a packet).
 
     Firmware 2: a raw packet (id 0, four 24-bit counts), then 100 packets of 19-bit deltas
-    (ids 101-200), repeating; `accel=True` sends 18-bit deltas (ids 1-100) with an
-    accelerometer byte instead. Firmware 3: the samples' top 18 or 19 bits (ids 0-99 / 100-199).
-    `sent` keeps, per sample, the true counts; `transmitted` what a receiver can rebuild.
+    (ids 101-200), repeating. Firmware 3: the samples' top 18 or 19 bits (ids 0-99 / 100-199).
+    With the accelerometer on (`n`, off with `N`; a disconnect switches it off, as the
+    firmware does; `accel=True` starts with it on) the packets are 18-bit, and the last byte
+    of those whose id ends in 1, 2, 3 carries the wearer's accelerometer X, Y, Z (signed,
+    16 mg per count; the other packets repeat the byte before, as the firmware's buffer
+    does). Written from the Ganglion firmware's source (sendCompressedPacket18).
+    `sent` keeps, per sample, the true counts; `transmitted` what a receiver can rebuild;
+    `accel_sent` each accelerometer reading as (sample number of its Z packet in the
+    wearer's night, X, Y, Z counts).
     """
 
     name = "Ganglion-emulated"
@@ -100,6 +107,9 @@ class GanglionPeripheral(WornPeripheral):
         self.values = {gp.SOFTWARE_REVISION_UUID: b"3.1.2" if firmware == 3 else b"2.0.0"}
         self.sent: list[np.ndarray] = []  # true counts, per sample (4,)
         self.transmitted: list[np.ndarray] = []  # what the packets carry, rebuilt (4,)
+        self.accel_sent: list[tuple[int, int, int, int]] = []
+        self._axes: list[int] = []  # the reading being sent, X then Y then Z
+        self._last_byte = 0  # the firmware's radioBuffer[19], kept between packets
 
     async def write(self, uuid: str, data: bytes) -> None:
         await super().write(uuid, data)
@@ -109,6 +119,10 @@ class GanglionPeripheral(WornPeripheral):
             self._task = asyncio.get_running_loop().create_task(self._stream())
         elif data == gp.STOP:
             self.stop_streaming()
+        elif data in (gp.ACCEL_ON, gp.ACCEL_OFF):
+            self.accel = data == gp.ACCEL_ON
+            if self._task is None:
+                self._message(f"accelerometer {'enabled' if self.accel else 'disabled'}\n")
         elif data[:1] == b"z":
             for k, ohms in enumerate((4500, 5200, 180_000, 7100, 3900)):
                 self.notify(
@@ -120,10 +134,39 @@ class GanglionPeripheral(WornPeripheral):
             self._task.cancel()
             self._task = None
 
+    def detach(self) -> None:
+        super().detach()
+        self.accel = False  # the firmware's onDisconnect
+
+    def _message(self, text: str) -> None:
+        """An ASCII message: 19 bytes a packet, id 206 for all parts but the last (207)."""
+        data = text.encode("ascii")
+        parts = [data[k : k + 19] for k in range(0, len(data), 19)] or [b""]
+        for k, part in enumerate(parts):
+            last = k == len(parts) - 1
+            self.notify(gp.RECEIVE_UUID, bytes([207 if last else 206]) + part.ljust(19, b"\0"))
+
+    def _accel_byte(self, packet_id: int, sample_number: int) -> int:
+        """The last byte of an 18-bit packet: an axis of the wearer's accelerometer at this
+        sample's time for ids ending in 1, 2, 3, else the byte the packet before had."""
+        digit = packet_id % 10
+        if digit in (1, 2, 3):
+            night = self.simulator.accel
+            slot = min(int(sample_number / gp.FS * ACCEL_FS), night.shape[1] - 1)
+            g = float(night[digit - 1, slot])
+            count = int(np.clip(np.rint(g / gp.ACCEL_G_PER_COUNT), -128, 127))
+            self._axes = self._axes if digit > 1 else []
+            self._axes.append(count)
+            if digit == 3 and len(self._axes) == 3:
+                self.accel_sent.append((sample_number, *self._axes))
+            self._last_byte = count & 0xFF
+        return self._last_byte
+
     async def _stream(self) -> None:
         """The board after `b`: it resets its counters and streams until `s` or a drop."""
         source = self._wearer()  # the jaw goes on; only the board restarts
         pending = np.zeros((4, 0), dtype=np.int64)
+        number: int | None = None  # the wearer's sample number of pending[:, 0]
         counter = 0  # the firmware's sampleCounter
         last = np.zeros(4, dtype=np.int64)  # the firmware's lastChannelData
         rebuilt = np.zeros(4, dtype=np.int64)  # what a receiver rebuilds
@@ -133,10 +176,12 @@ class GanglionPeripheral(WornPeripheral):
         while True:
             while pending.shape[1] < 2:
                 chunk = next(source)
+                number = chunk.first_index if number is None else number
                 new = np.clip(np.rint(chunk.samples / gp.UV_PER_COUNT), -(2**23), 2**23 - 1)
                 pending = np.concatenate((pending, new.astype(np.int64)), axis=1)
             sample, pending = pending[:, 0], pending[:, 1:]
-            packet = self._encode(counter, sample, last, rebuilt, half)
+            packet = self._encode(counter, sample, last, rebuilt, half, number)
+            number += 1
             self.sent.append(sample.copy())
             self.transmitted.append(rebuilt.copy())
             last = sample
@@ -147,8 +192,9 @@ class GanglionPeripheral(WornPeripheral):
             if not await self._send(gp.RECEIVE_UUID, packet, produced / gp.FS, started):
                 return
 
-    def _encode(self, counter, sample, last, rebuilt, half) -> bytes | None:
-        """Firmware behaviour for one new sample; returns a packet when one is complete."""
+    def _encode(self, counter, sample, last, rebuilt, half, number) -> bytes | None:
+        """Firmware behaviour for one new sample (the wearer's sample `number`); returns a
+        packet when one is complete."""
         if self.firmware == 3:
             bits = 18 if self.accel else 19
             shift = 24 - bits
@@ -160,7 +206,10 @@ class GanglionPeripheral(WornPeripheral):
             if len(half) < 8:
                 return None
             pid = counter // 2 + (0 if self.accel else 100)
-            body = pack_bits(half, bits, 19)
+            if self.accel:
+                body = pack_bits(half, bits, 18) + bytes([self._accel_byte(pid, number - 1)])
+            else:
+                body = pack_bits(half, bits, 19)
             half.clear()
             return bytes([pid]) + body
         if counter == 0:
@@ -180,7 +229,7 @@ class GanglionPeripheral(WornPeripheral):
         body = pack_bits(half, bits, 18 if self.accel else 19)
         half.clear()
         if self.accel:
-            body += bytes([(counter * 7) & 0xFF])  # an accelerometer byte
+            body += bytes([self._accel_byte(pid, number - 1)])
         return bytes([pid]) + body
 
 

@@ -109,10 +109,11 @@ class FakePeripheral:
         return True
 
     def _wearer(self):
-        """The simulated wearer's EMG, one iterator for the peripheral's whole life."""
+        """The simulated wearer's EMG, one iterator for the peripheral's whole life (the
+        wearer's simulator is `self.simulator`)."""
         if getattr(self, "_source", None) is None:
-            chunks = Simulator(self.sim_config).chunks()
-            self._source = (c for c in chunks if c.stream == EMG)
+            self.simulator = Simulator(self.sim_config)
+            self._source = (c for c in self.simulator.chunks() if c.stream == EMG)
         return self._source
 
 
