@@ -1,4 +1,5 @@
-"""How much heart rate and movement confirmation remove of what EMG alone takes for bruxism.
+"""How much heart rate, movement and sound confirmation remove of what EMG alone takes for
+bruxism.
 
 Each night is simulated with what a sleep lab would call distractors beside the real
 episodes (`bruxwatch.emulated.body`): oromotor activity with no arousal (sleep talking, lip
@@ -7,7 +8,10 @@ heart-rate rises with no jaw activity, turns between positions and a wake bout a
 The night streams through the simulator's chunks as a device delivers them (EMG and
 accelerometer) and is scored by bruxwatch's own code: `analyze_chunks` for the EMG (adaptive
 threshold), the R peaks of its ECG removal for the heart rate, `EpochAccumulator` for the
-accelerometer, `confirm` for the flags.
+accelerometer, the clip keeper's windows (5 s before to 5 s after each episode) on the
+simulated bedroom's microphone for the sound (`emulated.bedroom_sound`: grinding in half of
+the phasic and mixed episodes; sleep talking or swallowing with each oromotor activity;
+snoring, knocks, swallowing, talking at random), `confirm` for the flags.
 
 Rows: where the beats come from - the ECG that bleeds into the masseter leads (60 or 150 uV
 R waves) or a channel wired as ECG across the chest. Columns, per configuration:
@@ -15,6 +19,8 @@ R waves) or a channel wired as ECG across the chest. Columns, per configuration:
   EMG + HR            episodes not refuted by the heart (HR-confirmed, or unknown)
   EMG + movement      episodes not during body movement
   EMG + HR + movement both (what the report calls "confirmed")
+  EMG + sound         episodes with a grinding sound only
+  all, or grinding    confirmed, or with a grinding sound (sound as evidence for)
 Printed: precision, recall and F1 of the episode onsets (matched within 0.5 s), and the
 share of the distractor-caused false episodes of EMG alone that each removes. Target:
 confirmation removes at least 80 % of them while keeping recall >= 0.95. A share
@@ -33,10 +39,12 @@ from dataclasses import dataclass
 
 from bruxwatch.emulated.scenario import NOT_BRUXISM, SimulatorConfig
 from bruxwatch.emulated.simulator import Simulator
+from bruxwatch.firmware_host.sound_clips import ClipKeeper
 from bruxwatch.signal.analysis import analyze_chunks
 from bruxwatch.signal.config import HeartConfig, SignalConfig
 from bruxwatch.signal.confirmation import EpisodeContext, confirm
 from bruxwatch.signal.evaluation import match_onsets
+from bruxwatch.signal.events import EpisodeEnd
 from bruxwatch.signal.movement import EpochAccumulator
 from bruxwatch.stream import ACCEL, EMG
 
@@ -59,6 +67,8 @@ CONFIGURATIONS = {
     "EMG + HR": lambda c: c.hr_confirmed is not False,
     "EMG + movement": lambda c: c.moving is not True,
     "EMG + HR + movement": lambda c: c.confirmed,
+    "EMG + sound": lambda c: c.grinding is True,
+    "all, or grinding": lambda c: c.confirmed or c.grinding is True,
 }
 
 
@@ -104,15 +114,35 @@ def night(
         else:
             accel.add(chunk.first_index, chunk.samples)
     analysis = analyze_chunks(emg, sim.info, config=signal)
-    result = confirm(analysis.episodes, analysis.summary, signal, analysis.heart, accel.finish())
+    clips = []
+    ClipKeeper(sim.microphone(), clips.append).finish([EpisodeEnd(e) for e in analysis.episodes])
+    result = confirm(
+        analysis.episodes, analysis.summary, signal, analysis.heart, accel.finish(), clips
+    )
     truth = sim.truth
     distractors = [a for a in truth.activations if a.kind in ("oromotor", "movement")]
     assert set(NOT_BRUXISM) >= {a.kind for a in distractors}
-    tallies = {}
+    tallies = {"grinding": _grinding_tally(result, sim)}
     for name, keep in CONFIGURATIONS.items():
         kept = [e for e, c in zip(result.episodes, result.contexts, strict=True) if keep(c)]
         tallies[name] = _tally(kept, truth.episodes, distractors, result.contexts)
     return tallies
+
+
+def _grinding_tally(result, sim) -> Tally:
+    """The grinding flag itself against the simulated sounds: of the scored episodes, those
+    during a grinding sound (tp if flagged, fn if not) and the rest (fp if flagged)."""
+    grinds = [s for s in sim.bedroom.sounds if s.kind == "grinding"]
+    tally = Tally()
+    for episode, context in zip(result.episodes, result.contexts, strict=True):
+        heard = any(s.start_s - 1.0 <= episode.start_s <= s.end_s for s in grinds)
+        if heard:
+            tally.tp += context.grinding is True
+            tally.fn += context.grinding is not True
+        else:
+            tally.fp += context.grinding is True
+            tally.distractor_fp += context.grinding is not True  # here: true negatives
+    return tally
 
 
 def _tally(kept, episodes, distractors, contexts: list[EpisodeContext]) -> Tally:
@@ -147,13 +177,20 @@ def main() -> int:
     print(f"{'beats from':<22}{header}")
     for label in args.rows.split(","):
         row = ROWS[label]
-        total = {name: Tally() for name in CONFIGURATIONS}
+        total = {name: Tally() for name in (*CONFIGURATIONS, "grinding")}
         for seed in range(1, args.seeds + 1):
             for name, tally in night(row, args.hours, seed, args.arousal_share, signal).items():
                 total[name].add(tally)
         emg_only = total["EMG only"]
         cells = "".join(f"{total[name].cell(emg_only):>32}" for name in CONFIGURATIONS)
         print(f"{label:<22}{cells}   ({emg_only.distractor_fp} distractor FPs)")
+        heard = total["grinding"]
+        print(
+            f"{'':<22}grinding flag: sensitivity {heard.tp / max(heard.tp + heard.fn, 1):.2f} "
+            f"({heard.tp} of {heard.tp + heard.fn} episodes during grinding), specificity "
+            f"{heard.distractor_fp / max(heard.distractor_fp + heard.fp, 1):.2f} "
+            f"({heard.fp} of {heard.distractor_fp + heard.fp} others flagged)"
+        )
     print(f"({time.perf_counter() - started:.0f} s)")
     return 0
 

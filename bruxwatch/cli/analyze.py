@@ -257,8 +257,8 @@ def add_analyze_command(sub) -> None:
 
 
 def confirmation_text(summary: ConfirmationSummary) -> str:
-    """The figures in a few lines for the console; "" when the night had neither heart
-    rate nor accelerometer."""
+    """The figures in a few lines for the console; "" when the night had no heart rate,
+    accelerometer or microphone."""
     lines = []
     if summary.has_heart_rate:
         resting = summary.resting_hr_bpm
@@ -285,7 +285,13 @@ def confirmation_text(summary: ConfirmationSummary) -> str:
                 f"estimated sleep (actigraphy): {summary.sleep_hours:.1f} h"
                 + (f", {rate:.1f} episodes per hour of it" if rate is not None else "")
             )
-    if lines:
+    if summary.has_sound:
+        lines.append(
+            f"grinding sounds: {summary.grinding_sounds} of {summary.episodes} episodes"
+            f" ({summary.sound_clips} with a sound clip; the research criteria for sleep"
+            " bruxism ask for at least 2 a night)"
+        )
+    if lines and (summary.has_heart_rate or summary.has_accelerometer):
         per_hour = summary.confirmed_per_hour
         lines.append(
             f"confirmed episodes: {summary.confirmed}"

@@ -115,7 +115,8 @@ def mains_choice(text: str) -> float | str:
 
 
 def add_session_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by `record` and `live`: randomized withholding and LSL publishing."""
+    """Options shared by `record` and `live`: randomized withholding, sound clips and LSL
+    publishing."""
     p.add_argument(
         "--withhold",
         type=probability,
@@ -123,6 +124,18 @@ def add_session_options(p: argparse.ArgumentParser) -> None:
         metavar="P",
         help="withhold the feedback of each clench with probability P (e.g. 0.2), at random,"
         " to measure whether it helps (see `bruxwatch report`)",
+    )
+    p.add_argument(
+        "--audio",
+        nargs="?",
+        const="default",
+        metavar="MIC",
+        help="keep sound clips around each episode (5 s before its onset to 5 s after its"
+        " end) to find grinding sounds: from the default microphone, a PortAudio device"
+        " name or number, or `sim` (the simulator's bedroom). Off by default. The whole"
+        " night is never kept: the microphone's last two minutes are held in memory only,"
+        " and the clips go into the night's own file (private to you); nothing is sent"
+        " anywhere",
     )
     p.add_argument(
         "--lsl",

@@ -81,11 +81,15 @@ def cmd_live(args: argparse.Namespace) -> int:
         actuators=actuators_for(args.feedback, device),
     )
     publish_lsl(session, getattr(args, "lsl", None))
+    sound = keep_sound(session, args.audio, device)
     try:
         with writing(Path(args.screenshot)) if args.screenshot else contextlib.nullcontext():
             result = run_live(session, screenshot=args.screenshot, seconds=args.seconds or 10.0)
     except (DeviceError, RuntimeError, ValueError) as exc:
         raise CliError(str(exc)) from None
+    finally:
+        if sound is not None:
+            sound.source.close()
     if args.screenshot:
         print(f"saved {args.screenshot}")
     if result is not None:
@@ -126,6 +130,35 @@ def publish_lsl(session, name: str | None) -> None:
         attach(session, name)
     except LslError as exc:
         raise CliError(str(exc)) from None
+
+
+def keep_sound(session, mic: str | None, device) -> object | None:
+    """`--audio [MIC]`: clips from the microphone around the session's episodes (the
+    simulator's bedroom for `sim`); the clip keeper (its source to close when the session
+    is over)."""
+    if not mic:
+        return None
+    from bruxwatch.devices.base import DeviceError
+    from bruxwatch.firmware_host.sound_clips import attach
+
+    if mic == "sim":
+        if not hasattr(device, "microphone"):
+            raise CliError("--audio sim hears the simulator's bedroom: use it with a sim: device")
+        source = device.microphone()
+    else:
+        from bruxwatch.devices.microphone import Microphone
+
+        try:
+            source = Microphone(None if mic == "default" else mic)
+        except DeviceError as exc:
+            raise CliError(str(exc)) from None
+    keeper = attach(session, source)
+    print(
+        f"sound: {source.description}; keeping only 5 s before to 5 s after each episode, "
+        "in the night's file",
+        flush=True,
+    )
+    return keeper
 
 
 def _new_night_path(given: str | None) -> Path:
@@ -192,6 +225,7 @@ def record(
         calibrate=PROTOCOL if guided else None,
     )
     publish_lsl(session, getattr(args, "lsl", None))
+    sound = keep_sound(session, getattr(args, "audio", None), device)
     ConsoleView(session)
     # said once the device has sent its first samples, not before it may fail to open
     session.on_started = lambda info: print(
@@ -203,6 +237,9 @@ def record(
         result = session.run(duration_s=duration_s)
     except (DeviceError, StoreError) as exc:
         raise CliError(str(exc)) from None
+    finally:
+        if sound is not None:
+            sound.source.close()
     st = result.status
     print()
     if session.calibration_error:
@@ -214,6 +251,8 @@ def record(
         f"{feedback_text(args.mode, st.feedback_fired, st.feedback_held)}, "
         f"{counted(st.lost, 'sample')} lost"
     )
+    if sound is not None:
+        print(f"sound: {counted(sound.kept, 'clip')} kept")
     flagged = _flagged_channels(session.pipeline)
     if flagged:
         print("signal quality: " + "; ".join(flagged))

@@ -62,6 +62,12 @@ class SimulatorConfig:
     wake_bouts: stretches awake (restless, no episodes), the first at the start.
     ecg_lead: one more channel, named "ecg", wired as ECG across the chest, with QRS
         complexes of `ecg_lead_uv` (µV).
+
+    What a microphone by the bed hears (`emulated.bedroom_sound`, for `record --audio sim`):
+    grinding_share: the share of phasic and mixed episodes the wearer grinds audibly in
+        (tonic episodes are silent clenching); sounds_per_hour: sounds that are not
+        grinding (snoring, sleep talking, knocks, swallowing, in turn); each oromotor
+        activity and each swallow makes a sound of its own (talking or swallowing).
     """
 
     scenario: Scenario = "night"
@@ -97,6 +103,8 @@ class SimulatorConfig:
     wake_bouts: int = 0
     ecg_lead: bool = False
     ecg_lead_uv: float = 1000.0
+    grinding_share: float = 0.5
+    sounds_per_hour: float = 6.0
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:
@@ -117,10 +125,15 @@ class SimulatorConfig:
             raise ValueError(
                 f"dead_leads must be channels 1-{self.channels}, got {self.dead_leads}"
             )
-        for name in ("movement_emg_share", "arousal_share"):
+        for name in ("movement_emg_share", "arousal_share", "grinding_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be 0-1, got {getattr(self, name):g}")
-        for name in ("movements_per_hour", "oromotor_per_hour", "arousals_per_hour"):
+        for name in (
+            "movements_per_hour",
+            "oromotor_per_hour",
+            "arousals_per_hour",
+            "sounds_per_hour",
+        ):
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 600.0:
                 raise ValueError(f"{name} must be 0-600, got {value:g}")

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 import numpy as np
 from scipy import signal as sps
 
+from bruxwatch.emulated.bedroom_sound import BedroomSound, SimulatedMicrophone, night_sounds
 from bruxwatch.emulated.body import ACCEL_FS, accelerometer, beat_times
 from bruxwatch.emulated.scenario import Activation, SimulatorConfig, lost_packets, script
 from bruxwatch.stream import ACCEL, ECG_CHANNEL, Chunk, StreamInfo
@@ -71,6 +72,7 @@ class Simulator:
             )
         self._accel: np.ndarray | None = None
         self._beats: np.ndarray | None = None
+        self._bedroom: BedroomSound | None = None
 
     @property
     def accel(self) -> np.ndarray:
@@ -89,6 +91,21 @@ class Simulator:
             rng = np.random.default_rng([self.config.seed, 2])
             self._beats = _heartbeats(self.truth.duration_s, rng, self.truth.arousals)
         return self._beats
+
+    @property
+    def bedroom(self) -> BedroomSound:
+        """What a microphone by the bed hears all night (from the script; its own seed)."""
+        if self._bedroom is None:
+            cfg = self.config
+            sounds = night_sounds(self.truth, cfg.grinding_share, cfg.sounds_per_hour, cfg.seed)
+            self._bedroom = BedroomSound(sounds, seed=cfg.seed)
+        return self._bedroom
+
+    def microphone(self) -> SimulatedMicrophone:
+        """A microphone in the simulated bedroom (`record --audio sim`)."""
+        return SimulatedMicrophone(
+            self.bedroom, f"simulated bedroom microphone (seed {self.config.seed})"
+        )
 
     # ------------------------------------------------------------------------ Device API
     def chunks(self) -> Iterator[Chunk]:

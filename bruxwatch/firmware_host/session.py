@@ -62,6 +62,8 @@ class Session:
     aux_listeners (attribute): called with every chunk of the device's auxiliary streams
         (`Chunk.stream` names it; `device.aux_streams` describes it), in order; the night
         stores them too.
+    closing_listeners (attribute): called with the events that closing the pipeline gives
+        (the episodes under way at the end), while the night's writer is still open.
     calibrate: the guided calibration to run first; calibration_attempts: how many times it is
         led through when no clench shows clearly above rest (the wearer is told why each
         time), before scoring goes on against an adaptive background.
@@ -95,6 +97,7 @@ class Session:
         self.feedback_listeners: list[Callable[[FeedbackRecord], None]] = []
         self.notice_listeners: list[Callable[[float, str], None]] = []
         self.aux_listeners: list[Callable[[Chunk], None]] = []
+        self.closing_listeners: list[Callable[[list[Event]], None]] = []
         self.feedback_enabled = True
         self.idle_window_s = idle_window_s
         self.active_window_s = active_window_s
@@ -469,6 +472,8 @@ class Session:
             self._note(events)
             if self.writer is not None and not self.writer.closed:
                 self.writer.add_events(events)
+            for listener in self.closing_listeners:
+                listener(events)
         if self.writer is not None and not self.writer.closed:
             try:
                 self.writer.finish(self._stop_reason or "stopped")

@@ -262,6 +262,33 @@ class MovementConfig:
 
 
 @dataclass(frozen=True)
+class SoundConfig:
+    """Grinding sounds in the clips kept around episodes (`signal.sound`; dB, Hz, s).
+
+    band_hz: where grinding's energy lies. active_db: a frame this far above the clip's
+    quiet floor is a sound. high_share: the least share of a frame's power in `band_hz`.
+    flatness: the least spectral flatness in `band_hz` (noise, not tone). min_run_s: the
+    shortest run of grinding-like frames (shorter: a knock, a click, a fricative). min_s:
+    an episode with this much grinding-like time has a grinding sound. margin_s: the time
+    either side of the episode still counted as its own.
+    """
+
+    band_hz: tuple[float, float] = bounded((1000.0, 6000.0), 100.0, 20000.0, "Hz")
+    active_db: float = bounded(10.0, 3.0, 40.0, "dB")
+    high_share: float = bounded(0.6, 0.1, 0.99)
+    flatness: float = bounded(0.3, 0.01, 0.99)
+    min_run_s: float = bounded(0.2, 0.016, 2.0, "s")
+    min_s: float = bounded(0.5, 0.05, 10.0, "s")
+    margin_s: float = bounded(1.0, 0.0, 5.0, "s")
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
+        low, high = self.band_hz
+        if not low < high:
+            raise ValueError(f"band_hz must be [low, high] with low < high, got [{low}, {high}]")
+
+
+@dataclass(frozen=True)
 class SignalConfig:
     """The whole signal chain. `masseter_channels` picks the channels scored (None = all)."""
 
@@ -273,6 +300,7 @@ class SignalConfig:
     quality: QualityConfig = field(default_factory=QualityConfig)
     heart: HeartConfig = field(default_factory=HeartConfig)
     movement: MovementConfig = field(default_factory=MovementConfig)
+    sound: SoundConfig = field(default_factory=SoundConfig)
     masseter_channels: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:

@@ -5,12 +5,16 @@ An episode keeps its EMG scoring and gains (see `EpisodeContext`):
   onset), or unknown without enough beats;
 - during body movement or not (`signal.movement`: a moving epoch within
   `movement.episode_margin_s` of it): jaw EMG then may be the movement's, not clenching;
-- the body position at its onset, and whether the actigraphy estimate had the wearer asleep.
+- the body position at its onset, and whether the actigraphy estimate had the wearer asleep;
+- a grinding sound or not (`signal.sound`), where a sound clip was kept around it.
 
 The night (`ConfirmationSummary`) gets, beside the EMG's rates: HR-confirmed episodes per
 hour, movement-flagged episodes, *confirmed* episodes (HR-confirmed, or of unknown heart
 rate, and not during movement) per hour, mean and resting heart rate, hours and episode
-rates per position, and hours of estimated sleep with the episodes per hour of it. Rates
+rates per position, hours of estimated sleep with the episodes per hour of it, and the
+episodes with a grinding sound (the research criteria ask for at least two a night). A
+grinding sound is evidence for an episode, but its absence is none against it (clenching
+is silent): it does not enter *confirmed*. Rates
 are per good-signal hour as in `signal.scoring`, per position per hour in it, and per hour
 of estimated sleep for the sleep rate; a rate over less than `MIN_RATE_HOURS`, or of a
 night without enough good signal, is None.
@@ -18,7 +22,7 @@ night without enough good signal, is None.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -27,6 +31,7 @@ from bruxwatch.signal.events import Episode
 from bruxwatch.signal.heart_rate import EpisodeHeart, HeartRate, episode_heart
 from bruxwatch.signal.movement import POSITIONS, Epochs, activity_counts, sleep_minutes
 from bruxwatch.signal.scoring import Summary
+from bruxwatch.signal.sound import Clip, GrindingScore, episode_grinding
 
 MIN_RATE_HOURS = 0.25
 """Hours a rate needs under it (a position held for minutes has no rate)."""
@@ -35,12 +40,17 @@ MIN_RATE_HOURS = 0.25
 @dataclass(frozen=True)
 class EpisodeContext:
     """One episode's confirmation. heart: None without heart rate; moving, position,
-    asleep: None without an accelerometer there."""
+    asleep: None without an accelerometer there; sound: None without a clip around it."""
 
     heart: EpisodeHeart | None
     moving: bool | None
     position: str | None
     asleep: bool | None
+    sound: GrindingScore | None = None
+
+    @property
+    def grinding(self) -> bool | None:
+        return None if self.sound is None else self.sound.grinding
 
     @property
     def hr_confirmed(self) -> bool | None:
@@ -61,6 +71,8 @@ class EpisodeContext:
             "during_movement": self.moving,
             "position": self.position,
             "asleep": self.asleep,
+            "grinding_sound": self.grinding,
+            "grinding_s": None if self.sound is None else self.sound.seconds,
             "confirmed": self.confirmed,
         }
 
@@ -70,7 +82,8 @@ class ConfirmationSummary:
     """The night's confirmation figures (see the module's docstring).
 
     episodes: the counted episodes (artifacts left out); hr_known: those with enough beats
-    to tell; beats / beats_rejected: R peaks found and RR intervals set aside as artifacts.
+    to tell; beats / beats_rejected: R peaks found and RR intervals set aside as artifacts;
+    sound_clips: episodes with a clip around them; grinding_sounds: those with grinding.
     """
 
     episodes: int
@@ -92,11 +105,14 @@ class ConfirmationSummary:
     sleep_hours: float | None = None
     episodes_asleep: int = 0
     episodes_per_sleep_hour: float | None = None
+    has_sound: bool = False
+    sound_clips: int = 0
+    grinding_sounds: int = 0
 
     @property
     def has_data(self) -> bool:
-        """The night had a heart rate or an accelerometer to confirm with."""
-        return self.has_heart_rate or self.has_accelerometer
+        """The night had a heart rate, an accelerometer or sound to confirm with."""
+        return self.has_heart_rate or self.has_accelerometer or self.has_sound
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -120,17 +136,26 @@ def confirm(
     config: SignalConfig,
     heart: HeartRate | None = None,
     epochs: Epochs | None = None,
+    clips: list[Clip] | None = None,
 ) -> Confirmation:
     """The confirmation of the counted `episodes` (not artifacts) of a night summarized
-    by `night`, from its heart rate and accelerometer epochs (either may be None). Without
-    enough good signal (`Summary.enough_signal`) there are no rates."""
+    by `night`, from its heart rate, accelerometer epochs and sound clips (each may be
+    None: the night had none). Without enough good signal (`Summary.enough_signal`) there
+    are no rates."""
     counted = [e for e in episodes if not e.artifact]
     sleep = None
     if epochs is not None:
         sleep = sleep_minutes(activity_counts(epochs, config.movement))
-    contexts = [_context(e, config, heart, epochs, sleep) for e in counted]
+    contexts = [_context(e, config, heart, epochs, sleep, clips) for e in counted]
     hours = night.good_hours if night.enough_signal else 0.0
     summary = _summary(counted, contexts, hours, heart, epochs, sleep, night.enough_signal)
+    if clips is not None:
+        summary = replace(
+            summary,
+            has_sound=True,
+            sound_clips=sum(c.sound is not None for c in contexts),
+            grinding_sounds=sum(c.grinding is True for c in contexts),
+        )
     return Confirmation(counted, contexts, summary, sleep)
 
 
@@ -140,6 +165,7 @@ def _context(
     heart: HeartRate | None,
     epochs: Epochs | None,
     sleep: np.ndarray | None,
+    clips: list[Clip] | None,
 ) -> EpisodeContext:
     moving = position = asleep = None
     if epochs is not None and sleep is not None:
@@ -149,7 +175,10 @@ def _context(
         if 0 <= minute < sleep.size and sleep[minute] >= 0:
             asleep = bool(sleep[minute])
     beats = None if heart is None else episode_heart(heart, episode.start_s, config.heart)
-    return EpisodeContext(beats, moving, position, asleep)
+    sound = None
+    if clips:
+        sound = episode_grinding(clips, episode.start_s, episode.end_s, config.sound)
+    return EpisodeContext(beats, moving, position, asleep, sound)
 
 
 def _summary(

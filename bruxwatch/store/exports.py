@@ -28,6 +28,8 @@ CONTEXT_COLUMNS = (
     "during_movement",
     "position",
     "asleep",
+    "grinding_sound",
+    "grinding_s",
     "confirmed",
 )
 """An episode's confirmation (`EpisodeContext.to_dict`): empty for an artifact."""
@@ -145,7 +147,8 @@ def night_row(night: ScoredNight) -> dict:
 
 
 def confirmation_row(night: ScoredNight) -> dict:
-    """The heart-rate and movement figures of a night, flat (None where it had neither)."""
+    """The heart-rate, movement and sound figures of a night, flat (None where it had
+    none of them)."""
     c = night.confirmation.summary if night.confirmation else None
     return {
         "hr_confirmed": c.hr_confirmed if c and c.has_heart_rate else None,
@@ -158,6 +161,7 @@ def confirmation_row(night: ScoredNight) -> dict:
         "resting_hr_bpm": c.resting_hr_bpm if c else None,
         "sleep_hours": c.sleep_hours if c else None,
         "episodes_per_sleep_hour": c.episodes_per_sleep_hour if c else None,
+        "grinding_sounds": c.grinding_sounds if c and c.has_sound else None,
         **{
             f"{p}_hours": c.hours_by_position.get(p) if c and c.has_accelerometer else None
             for p in POSITIONS

@@ -13,6 +13,11 @@ re-scored later with other settings; reading them back gives the same values bit
 Auxiliary streams (an accelerometer ...) are in `aux_streams` (what each is) and `aux_blocks`
 (its samples, float32 channels x n, on its own clock); nights recorded before they existed
 have neither table, and read as having no auxiliary stream.
+
+Sound (`record --audio`) is never kept whole: `sound` says which microphone listened (one
+row; a night without it had no microphone), `sound_clips` holds the clips kept around
+episodes, 16-bit PCM, little-endian, mono, each with its first sample's time on the
+EMG's clock (s from the night's start) and its rate.
 """
 
 from __future__ import annotations
@@ -74,6 +79,12 @@ CREATE TABLE IF NOT EXISTS aux_streams (
 );
 CREATE TABLE IF NOT EXISTS aux_blocks (
     stream TEXT NOT NULL, first_index INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sound (
+    device TEXT NOT NULL, rate REAL NOT NULL, before_s REAL NOT NULL, after_s REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sound_clips (
+    start_s REAL NOT NULL, rate REAL NOT NULL, pcm BLOB NOT NULL
 );
 """
 

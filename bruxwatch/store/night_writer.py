@@ -29,6 +29,7 @@ from bruxwatch.signal.events import (
     MainsChanged,
     QualityChanged,
 )
+from bruxwatch.signal.sound import Clip
 from bruxwatch.store.night_schema import SCHEMA, SCHEMA_VERSION, TABLES, create_private
 from bruxwatch.stream import Chunk, StreamInfo
 
@@ -93,7 +94,9 @@ class RecordingWriter:
             raise StoreError(f"{self.path}: cannot create the recording ({exc})") from None
         self._chunks: list[Chunk] = []
         self._aux_chunks: dict[str, list[Chunk]] = {}
-        self._rows: dict[str, list[tuple]] = {name: [] for name in (*TABLES, "aux_streams")}
+        self._rows: dict[str, list[tuple]] = {
+            name: [] for name in (*TABLES, "aux_streams", "sound", "sound_clips")
+        }
         self._last_flush = time.monotonic()
         self._buffered = 0
         self.samples_written = 0
@@ -123,6 +126,17 @@ class RecordingWriter:
         if chunk.n:
             self._aux_chunks[chunk.stream].append(chunk)
             self._buffered += chunk.samples.nbytes
+
+    def set_sound(self, device: str, rate: float, before_s: float, after_s: float) -> None:
+        """The microphone that listens this night (`device`, `rate` Hz) and how much is kept
+        around each episode (s before its onset, after its end)."""
+        self._rows["sound"].append((device, rate, before_s, after_s))
+
+    def add_sound_clip(self, clip: Clip) -> None:
+        """A clip kept around an episode, stored as 16-bit PCM (full scale = 1.0)."""
+        pcm = np.clip(np.rint(np.asarray(clip.samples) * 32767.0), -32768, 32767)
+        self._rows["sound_clips"].append((clip.start_s, clip.rate, pcm.astype("<i2").tobytes()))
+        self._buffered += clip.samples.size * 2
 
     def add_events(self, events: list[Event]) -> None:
         for event in events:

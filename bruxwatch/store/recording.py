@@ -18,6 +18,7 @@ import numpy as np
 from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal.calibration import Calibration
+from bruxwatch.signal.sound import Clip
 from bruxwatch.store.night_schema import SessionInfo, is_sqlite
 from bruxwatch.stream import Chunk, StreamInfo
 
@@ -264,6 +265,30 @@ class Recording:
         values = [np.frombuffer(d, dtype="<f4").reshape(info.n_channels, n) for _, n, d in rows]
         index = np.concatenate([np.arange(first, first + n) for first, n, _ in rows])
         return np.concatenate(values, axis=1), index
+
+    def sound(self) -> dict | None:
+        """The microphone that listened this night ({"device", "rate", "before_s",
+        "after_s"}), or None: the night had none (or was recorded before sound was kept)."""
+        try:
+            row = self.db.execute("SELECT device, rate, before_s, after_s FROM sound").fetchone()
+        except StoreError as exc:
+            if "no such table" in str(exc):
+                return None
+            raise
+        if row is None:
+            return None
+        return dict(zip(("device", "rate", "before_s", "after_s"), row, strict=True))
+
+    def sound_clips(self) -> list[Clip] | None:
+        """The sound clips kept around episodes, in time order (full scale 1.0); None for a
+        night with no microphone."""
+        if self.sound() is None:
+            return None
+        rows = self.db.execute("SELECT start_s, rate, pcm FROM sound_clips ORDER BY start_s")
+        return [
+            Clip(start_s, rate, np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32767.0)
+            for start_s, rate, pcm in rows.fetchall()
+        ]
 
     def gaps(self) -> list[tuple[int, int]]:
         """(index where the samples resume, samples missing just before it) per gap."""

@@ -51,6 +51,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "events": ("at_s", "kind", "data"),
     "aux_streams": ("name", "fs", "channels", "units", "device"),
     "aux_blocks": ("stream", "first_index", "n", "data"),
+    "sound": ("device", "rate", "before_s", "after_s"),
+    "sound_clips": ("start_s", "rate", "pcm"),
 }
 MAX_JUMP = 1 << 62
 """The furthest the walk jumps past damage before it gives up on a table (rowids are sample

@@ -188,6 +188,7 @@ def score_night(
             config,
             analysis.heart,
             accelerometer_epochs(recording, config),
+            recording.sound_clips(),
         ),
     )
 

@@ -215,7 +215,11 @@ def _body_block(fig: Figure, nights: Sequence[ScoredNight]) -> None:
     summaries = [n.analysis.summary for n in nights]
     good = sum(s.good_hours for s in summaries)
     rated = good > 0 and good >= max(s.min_good_hours for s in summaries)
-    fig.text(0.06, 0.178, "Heart rate, movement and position", fontsize=9, weight="bold")
+    heard = any(n.confirmation and n.confirmation.summary.has_sound for n in nights)
+    title = (
+        "Heart rate, movement, position and sound" if heard else "Heart rate, movement and position"
+    )
+    fig.text(0.06, 0.178, title, fontsize=9, weight="bold")
     lines = _body_lines(nights, (lambda count: f"{count / good:.1f}") if rated else None)
     for k, line in enumerate(lines):
         fig.text(0.06, 0.163 - 0.0135 * k, line, fontsize=7.5)
@@ -253,6 +257,15 @@ def _body_lines(nights: Sequence[ScoredNight], per_hour) -> list[str]:
         lines.append(
             f"Movement: {moved} episode{'s' if moved != 1 else ''} during body movement (may be "
             f"the movement's, not clenching); estimated sleep {sleep:.1f} h (actigraphy)"
+        )
+    heard = [c for c in found if c.has_sound]
+    if heard:
+        grinding = [c.grinding_sounds for c in heard]
+        meeting = sum(g >= 2 for g in grinding)
+        lines.append(
+            f"Sound: {sum(grinding)} of {sum(c.episodes for c in heard)} episodes with a "
+            f"grinding sound; {meeting} of {len(heard)} night{'s' if len(heard) != 1 else ''}"
+            " with at least 2 (what the research criteria for sleep bruxism ask for)"
         )
     confirmed = sum(c.confirmed for c in found)
     rate = f" = {per_hour(confirmed)} per hour" if per_hour is not None else ""

@@ -3,8 +3,10 @@
 Top: the whole night's detection level (min/max per bin), the threshold, episodes coloured by
 kind, feedback ticks, gaps and bad-signal stretches greyed. Middle: episodes per hour, stacked
 by kind. Bottom: the filtered EMG and envelope around the selected episode, and the table of
-episodes: click a row, or press N / P, to zoom onto the next or previous one. With several
-nights, a list on the left switches between them (each night is scored once, then cached).
+episodes: click a row, or press N / P, to zoom onto the next or previous one; under it, for a
+night recorded with `--audio`, the sound kept around the episode (`review_sound.py`: its
+grinding score, and Space plays it). With several nights, a list on the left switches
+between them (each night is scored once, then cached).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 from bruxwatch.store.local_time import local
 from bruxwatch.store.nights import listing
 from bruxwatch.store.recording import Recording
+from bruxwatch.store.scored import stored_scoring
 from bruxwatch.ui.colours import KIND_COLOURS
 from bruxwatch.ui.overview import NightOverview, detail_window, night_overview
+from bruxwatch.ui.review_sound import SoundPanel
 
 CONTEXT_S = 5.0
 
@@ -69,6 +73,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.histogram = pg.PlotWidget()
         self.detail = pg.PlotWidget()
         self.table = QtWidgets.QTableWidget()
+        self.sound = SoundPanel(None, stored_scoring(recording).config)
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         night_column = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)  # one time axis
@@ -80,7 +85,12 @@ class ReviewWindow(QtWidgets.QMainWindow):
         top.setSizes([950, 330])
         bottom = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         bottom.addWidget(self.detail)
-        bottom.addWidget(self.table)
+        episodes_column = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(episodes_column)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.table)
+        column.addWidget(self.sound)
+        bottom.addWidget(episodes_column)
         bottom.setSizes([850, 430])
         splitter.addWidget(top)
         splitter.addWidget(bottom)
@@ -104,6 +114,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         for key, step in (("N", 1), ("P", -1)):
             shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
             shortcut.activated.connect(lambda step=step: self.select(self.selected + step))
+        QtGui.QShortcut(QtGui.QKeySequence("Space"), self).activated.connect(self.sound.play)
         self._show_night()
 
     def _night_list_panel(self) -> QtWidgets.QWidget:
@@ -153,6 +164,10 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self._draw_movement()
         self._draw_heart()
         self._draw_histogram()
+        self.sound.clips = self.recording.sound_clips()
+        self.sound.config = stored_scoring(self.recording).config
+        self.sound.setVisible(self.sound.clips is not None)
+        self.sound.show_episode(None)
         self._fill_table()
         self.detail.clear()
         if self.night.episodes:
@@ -312,6 +327,8 @@ class ReviewWindow(QtWidgets.QMainWindow):
 
     def _fill_table(self) -> None:
         headers = ["start (local)", "duration s", "kind", "bursts", "peak"]
+        if self.sound.clips is not None:
+            headers.append("sound")
         self.table.clearContents()
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
@@ -328,6 +345,9 @@ class ReviewWindow(QtWidgets.QMainWindow):
                 str(e["bursts"]),
                 f"{peak:.0f}",
             ]
+            if self.sound.clips is not None:
+                heard = self.sound.grinding_of(e["start_index"] / fs, e["end_index"] / fs)
+                values.append("" if heard is None else "grinding" if heard.grinding else "-")
             for col, value in enumerate(values):
                 item = QtWidgets.QTableWidgetItem(value)
                 if col == 2:
@@ -347,6 +367,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         fs = self.night.fs
         start, end = e["start_index"] / fs, e["end_index"] / fs
         self._cursor.setRegion((start, end))
+        self.sound.show_episode((start, end))
         t, filtered, envelope = detail_window(self.recording, start - CONTEXT_S, end + CONTEXT_S)
         plot = self.detail
         plot.clear()
