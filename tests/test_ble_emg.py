@@ -29,7 +29,7 @@ def emg_board(**kwargs):
 
 
 def test_frames_decode_to_the_counts_sent_and_drops_are_exact_gaps():
-    board, peripheral = emg_board(speed=0.0, faults=BleFaults(drop={3, 40, 41}))
+    board, peripheral = emg_board(speed=0.0, faults=BleFaults(drop={3, 40, 41}), imu=False)
     chunks = []
     try:
         for chunk in board.chunks():
@@ -187,3 +187,56 @@ def test_notifications_that_stop_are_noticed_and_the_board_reconnected(tmp_path)
         # silent for 2 s before the link was dropped, then the reconnect: by the host clock
         assert 2.0 <= gaps[0][1] / 1000.0 <= 4.0
         assert rec.n_samples + gaps[0][1] == rec.end_index
+
+
+def test_the_boards_imu_is_recorded_beside_the_emg_on_the_samples_clock(
+    tmp_path, capsys, any_length_is_a_night
+):
+    from bruxwatch.cli import main
+    from bruxwatch.stream import ACCEL
+
+    night = tmp_path / "ble.sqlite"
+    argv = ["record", "--device", "ble:emulated?speed=4", "--no-calibrate", "--duration", "6s"]
+    assert main([*any_length_is_a_night, *argv, "--out", str(night)]) == 0, capsys.readouterr()
+    with Recording(night) as rec:
+        info = rec.aux_streams()[ACCEL]
+        assert (info.fs, info.units, info.channels) == (
+            25.0,
+            "g",
+            ("accel_x", "accel_y", "accel_z"),
+        )
+        values, index = rec.aux_samples(ACCEL)
+        emg_s = rec.end_index / rec.info.fs
+    assert np.array_equal(index, np.arange(index[0], index[0] + index.size))  # no gaps
+    assert index[0] == 0 and abs(index[-1] / 25.0 - emg_s) < 0.5  # one clock with the EMG
+    assert np.all(np.abs(np.linalg.norm(values, axis=0) - 1.0) < 0.1)  # gravity, at rest
+
+
+def test_motion_frames_are_what_the_board_sent_and_a_board_without_an_imu_has_none():
+    from bruxwatch.stream import ACCEL, EMG
+
+    board, peripheral = emg_board(speed=0.0)
+    got = {}
+    emg_end = 0
+    try:
+        for chunk in board.chunks():
+            if chunk.stream == ACCEL:
+                for k in range(chunk.n):
+                    got[chunk.first_index + k] = np.rint(chunk.samples[:, k] * 1000).tolist()
+            else:
+                emg_end = chunk.end_index
+            if emg_end >= 3000 and len(got) >= 60:
+                break
+    finally:
+        board.close()
+    assert board.aux_streams[ACCEL].fs == 25.0
+    sent = {k: [x, y, z] for k, x, y, z in peripheral.motion_sent}
+    assert got and all(got[k] == sent[k] for k in got)
+    assert sorted(got) == list(range(len(got)))
+
+    board, peripheral = emg_board(speed=0.0, imu=False)
+    try:
+        streams = {c.stream for c, _ in zip(board.chunks(), range(20), strict=False)}
+    finally:
+        board.close()
+    assert streams == {EMG} and getattr(board, "aux_streams", {}) == {}

@@ -97,8 +97,10 @@ def ble_harness(tmp_path_factory) -> Path:
     return compile_harness(tmp_path_factory, "harness_ble")
 
 
-def run_ble(harness: Path, end_us: int, *commands: str):
-    result = subprocess.run([str(harness), str(end_us), *commands], capture_output=True, check=True)
+def run_ble(harness: Path, end_us: int, *commands: str, env: dict | None = None):
+    result = subprocess.run(
+        [str(harness), str(end_us), *commands], capture_output=True, check=True, env=env
+    )
     lines = result.stdout.decode().splitlines()
     notifications = [bytes.fromhex(line[2:]) for line in lines if line.startswith("N ")]
     info = next(line[2:] for line in lines if line.startswith("I "))
@@ -110,18 +112,21 @@ def decode_ble(notifications):
     """Each notification as the host's BleEmgBoard takes it: text, or a frame without sync."""
     parser = proto.FrameParser()
     frames, messages = [], []
+    parser.motion = []  # the motion frames, for the tests that look at them
     for data in notifications:
         decoded = parser.feed(data if data[:1] == b"#" else proto.SYNC + data)
         frames += decoded.frames
         messages += decoded.messages
+        parser.motion += decoded.motion
     return parser, frames, messages
 
 
 def test_ble_firmware_frames_decode_on_the_host(ble_harness):
     notes, info, overruns = run_ble(ble_harness, 300_000, "1000:info", "2000:start")
     parser, frames, messages = decode_ble(notes)
-    assert proto.BoardInfo.parse("#info " + info) == proto.BoardInfo("1.0.0", 1000.0, 12, 2, "raw")
-    assert messages == ["#info fw=1.0.0 fs=1000 bits=12 channels=2 kind=raw"]
+    expected = proto.BoardInfo("1.1.0", 1000.0, 12, 2, "raw", imu=25.0)
+    assert proto.BoardInfo.parse("#info " + info) == expected
+    assert messages == ["#info fw=1.1.0 fs=1000 bits=12 channels=2 kind=raw imu=25"]
     assert parser.crc_errors == 0 and overruns == 0
     assert all(len(n) <= 92 for n in notes)  # fits an ATT MTU of 95
     firsts = [first for first, _ in frames]
@@ -150,3 +155,38 @@ def test_ble_firmware_vibrates_and_stops(ble_harness):
     _, frames, messages = decode_ble(notes)
     assert messages == ["#ok vibrate 30 200", "#error unknown command"]
     assert max(first for first, _ in frames) < 100
+
+
+def test_ble_firmware_sends_its_imu_in_motion_frames_on_the_samples_clock(ble_harness):
+    notes, info, _ = run_ble(ble_harness, 1_500_000, "2000:start", "900000:stall=400000")
+    parser, frames, _ = decode_ble(notes)
+    assert parser.crc_errors == 0 and all(len(n) <= 92 for n in notes)
+    readings = {}
+    for first, mg in parser.motion:
+        for k in range(mg.shape[1]):
+            readings[first + k] = mg[:, k].tolist()
+    assert len(readings) >= 25
+    taken = {first + k for first, c in frames for k in range(c.shape[1])}
+    sent_until = max(taken)  # samples after it were still in the ring when the run ended
+    readings = {k: v for k, v in readings.items() if 40 * k <= sent_until}
+    for k, (x, y, z) in readings.items():
+        # reading k goes with sample 40 k, due 40 k ms after start (2 ms after boot) ...
+        assert 40 * k in taken and y == -x and z == 1000
+        due = 2 + 40 * k
+        if 900 <= due <= 1300:  # due while the radio blocked: taken when it came back
+            assert due <= x <= 1301
+        else:
+            assert x == due
+    # ... and the readings whose samples the stalled radio dropped are a gap, not misplaced
+    dropped = {k for k in range(max(readings) + 1) if 40 * k not in taken}
+    assert dropped and set(range(max(readings) + 1)) - dropped == set(readings)
+
+
+def test_ble_firmware_without_an_imu_says_so_and_sends_no_motion(ble_harness):
+    import os
+
+    env = dict(os.environ, NO_IMU="1")
+    notes, info, _ = run_ble(ble_harness, 300_000, "2000:start", env=env)
+    parser, frames, _ = decode_ble(notes)
+    assert "imu" not in info and proto.BoardInfo.parse("#info " + info).imu is None
+    assert frames and parser.motion == []

@@ -133,3 +133,19 @@ def test_a_dropped_ganglion_reconnects_and_the_stream_goes_on():
     assert len(gaps) == 1 and gaps[0] >= 1  # the restart, timed with the host clock
     assert chunks[-1].end_index - sum(gaps) == sum(c.n for c in chunks)
     assert peripheral.writes.count((gp.SEND_UUID, b"b")) == 2
+
+
+def test_a_whole_lost_cycle_is_counted_and_a_late_delivery_is_not():
+    # firmware 3: 100 packets (200 samples, 1 s) a packet-id cycle. Dropping exactly one
+    # cycle leaves the ids in step: only the host clock can tell a second went missing.
+    board, _ = board_and_peripheral(
+        firmware=3, faults=BleFaults(drop=set(range(100, 200))), speed=1.0
+    )
+    chunks = collect(board, 600)
+    assert sum(c.missing_before for c in chunks) == gp.CYCLE_FW3
+    # notifications held back 0.8 s, then delivered in a burst: nothing was lost
+    board, _ = board_and_peripheral(
+        firmware=3, faults=BleFaults(stall_after_s=1.0, stall_for_s=0.8), speed=1.0
+    )
+    chunks = collect(board, 600)
+    assert sum(c.missing_before for c in chunks) == 0

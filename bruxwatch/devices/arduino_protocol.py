@@ -11,6 +11,10 @@ Board → host, binary sample frame (little-endian):
     9     samples per channel N (1-64)
     10-   N × C uint16 ADC counts, sample-major (s0c0, s0c1, s1c0, ...)
     last  CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) of bytes 2 .. end of samples, uint16
+Board → host, binary motion frame (boards with an IMU, whose info says `imu=25`): the same
+    layout with frame type 2, the index of the frame's first reading since `start` on the
+    IMU's own clock (reading k was taken with sample k x fs / imu, so both streams keep one
+    time), C = 3 (X, Y, Z) and N x 3 int16 accelerations in mg (thousandths of g).
 Board → host, text: lines starting with '#', e.g. "#info fw=1.0.0 fs=1000 bits=10
 channels=2 kind=raw", "#ok vibrate 200 180", "#error ...".
 Host → board, text lines: "start", "stop", "info", "vibrate <ms 1-5000> <strength 0-255>".
@@ -28,6 +32,8 @@ import numpy as np
 SYNC = b"\xa5\x5a"
 VERSION = 1
 TYPE_SAMPLES = 1
+TYPE_MOTION = 2
+G_PER_MOTION_COUNT = 0.001
 HEADER_SIZE = 10
 CRC_SIZE = 2
 MAX_CHANNELS = 8
@@ -53,10 +59,12 @@ def encode_frame(first_index: int, counts: np.ndarray) -> bytes:
 
 @dataclass
 class Frames:
-    """Decoded frames: (first index, counts (channels, n) uint16) and text messages, in order."""
+    """Decoded frames: (first index, counts (channels, n) uint16), motion frames (first
+    reading index, (3, n) int16 mg) and text messages, each in order."""
 
     frames: list[tuple[int, np.ndarray]] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    motion: list[tuple[int, np.ndarray]] = field(default_factory=list)
 
 
 class FrameParser:
@@ -102,8 +110,12 @@ class FrameParser:
                     i += 1
                     continue
                 (first,) = struct.unpack_from("<I", body, 2)
-                counts = np.frombuffer(body, dtype="<u2", offset=8).reshape(samples, channels).T
-                out.frames.append((first, counts.copy()))
+                if body[1] == TYPE_MOTION:
+                    values = np.frombuffer(body, dtype="<i2", offset=8)
+                    out.motion.append((first, values.reshape(samples, channels).T.copy()))
+                else:
+                    counts = np.frombuffer(body, dtype="<u2", offset=8)
+                    out.frames.append((first, counts.reshape(samples, channels).T.copy()))
                 self.frames += 1
                 i += size
             elif byte == ord("#"):
@@ -132,7 +144,7 @@ class FrameParser:
     def _plausible(buf: bytearray, i: int) -> bool:
         return (
             buf[i + 2] == VERSION
-            and buf[i + 3] == TYPE_SAMPLES
+            and (buf[i + 3] == TYPE_SAMPLES or (buf[i + 3] == TYPE_MOTION and buf[i + 8] == 3))
             and 1 <= buf[i + 8] <= MAX_CHANNELS
             and 1 <= buf[i + 9] <= MAX_SAMPLES
         )
@@ -152,10 +164,12 @@ class BoardInfo:
     bits: int
     channels: int
     kind: str
+    imu: float | None = None  # IMU readings per second (motion frames), None: no IMU
 
     @classmethod
     def parse(cls, message: str) -> BoardInfo:
-        """From "#info fw=1.0.0 fs=1000 bits=10 channels=2 kind=raw"."""
+        """From "#info fw=1.0.0 fs=1000 bits=10 channels=2 kind=raw" (and " imu=25" from a
+        board with an IMU)."""
         fields = dict(re.findall(r"(\w+)=(\S+)", message))
         try:
             return cls(
@@ -164,6 +178,7 @@ class BoardInfo:
                 bits=int(fields.get("bits", "10")),
                 channels=int(fields.get("channels", "1")),
                 kind=fields.get("kind", "raw"),
+                imu=float(fields["imu"]) if float(fields.get("imu", "0")) > 0 else None,
             )
         except (KeyError, ValueError):
             raise ValueError(f"unreadable info line {message!r}") from None

@@ -25,6 +25,9 @@ from bruxwatch.devices import ganglion_protocol as gp
 from bruxwatch.devices.ble_link import BleLink, Notification, NotifyingBoard, Piece
 from bruxwatch.stream import ACCEL, AuxClock, Chunk, StreamInfo
 
+CYCLE_SLACK_S = 0.15
+"""How much less than a whole packet-id cycle of host time still counts as a lost cycle (s)."""
+
 
 class GanglionBoard(NotifyingBoard):
     def __init__(
@@ -130,10 +133,13 @@ class GanglionBoard(NotifyingBoard):
 
     def _cycles_missed(self, elapsed_s: float, n: int, counted: int) -> int:
         """Samples in whole packet-id cycles (about 1 s each) lost without a disconnect: the
-        id says `counted` were lost before these n, the host clock may say a cycle more."""
+        id says `counted` were lost before these n, the host clock may say a cycle more.
+        Only a whole cycle of host time, less `CYCLE_SLACK_S` of jitter, counts: a
+        notification delivered half a second late (a busy host, a stack that delivers in
+        bursts) has lost nothing, and must not make the night a second longer."""
         cycle = gp.CYCLE_FW2 if self.firmware == 2 else gp.CYCLE_FW3
         behind = elapsed_s * gp.FS - n - counted
-        return cycle * max(0, round(behind / cycle))
+        return cycle * max(0, int((behind + CYCLE_SLACK_S * gp.FS) // cycle))
 
     def impedance(self) -> dict[str, int]:
         """The last impedance readings (ohms) the board sent, by channel name."""

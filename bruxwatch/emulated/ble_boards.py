@@ -11,6 +11,8 @@ path can be tried on a laptop without a radio.
 from __future__ import annotations
 
 import asyncio
+import binascii
+import struct
 
 import numpy as np
 
@@ -238,7 +240,10 @@ class BleEmgPeripheral(WornPeripheral):
     """The bruxwatch BLE EMG board (hardware/README.md, "BLE protocol"): reads its info
     characteristic, streams sample frames (the serial frame without the sync word) after
     "start", answers "vibrate ms strength" with "#ok vibrate ..." and logs it in
-    `vibrations`. Counts are 12-bit (ESP32 ADC), the MyoWare RAW output centred at mid-rail."""
+    `vibrations`. Counts are 12-bit (ESP32 ADC), the MyoWare RAW output centred at mid-rail.
+    With `imu` (a Nano 33 BLE Sense: on by default) the info says "imu=25" and the board
+    also sends motion frames (type 2): reading k, the wearer's accelerometer in mg at
+    sample 40 k, five readings a notification; `motion_sent` keeps (k, x, y, z) in mg."""
 
     name = "bruxwatch-EMG"
 
@@ -249,6 +254,7 @@ class BleEmgPeripheral(WornPeripheral):
         fs: float = 1000.0,
         frame_samples: int = 20,
         seed: int = 4,
+        imu: bool = True,
         **wearing,
     ) -> None:
         from bruxwatch.devices import ble_emg
@@ -265,9 +271,10 @@ class BleEmgPeripheral(WornPeripheral):
                 ble_emg.INFO_UUID: ["read"],
             }
         }
-        self.values = {
-            ble_emg.INFO_UUID: f"fw=1.0.0 fs={fs:g} bits=12 channels=2 kind=raw".encode()
-        }
+        info = f"fw=1.1.0 fs={fs:g} bits=12 channels=2 kind=raw" + (" imu=25" if imu else "")
+        self.values = {ble_emg.INFO_UUID: info.encode()}
+        self.imu = imu
+        self.motion_sent: list[tuple[int, int, int, int]] = []
         self.sent: list[np.ndarray] = []  # counts per frame, in order since "start"
         self.vibrations: list[tuple[int, int]] = []
 
@@ -294,11 +301,34 @@ class BleEmgPeripheral(WornPeripheral):
         from bruxwatch.devices.arduino_protocol import encode_frame
 
         started, index = asyncio.get_running_loop().time(), 0
+        readings: list[tuple[int, ...]] = []
         for chunk in self._wearer():
             counts = np.clip(np.rint(2048 + chunk.samples * (2048 / 1500.0)), 0, 4095)
             counts = counts.astype(np.uint16)
             frame = encode_frame(index, counts)[2:]  # BLE: no sync word
             self.sent.append(counts)
+            taken = range(index, index + counts.shape[1])
             index += counts.shape[1]
             if not await self._send(self.uuids.DATA_UUID, frame, index / self.fs, started):
                 return
+            if not self.imu:
+                continue
+            step = int(self.fs // 25)  # reading k goes with sample k x fs / 25
+            for number in (n for n in taken if n % step == 0):
+                wearer = chunk.first_index + number - taken[0]
+                g = self.simulator.accel[
+                    :, min(int(wearer / self.fs * ACCEL_FS), self.simulator.accel.shape[1] - 1)
+                ]
+                readings.append((number // step, *(int(v) for v in np.rint(g * 1000.0))))
+            if len(readings) >= 5:
+                await self._send_motion(readings[:5], index / self.fs, started)
+                self.motion_sent += readings[:5]
+                del readings[:5]
+
+    async def _send_motion(self, readings, streamed_s: float, started: float) -> None:
+        """A motion frame as hardware/README.md describes it: version 1, type 2, the first
+        reading's index (uint32), 3 channels, N readings of X, Y, Z int16 mg, CRC."""
+        body = struct.pack("<BBIBB", 1, 2, readings[0][0], 3, len(readings))
+        body += b"".join(struct.pack("<hhh", *r[1:]) for r in readings)
+        frame = body + struct.pack("<H", binascii.crc_hqx(body, 0xFFFF))
+        await self._send(self.uuids.DATA_UUID, frame, streamed_s, started)

@@ -10,7 +10,15 @@
 //   service  68830001-c0c3-422a-b597-8023cc741e36
 //   data     68830002-...  notify  sample frames, and '#' text replies
 //   command  68830003-...  write   "start", "stop", "info", "vibrate <ms> <strength>"
-//   info     68830004-...  read    "fw=1.0.0 fs=1000 bits=12 channels=2 kind=raw"
+//   info     68830004-...  read    "fw=1.1.0 fs=1000 bits=12 channels=2 kind=raw imu=25"
+//
+// With an IMU (IMU_HZ > 0: the Nano 33 BLE Sense Rev2's BMI270, read through the
+// Arduino_BMI270_BMM150 library) the board also notifies motion frames on the data
+// characteristic: the same layout with type 2, the first reading's index on the IMU's clock
+// (reading k is taken with sample k x SAMPLE_RATE_HZ / IMU_HZ), C = 3, N x 3 int16 mg.
+// On a board without an IMU set IMU_HZ to 0: the info then has no "imu=" and no motion
+// frame is sent. (A Rev1 board's LSM9DS1: include Arduino_LSM9DS1.h instead; its IMU object
+// reads acceleration the same way.)
 //
 // Frame (little-endian): version(1) type(1=samples) first_index(uint32) C N
 // N x C uint16 counts (sample-major) CRC-16/CCITT-FALSE(poly 0x1021, init 0xFFFF) of all
@@ -19,9 +27,15 @@
 
 #include <Arduino.h>
 #include <ArduinoBLE.h>
+#ifndef IMU_HZ
+#define IMU_HZ 25              // accelerometer readings per second; 0 on a board without one
+#endif
+#if IMU_HZ
+#include <Arduino_BMI270_BMM150.h>
+#endif
 
 // ------------------------------------------------------------------ settings
-#define FIRMWARE_VERSION "1.0.0"
+#define FIRMWARE_VERSION "1.1.0"
 #define DEVICE_NAME "bruxwatch-EMG"
 #define SAMPLE_RATE_HZ 1000
 #define N_CHANNELS 2
@@ -38,7 +52,7 @@ BLECharacteristic dataChar(UUID("0002"), BLENotify, 10 + 2 * N_CHANNELS * SAMPLE
 BLECharacteristic commandChar(UUID("0003"), BLEWrite | BLEWriteWithoutResponse, 48);
 BLECharacteristic infoChar(UUID("0004"), BLERead, 64);
 
-const uint8_t PROTOCOL_VERSION = 1, TYPE_SAMPLES = 1;
+const uint8_t PROTOCOL_VERSION = 1, TYPE_SAMPLES = 1, TYPE_MOTION = 2;
 const uint16_t RING = 256;  // 256 ms at 1 kHz: rides out a slow connection event
 
 uint16_t ring[RING][N_CHANNELS];
@@ -50,6 +64,7 @@ uint32_t overruns = 0;
 uint32_t nextSampleMicros = 0;
 uint32_t vibrateUntil = 0;
 bool vibrating = false;
+
 
 uint16_t crc16Ccitt(const uint8_t *data, size_t length, uint16_t crc) {
   for (size_t i = 0; i < length; i++) {
@@ -63,6 +78,57 @@ uint16_t crc16Ccitt(const uint8_t *data, size_t length, uint16_t crc) {
 
 uint16_t buffered() { return (ringHead + RING - ringTail) % RING; }
 
+#if IMU_HZ
+const uint16_t MOTION_RING = 32;       // 1.3 s of readings
+const uint8_t READINGS_PER_FRAME = 5;  // 5 motion notifications a second at 25 Hz
+int16_t motion[MOTION_RING][3];        // X, Y, Z in mg
+uint32_t motionIndex[MOTION_RING];
+uint16_t motionHead = 0, motionTail = 0;
+bool imuPresent = false;
+
+// Take reading k with sample k x SAMPLE_RATE_HZ / IMU_HZ: the IMU's latest acceleration (g)
+// in mg. A full ring drops the reading; its index is skipped, so the host records a gap.
+void readMotion(uint32_t reading) {
+  uint16_t next = (motionHead + 1) % MOTION_RING;
+  if (next == motionTail) return;
+  static float g[3] = {0, 0, 0};  // nothing new from the IMU: the last reading holds
+  if (IMU.accelerationAvailable()) IMU.readAcceleration(g[0], g[1], g[2]);
+  for (uint8_t a = 0; a < 3; a++) {
+    motion[motionHead][a] = (int16_t)constrain(lroundf(g[a] * 1000.0f), -32768L, 32767L);
+  }
+  motionIndex[motionHead] = reading;
+  motionHead = next;
+}
+
+uint16_t motionBuffered() { return (motionHead + MOTION_RING - motionTail) % MOTION_RING; }
+
+void sendMotion() {
+  uint8_t frame[10 + 2 * 3 * READINGS_PER_FRAME + 2];
+  uint32_t first = motionIndex[motionTail];
+  uint8_t count = 1;
+  while (count < READINGS_PER_FRAME &&
+         motionIndex[(motionTail + count) % MOTION_RING] == first + count) count++;
+  size_t n = 0;
+  frame[n++] = PROTOCOL_VERSION;
+  frame[n++] = TYPE_MOTION;
+  for (uint8_t b = 0; b < 4; b++) frame[n++] = (first >> (8 * b)) & 0xFF;
+  frame[n++] = 3;
+  frame[n++] = count;
+  for (uint8_t s = 0; s < count; s++) {
+    for (uint8_t a = 0; a < 3; a++) {
+      uint16_t v = (uint16_t)motion[motionTail][a];
+      frame[n++] = v & 0xFF;
+      frame[n++] = v >> 8;
+    }
+    motionTail = (motionTail + 1) % MOTION_RING;
+  }
+  uint16_t crc = crc16Ccitt(frame, n, 0xFFFF);
+  frame[n++] = crc & 0xFF;
+  frame[n++] = crc >> 8;
+  dataChar.writeValue(frame, n);
+}
+#endif
+
 void sampleDue() {
   const uint32_t period = 1000000UL / SAMPLE_RATE_HZ;
   while ((int32_t)(micros() - nextSampleMicros) >= 0) {
@@ -75,6 +141,11 @@ void sampleDue() {
       continue;
     }
     for (uint8_t c = 0; c < N_CHANNELS; c++) ring[ringHead][c] = analogRead(ADC_PINS[c]);
+#if IMU_HZ
+    if (imuPresent && sampleIndex % (SAMPLE_RATE_HZ / IMU_HZ) == 0) {
+      readMotion(sampleIndex / (SAMPLE_RATE_HZ / IMU_HZ));
+    }
+#endif
     ringIndex[ringHead] = sampleIndex++;
     ringHead = next;
   }
@@ -107,6 +178,15 @@ void sendFrame() {
   dataChar.writeValue(frame, n);
 }
 
+// "fw=1.1.0 fs=1000 bits=12 channels=2 kind=raw" and " imu=25" when the IMU answered.
+void describe(char *text, size_t size) {
+  snprintf(text, size, "fw=%s fs=%d bits=%d channels=%d kind=%s", FIRMWARE_VERSION,
+           SAMPLE_RATE_HZ, ADC_BITS, N_CHANNELS, SIGNAL_KIND);
+#if IMU_HZ
+  if (imuPresent) snprintf(text + strlen(text), size - strlen(text), " imu=%d", IMU_HZ);
+#endif
+}
+
 void reply(const char *text) {
   dataChar.writeValue((const uint8_t *)text, strlen(text));
 }
@@ -117,14 +197,18 @@ void handleCommand(char *line) {
   if (word == NULL) return;
   if (strcmp(word, "start") == 0) {
     ringHead = ringTail = 0;
+#if IMU_HZ
+    motionHead = motionTail = 0;
+#endif
     sampleIndex = 0;
     nextSampleMicros = micros();
     streaming = true;
   } else if (strcmp(word, "stop") == 0) {
     streaming = false;
   } else if (strcmp(word, "info") == 0) {
-    snprintf(text, sizeof(text), "#info fw=%s fs=%d bits=%d channels=%d kind=%s\n",
-             FIRMWARE_VERSION, SAMPLE_RATE_HZ, ADC_BITS, N_CHANNELS, SIGNAL_KIND);
+    strcpy(text, "#info ");
+    describe(text + 6, sizeof(text) - 7);
+    strcat(text, "\n");
     reply(text);
   } else if (strcmp(word, "vibrate") == 0) {
     char *ms = strtok(NULL, " \r\n");
@@ -152,9 +236,11 @@ void setup() {
   if (!BLE.begin()) {
     while (true) delay(1000);  // no radio: nothing to do
   }
+#if IMU_HZ
+  imuPresent = IMU.begin();  // a board whose IMU does not answer says no "imu="
+#endif
   char info[64];
-  snprintf(info, sizeof(info), "fw=%s fs=%d bits=%d channels=%d kind=%s", FIRMWARE_VERSION,
-           SAMPLE_RATE_HZ, ADC_BITS, N_CHANNELS, SIGNAL_KIND);
+  describe(info, sizeof(info));
   infoChar.writeValue((const uint8_t *)info, strlen(info));
   BLE.setLocalName(DEVICE_NAME);
   BLE.setDeviceName(DEVICE_NAME);
@@ -184,6 +270,9 @@ void loop() {
     handleCommand(line);
   }
   if (streaming && buffered() >= SAMPLES_PER_FRAME) sendFrame();
+#if IMU_HZ
+  if (streaming && motionBuffered() >= READINGS_PER_FRAME) sendMotion();
+#endif
   if (vibrating && (int32_t)(millis() - vibrateUntil) >= 0) {
     analogWrite(VIBRATION_PIN, 0);
     vibrating = false;
