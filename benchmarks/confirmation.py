@@ -14,7 +14,8 @@ the phasic and mixed episodes; sleep talking or swallowing with each oromotor ac
 snoring, knocks, swallowing, talking at random), `confirm` for the flags.
 
 Rows: where the beats come from - the ECG that bleeds into the masseter leads (60 or 150 uV
-R waves) or a channel wired as ECG across the chest. Columns, per configuration:
+R waves), a channel wired as ECG across the chest, or a pulse sensor (PPG, `signal.pulse`).
+Columns, per configuration:
   EMG only            every scored episode
   EMG + HR            episodes not refuted by the heart (HR-confirmed, or unknown)
   EMG + movement      episodes not during body movement
@@ -37,6 +38,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+from bruxwatch.emulated.body import PPG_FS
 from bruxwatch.emulated.scenario import NOT_BRUXISM, SimulatorConfig
 from bruxwatch.emulated.simulator import Simulator
 from bruxwatch.firmware_host.sound_clips import ClipKeeper
@@ -46,12 +48,14 @@ from bruxwatch.signal.confirmation import EpisodeContext, confirm
 from bruxwatch.signal.evaluation import match_onsets
 from bruxwatch.signal.events import EpisodeEnd
 from bruxwatch.signal.movement import EpochAccumulator
-from bruxwatch.stream import ACCEL, EMG
+from bruxwatch.signal.pulse import PulseDetector
+from bruxwatch.stream import ACCEL, EMG, PPG
 
 ROWS: dict[str, dict] = {
     "masseter ECG 60 uV": {"ecg_uv": 60.0},
     "masseter ECG 150 uV": {"ecg_uv": 150.0},
     "chest ECG lead": {"ecg_uv": 60.0, "ecg_lead": True},
+    "pulse sensor (PPG)": {"ecg_uv": 60.0, "ppg": True},
 }
 DISTRACTORS = {
     "episodes_per_hour": 8.0,
@@ -107,18 +111,20 @@ def night(
     )
     sim = Simulator(config)
     accel = EpochAccumulator(sim.aux_streams[ACCEL].fs, signal.movement)
+    pulse = PulseDetector(PPG_FS, signal.heart)
     emg = []
     for chunk in sim.chunks():
         if chunk.stream == EMG:
             emg.append(chunk)
+        elif chunk.stream == PPG:
+            pulse.add(chunk.first_index, chunk.samples[0])
         else:
             accel.add(chunk.first_index, chunk.samples)
     analysis = analyze_chunks(emg, sim.info, config=signal)
+    heart = pulse.heart() if config.ppg else analysis.heart
     clips = []
     ClipKeeper(sim.microphone(), clips.append).finish([EpisodeEnd(e) for e in analysis.episodes])
-    result = confirm(
-        analysis.episodes, analysis.summary, signal, analysis.heart, accel.finish(), clips
-    )
+    result = confirm(analysis.episodes, analysis.summary, signal, heart, accel.finish(), clips)
     truth = sim.truth
     distractors = [a for a in truth.activations if a.kind in ("oromotor", "movement")]
     assert set(NOT_BRUXISM) >= {a.kind for a in distractors}

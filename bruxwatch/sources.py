@@ -12,6 +12,7 @@ lsl:obci_eeg1?channels=1,2       a Lab Streaming Layer stream (e.g. the OpenBCI 
 ganglion:AA:BB:CC:DD:EE:FF       OpenBCI Ganglion over BLE (or its name; options: channels,
                                  firmware, accel=1); ganglion:emulated runs an emulated board
 ble:bruxwatch-EMG                the bruxwatch BLE EMG board (address or name); ble:emulated
+                                 runs an emulated one (ppg=1: with a pulse sensor)
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def _emulated_ble(
     target: str, kind: str, firmware: int | None, options: dict[str, str]
 ) -> tuple[str, type | None]:
     """`emulated` as the target: an emulated board behind a fake bleak backend (option
-    `speed`: x real time, default 1)."""
+    `speed`: x real time, default 1; for the bruxwatch board `ppg=1` adds a pulse sensor)."""
     if target != "emulated":
         return target, None
     from bruxwatch.emulated import ble_boards as emu
@@ -135,6 +136,6 @@ def _emulated_ble(
         raise ValueError(f"speed must be positive, got {speed:g}")
     if kind == "ganglion":
         peripheral = emu.GanglionPeripheral(firmware=firmware or 2, speed=speed)
-    else:
-        peripheral = emu.BleEmgPeripheral(speed=speed)
+    else:  # ppg=1: the board with a pulse sensor on the wearer's finger
+        peripheral = emu.BleEmgPeripheral(speed=speed, ppg=pop_switch(options, "ppg", False))
     return peripheral.address, radio(peripheral)

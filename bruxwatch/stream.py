@@ -35,6 +35,10 @@ EMG = "emg"
 ACCEL = "accel"
 """The name of a 3-axis accelerometer's auxiliary stream (accel_x, accel_y, accel_z in g),
 whichever device sends it; `signal.movement` reads position and movement from it."""
+ACCEL_CHANNELS = ("accel_x", "accel_y", "accel_z")
+PPG = "ppg"
+"""The name of a pulse sensor's (photoplethysmograph's) stream: one channel, arbitrary
+units; `signal.pulse` finds the heart beats in it."""
 ECG_CHANNEL = "ecg"
 """The name of an EMG-stream channel wired as ECG (electrodes across the chest): its QRS
 complexes give the heart beats, and it is never scored as EMG."""
@@ -71,6 +75,11 @@ class StreamInfo:
     @property
     def n_channels(self) -> int:
         return len(self.channels)
+
+
+def accelerometer_info(fs: float, device: str) -> StreamInfo:
+    """What an `ACCEL` stream is: X, Y, Z in g at `fs` Hz, from `device`."""
+    return StreamInfo(fs=fs, channels=ACCEL_CHANNELS, units="g", kind="aux", device=device)
 
 
 @dataclass

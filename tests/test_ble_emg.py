@@ -240,3 +240,29 @@ def test_motion_frames_are_what_the_board_sent_and_a_board_without_an_imu_has_no
     finally:
         board.close()
     assert streams == {EMG} and getattr(board, "aux_streams", {}) == {}
+
+
+def test_the_boards_pulse_sensor_gives_the_nights_heart_rate(
+    tmp_path, capsys, any_length_is_a_night
+):
+    import json
+
+    from bruxwatch.cli import main
+    from bruxwatch.stream import PPG
+
+    night = tmp_path / "ble-ppg.sqlite"
+    spec = "ble:emulated?speed=8&ppg=1"
+    argv = ["record", "--device", spec, "--no-calibrate", "--duration", "40s"]
+    assert main([*any_length_is_a_night, *argv, "--out", str(night)]) == 0, capsys.readouterr()
+    with Recording(night) as rec:
+        info = rec.aux_streams()[PPG]
+        assert (info.fs, info.units) == (50.0, "counts")
+        values, index = rec.aux_samples(PPG)
+        emg_s = rec.end_index / rec.info.fs
+    assert np.array_equal(index, np.arange(index.size)) and abs(index.size / 50.0 - emg_s) < 1
+    assert 20_000 < values.mean() < 30_000  # ~100 000 counts of reflection, top 16 of 18 bits
+    capsys.readouterr()
+    assert main(["analyze", str(night), "--json", "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out)["confirmation"]
+    assert summary["has_heart_rate"] and 50 <= summary["mean_hr_bpm"] <= 75
+    assert summary["beats"] >= 30  # a beat a second from the pulse, none hidden by the EMG

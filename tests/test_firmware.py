@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,8 +17,9 @@ HERE = Path(__file__).parent / "native_firmware"
 FIRMWARE = HERE.parent.parent / "hardware" / "firmware"
 
 
-def compile_harness(tmp_path_factory, name: str) -> Path:
-    """Build tests/native_firmware/NAME.cpp (a sketch with its stand-in libraries) natively."""
+def compile_harness(tmp_path_factory, name: str, *defines: str) -> Path:
+    """Build tests/native_firmware/NAME.cpp (a sketch with its stand-in libraries) natively,
+    with `defines` (e.g. "PPG_HZ=50") set."""
     compiler = shutil.which("g++") or shutil.which("c++")
     if compiler is None:
         pytest.skip("no C++ compiler")
@@ -30,6 +32,7 @@ def compile_harness(tmp_path_factory, name: str) -> Path:
             "-Wextra",
             "-Werror",
             f"-I{HERE}",
+            *(f"-D{d}" for d in defines),
             "-o",
             str(binary),
             str(HERE / f"{name}.cpp"),
@@ -183,10 +186,38 @@ def test_ble_firmware_sends_its_imu_in_motion_frames_on_the_samples_clock(ble_ha
 
 
 def test_ble_firmware_without_an_imu_says_so_and_sends_no_motion(ble_harness):
-    import os
-
     env = dict(os.environ, NO_IMU="1")
     notes, info, _ = run_ble(ble_harness, 300_000, "2000:start", env=env)
     parser, frames, _ = decode_ble(notes)
     assert "imu" not in info and proto.BoardInfo.parse("#info " + info).imu is None
     assert frames and parser.motion == []
+
+
+@pytest.fixture(scope="module")
+def ble_pulse_harness(tmp_path_factory) -> Path:
+    return compile_harness(tmp_path_factory, "harness_ble", "PPG_HZ=50")
+
+
+def test_ble_firmware_with_a_pulse_sensor_sends_pulse_frames_on_the_samples_clock(
+    ble_pulse_harness,
+):
+    notes, info, _ = run_ble(ble_pulse_harness, 600_000, "2000:start")
+    assert info.endswith(" imu=25 ppg=50")
+    parser = proto.FrameParser()
+    pulses, frames = [], []
+    for data in notes:
+        decoded = parser.feed(data if data[:1] == b"#" else proto.SYNC + data)
+        pulses += decoded.pulse
+        frames += decoded.frames
+    assert parser.crc_errors == 0 and all(len(n) <= 92 for n in notes)
+    readings = {first + m: int(v[0, m]) for first, v in pulses for m in range(v.shape[1])}
+    assert sorted(readings) == list(range(len(readings))) and len(readings) >= 20
+    for m, value in readings.items():
+        # reading m goes with sample 20 m (at 2 + 20 m ms): the sensor's newest reading then,
+        # made at the last whole 20 ms, its top 16 of 18 bits
+        made = (2 + 20 * m) - (2 + 20 * m) % 20
+        assert value == (100_000 + made % 4000) >> 2
+    env = dict(os.environ, NO_PPG="1")  # the sensor does not answer: no "ppg=", no frames
+    notes, info, _ = run_ble(ble_pulse_harness, 300_000, "2000:start", env=env)
+    assert "ppg" not in info
+    assert not any(n[:2] == bytes([1, 3]) for n in notes)

@@ -15,6 +15,7 @@ from bruxwatch.signal.config import DetectorConfig, SignalConfig
 from bruxwatch.signal.evaluation import match_onsets
 from bruxwatch.signal.events import BurstEnd, EpisodeEnd, Gap, QualityChanged
 from bruxwatch.stream import Chunk, StreamInfo
+from tests.streaming import by_kind
 
 
 def lossy(x: np.ndarray, lost: np.ndarray) -> list[Chunk]:
@@ -121,7 +122,9 @@ def test_random_chunkings_of_a_lossy_stream_give_identical_events(awake_recordin
             chunked.append(Chunk(piece.first_index + a, piece.samples[:, a:b], miss))
     pipeline = Pipeline(sim.info)
     got = [e for c in chunked for e in pipeline.process(c).events] + pipeline.finish()
-    assert got == expected
+    # within one chunk the stages report stage by stage (a mains change found at 4.0 s may
+    # come before a quality change at 2.991 s): each kind's events, in order, must agree
+    assert by_kind(got) == by_kind(expected)
     assert any(isinstance(e, Gap) and e.bridged for e in got)
     assert analyze_chunks(iter(chunked), sim.info).events == expected
 

@@ -15,6 +15,9 @@ Board → host, binary motion frame (boards with an IMU, whose info says `imu=25
     layout with frame type 2, the index of the frame's first reading since `start` on the
     IMU's own clock (reading k was taken with sample k x fs / imu, so both streams keep one
     time), C = 3 (X, Y, Z) and N x 3 int16 accelerations in mg (thousandths of g).
+Board → host, binary pulse frame (boards with a pulse sensor, whose info says `ppg=50`):
+    frame type 3, the first reading's index on the sensor's clock (reading m with sample
+    m x fs / ppg), C = 1 and N uint16 readings (a PPG's infrared reflection, in counts).
 Board → host, text: lines starting with '#', e.g. "#info fw=1.0.0 fs=1000 bits=10
 channels=2 kind=raw", "#ok vibrate 200 180", "#error ...".
 Host → board, text lines: "start", "stop", "info", "vibrate <ms 1-5000> <strength 0-255>".
@@ -33,6 +36,7 @@ SYNC = b"\xa5\x5a"
 VERSION = 1
 TYPE_SAMPLES = 1
 TYPE_MOTION = 2
+TYPE_PULSE = 3
 G_PER_MOTION_COUNT = 0.001
 HEADER_SIZE = 10
 CRC_SIZE = 2
@@ -60,11 +64,13 @@ def encode_frame(first_index: int, counts: np.ndarray) -> bytes:
 @dataclass
 class Frames:
     """Decoded frames: (first index, counts (channels, n) uint16), motion frames (first
-    reading index, (3, n) int16 mg) and text messages, each in order."""
+    reading index, (3, n) int16 mg), pulse frames (first reading index, (1, n) uint16) and
+    text messages, each in order."""
 
     frames: list[tuple[int, np.ndarray]] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     motion: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    pulse: list[tuple[int, np.ndarray]] = field(default_factory=list)
 
 
 class FrameParser:
@@ -113,6 +119,9 @@ class FrameParser:
                 if body[1] == TYPE_MOTION:
                     values = np.frombuffer(body, dtype="<i2", offset=8)
                     out.motion.append((first, values.reshape(samples, channels).T.copy()))
+                elif body[1] == TYPE_PULSE:
+                    values = np.frombuffer(body, dtype="<u2", offset=8)
+                    out.pulse.append((first, values.reshape(samples, channels).T.copy()))
                 else:
                     counts = np.frombuffer(body, dtype="<u2", offset=8)
                     out.frames.append((first, counts.reshape(samples, channels).T.copy()))
@@ -144,7 +153,11 @@ class FrameParser:
     def _plausible(buf: bytearray, i: int) -> bool:
         return (
             buf[i + 2] == VERSION
-            and (buf[i + 3] == TYPE_SAMPLES or (buf[i + 3] == TYPE_MOTION and buf[i + 8] == 3))
+            and (
+                buf[i + 3] == TYPE_SAMPLES
+                or (buf[i + 3] == TYPE_MOTION and buf[i + 8] == 3)
+                or (buf[i + 3] == TYPE_PULSE and buf[i + 8] == 1)
+            )
             and 1 <= buf[i + 8] <= MAX_CHANNELS
             and 1 <= buf[i + 9] <= MAX_SAMPLES
         )
@@ -165,11 +178,12 @@ class BoardInfo:
     channels: int
     kind: str
     imu: float | None = None  # IMU readings per second (motion frames), None: no IMU
+    ppg: float | None = None  # pulse readings per second (pulse frames), None: no sensor
 
     @classmethod
     def parse(cls, message: str) -> BoardInfo:
         """From "#info fw=1.0.0 fs=1000 bits=10 channels=2 kind=raw" (and " imu=25" from a
-        board with an IMU)."""
+        board with an IMU, " ppg=50" from one with a pulse sensor)."""
         fields = dict(re.findall(r"(\w+)=(\S+)", message))
         try:
             return cls(
@@ -179,6 +193,7 @@ class BoardInfo:
                 channels=int(fields.get("channels", "1")),
                 kind=fields.get("kind", "raw"),
                 imu=float(fields["imu"]) if float(fields.get("imu", "0")) > 0 else None,
+                ppg=float(fields["ppg"]) if float(fields.get("ppg", "0")) > 0 else None,
             )
         except (KeyError, ValueError):
             raise ValueError(f"unreadable info line {message!r}") from None

@@ -8,11 +8,13 @@ GATT (documented in hardware/README.md, "BLE protocol"):
   CRC-16/CCITT-FALSE), or a '#' text reply ("#ok vibrate 300 180");
 - command  68830003-… write: "start", "stop", "info", "vibrate <ms> <strength>";
 - info     68830004-… read: "fw=1.0.0 fs=1000 bits=12 channels=2 kind=raw" (" imu=25"
-  from a board with an IMU: it also notifies motion frames, type 2, X/Y/Z in mg).
+  from a board with an IMU: it also notifies motion frames, type 2, X/Y/Z in mg; " ppg=50"
+  from one with a pulse sensor: pulse frames, type 3).
 Gaps come from the frame index; after a reconnect the board restarts at 0 and the gap is
 measured with the host clock. `vibrate(ms, strength)` drives the board's motor. A board
-with an IMU delivers it as `aux_streams["accel"]` (X, Y, Z in g at `imu` Hz): reading k
-was taken with sample k x fs / imu, so it needs no clock of its own.
+with an IMU delivers it as `aux_streams["accel"]` (X, Y, Z in g at `imu` Hz), one with a
+pulse sensor as `aux_streams["ppg"]` (counts at `ppg` Hz): reading k was taken with sample
+k x fs / rate, so neither needs a clock of its own.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 from bruxwatch.devices import arduino_protocol as proto
 from bruxwatch.devices.base import DeviceError
 from bruxwatch.devices.ble_link import BleLink, Notification, NotifyingBoard, Piece
-from bruxwatch.stream import ACCEL, Chunk, StreamInfo
+from bruxwatch.stream import ACCEL, PPG, Chunk, StreamInfo, accelerometer_info
 
 SERVICE_UUID = "68830001-c0c3-422a-b597-8023cc741e36"
 DATA_UUID = "68830002-c0c3-422a-b597-8023cc741e36"
@@ -72,19 +74,20 @@ class BleEmgBoard(NotifyingBoard):
             device=f"{self.info.device} (firmware {board.firmware})",
             rails=(0.0, float(2**board.bits - 1)),
         )
+        self.aux_streams = {}
         if board.imu:
-            self.aux_streams = {
-                ACCEL: StreamInfo(
-                    fs=board.imu,
-                    channels=("accel_x", "accel_y", "accel_z"),
-                    units="g",
-                    kind="aux",
-                    device=f"{self.info.device}: IMU",
-                )
-            }
+            self.aux_streams[ACCEL] = accelerometer_info(board.imu, f"{self.info.device}: IMU")
+        if board.ppg:
+            self.aux_streams[PPG] = StreamInfo(
+                fs=board.ppg,
+                channels=("ppg",),
+                units="counts",
+                kind="aux",
+                device=f"{self.info.device}: pulse sensor",
+            )
         self._offset = 0  # stream index = board index + offset (it restarts on reconnect)
         self._expected: int | None = None
-        self._motion_expected: int | None = None
+        self._aux_expected: dict[str, int] = {}
         self._last_time = 0.0
         yield from self.notified_chunks()
 
@@ -112,20 +115,25 @@ class BleEmgBoard(NotifyingBoard):
             self._expected = index + counts.shape[1]
             self._last_time = item.at
         if self.board.imu:
-            yield from self._motion(decoded.motion)
+            yield from self._aux(ACCEL, decoded.motion, self.board.imu, proto.G_PER_MOTION_COUNT)
+        if self.board.ppg:
+            yield from self._aux(PPG, decoded.pulse, self.board.ppg, 1.0)
 
-    def _motion(self, frames: list[tuple[int, np.ndarray]]) -> Iterator[Piece]:
-        """The IMU's readings, on the EMG's offset (reading k goes with sample k x fs / imu)."""
-        assert self.board is not None and self.board.imu
-        per_sample = self.board.imu / self.board.fs
-        for first, mg in frames:
+    def _aux(
+        self, stream: str, frames: list[tuple[int, np.ndarray]], rate: float, scale: float
+    ) -> Iterator[Piece]:
+        """A sensor's readings (reading k goes with sample k x fs / rate, on the EMG's
+        offset), in the stream's units (`scale` per count)."""
+        assert self.board is not None
+        per_sample = rate / self.board.fs
+        for first, values in frames:
             index = first + round(self._offset * per_sample)
-            expected = self._motion_expected
+            expected = self._aux_expected.get(stream)
             if expected is not None and index < expected:
                 continue  # a repeated frame, or one from before a restart already passed
-            g = mg.astype(np.float32) * np.float32(proto.G_PER_MOTION_COUNT)
-            yield Piece(index, g, 0 if expected is None else index - expected, ACCEL)
-            self._motion_expected = index + mg.shape[1]
+            readings = values.astype(np.float32) * np.float32(scale)
+            yield Piece(index, readings, 0 if expected is None else index - expected, stream)
+            self._aux_expected[stream] = index + values.shape[1]
 
     has_motor = True
 

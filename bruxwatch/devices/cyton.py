@@ -22,7 +22,15 @@ from bruxwatch.devices import cyton_protocol as proto
 from bruxwatch.devices.base import DeviceError, DeviceSpec
 from bruxwatch.devices.options import no_more, pop_channels, pop_whole_number
 from bruxwatch.devices.serial_link import SerialBoard, SerialLink
-from bruxwatch.stream import ACCEL, ECG_CHANNEL, AuxClock, Chunk, ChunkRun, StreamInfo
+from bruxwatch.stream import (
+    ACCEL,
+    ECG_CHANNEL,
+    AuxClock,
+    Chunk,
+    ChunkRun,
+    StreamInfo,
+    accelerometer_info,
+)
 
 REPLY_TIMEOUT_S = 3.0
 
@@ -77,12 +85,8 @@ class CytonBoard(SerialBoard):
             rails=(-rail, rail),
         )
         self.aux_streams = {
-            ACCEL: StreamInfo(
-                fs=proto.ACCEL_FS,
-                channels=("accel_x", "accel_y", "accel_z"),
-                units="g",
-                kind="aux",
-                device=f"OpenBCI Cyton on {port}: LIS3DH accelerometer",
+            ACCEL: accelerometer_info(
+                proto.ACCEL_FS, f"OpenBCI Cyton on {port}: LIS3DH accelerometer"
             )
         }
         self.firmware = ""

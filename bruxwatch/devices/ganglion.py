@@ -23,7 +23,7 @@ import numpy as np
 
 from bruxwatch.devices import ganglion_protocol as gp
 from bruxwatch.devices.ble_link import BleLink, Notification, NotifyingBoard, Piece
-from bruxwatch.stream import ACCEL, AuxClock, Chunk, StreamInfo
+from bruxwatch.stream import ACCEL, AuxClock, Chunk, StreamInfo, accelerometer_info
 
 CYCLE_SLACK_S = 0.15
 """How much less than a whole packet-id cycle of host time still counts as a lost cycle (s)."""
@@ -69,13 +69,7 @@ class GanglionBoard(NotifyingBoard):
         )
         if accel:
             self.aux_streams = {
-                ACCEL: StreamInfo(
-                    fs=gp.ACCEL_FS,
-                    channels=("accel_x", "accel_y", "accel_z"),
-                    units="g",
-                    kind="aux",
-                    device=f"Ganglion {target}: LIS2DH accelerometer",
-                )
+                ACCEL: accelerometer_info(gp.ACCEL_FS, f"Ganglion {target}: LIS2DH accelerometer")
             }
 
     async def _on_connect(self, client) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 
 from bruxwatch.devices import ganglion_protocol as gp
 from bruxwatch.emulated.ble_radio import BleFaults, FakePeripheral
-from bruxwatch.emulated.body import ACCEL_FS
+from bruxwatch.emulated.body import ACCEL_FS, PPG_FS
 from bruxwatch.emulated.simulator import SimulatorConfig
 
 
@@ -243,7 +243,9 @@ class BleEmgPeripheral(WornPeripheral):
     `vibrations`. Counts are 12-bit (ESP32 ADC), the MyoWare RAW output centred at mid-rail.
     With `imu` (a Nano 33 BLE Sense: on by default) the info says "imu=25" and the board
     also sends motion frames (type 2): reading k, the wearer's accelerometer in mg at
-    sample 40 k, five readings a notification; `motion_sent` keeps (k, x, y, z) in mg."""
+    sample 40 k, five readings a notification; `motion_sent` keeps (k, x, y, z) in mg. With
+    `ppg` (a MAX30102 on the wearer's finger) the info says "ppg=50" and pulse frames
+    (type 3) carry the wearer's pulse; `pulse_sent` keeps (m, reading)."""
 
     name = "bruxwatch-EMG"
 
@@ -255,6 +257,7 @@ class BleEmgPeripheral(WornPeripheral):
         frame_samples: int = 20,
         seed: int = 4,
         imu: bool = True,
+        ppg: bool = False,
         **wearing,
     ) -> None:
         from bruxwatch.devices import ble_emg
@@ -271,10 +274,12 @@ class BleEmgPeripheral(WornPeripheral):
                 ble_emg.INFO_UUID: ["read"],
             }
         }
-        info = f"fw=1.1.0 fs={fs:g} bits=12 channels=2 kind=raw" + (" imu=25" if imu else "")
+        info = f"fw=1.1.0 fs={fs:g} bits=12 channels=2 kind=raw"
+        info += (" imu=25" if imu else "") + (" ppg=50" if ppg else "")
         self.values = {ble_emg.INFO_UUID: info.encode()}
-        self.imu = imu
-        self.motion_sent: list[tuple[int, int, int, int]] = []
+        self.imu, self.ppg = imu, ppg
+        self.motion_sent: list[tuple[int, ...]] = []
+        self.pulse_sent: list[tuple[int, ...]] = []
         self.sent: list[np.ndarray] = []  # counts per frame, in order since "start"
         self.vibrations: list[tuple[int, int]] = []
 
@@ -301,7 +306,12 @@ class BleEmgPeripheral(WornPeripheral):
         from bruxwatch.devices.arduino_protocol import encode_frame
 
         started, index = asyncio.get_running_loop().time(), 0
-        readings: list[tuple[int, ...]] = []
+        sensors = []  # (frame type, readings a second, per frame, values of reading k, kept)
+        if self.imu:
+            sensors.append((2, 25.0, 5, self._motion_reading, self.motion_sent, "<hhh"))
+        if self.ppg:
+            sensors.append((3, 50.0, 10, self._pulse_reading, self.pulse_sent, "<H"))
+        pending: list[list[tuple[int, ...]]] = [[] for _ in sensors]
         for chunk in self._wearer():
             counts = np.clip(np.rint(2048 + chunk.samples * (2048 / 1500.0)), 0, 4095)
             counts = counts.astype(np.uint16)
@@ -311,24 +321,39 @@ class BleEmgPeripheral(WornPeripheral):
             index += counts.shape[1]
             if not await self._send(self.uuids.DATA_UUID, frame, index / self.fs, started):
                 return
-            if not self.imu:
-                continue
-            step = int(self.fs // 25)  # reading k goes with sample k x fs / 25
-            for number in (n for n in taken if n % step == 0):
-                wearer = chunk.first_index + number - taken[0]
-                g = self.simulator.accel[
-                    :, min(int(wearer / self.fs * ACCEL_FS), self.simulator.accel.shape[1] - 1)
-                ]
-                readings.append((number // step, *(int(v) for v in np.rint(g * 1000.0))))
-            if len(readings) >= 5:
-                await self._send_motion(readings[:5], index / self.fs, started)
-                self.motion_sent += readings[:5]
-                del readings[:5]
+            for (kind, rate, per_frame, reading, kept, form), waiting in zip(
+                sensors, pending, strict=True
+            ):
+                step = int(self.fs // rate)  # reading k goes with sample k x fs / rate
+                for number in (n for n in taken if n % step == 0):
+                    wearer_s = (chunk.first_index + number - taken[0]) / self.fs
+                    waiting.append((number // step, *reading(wearer_s)))
+                if len(waiting) >= per_frame:
+                    frame = _sensor_frame(kind, waiting[:per_frame], form)
+                    await self._send(self.uuids.DATA_UUID, frame, index / self.fs, started)
+                    kept += waiting[:per_frame]
+                    del waiting[:per_frame]
 
-    async def _send_motion(self, readings, streamed_s: float, started: float) -> None:
-        """A motion frame as hardware/README.md describes it: version 1, type 2, the first
-        reading's index (uint32), 3 channels, N readings of X, Y, Z int16 mg, CRC."""
-        body = struct.pack("<BBIBB", 1, 2, readings[0][0], 3, len(readings))
-        body += b"".join(struct.pack("<hhh", *r[1:]) for r in readings)
-        frame = body + struct.pack("<H", binascii.crc_hqx(body, 0xFFFF))
-        await self._send(self.uuids.DATA_UUID, frame, streamed_s, started)
+    def _motion_reading(self, wearer_s: float) -> tuple[int, ...]:
+        """The wearer's accelerometer at `wearer_s` (s), X, Y, Z in mg."""
+        night = self.simulator.accel
+        g = night[:, min(int(wearer_s * ACCEL_FS), night.shape[1] - 1)]
+        return tuple(int(v) for v in np.rint(g * 1000.0))
+
+    def _pulse_reading(self, wearer_s: float) -> tuple[int, ...]:
+        """The wearer's pulse at `wearer_s` (s) as a MAX30102's infrared reading would carry
+        it: about 100 000 counts of reflection, the pulse a few thousand on top, the top 16
+        of its 18 bits."""
+        night = self.simulator.ppg
+        value = night[0, min(int(wearer_s * PPG_FS), night.shape[1] - 1)]
+        return (int(np.clip(100_000 + 2_000 * value, 0, 2**18 - 1)) >> 2,)
+
+
+def _sensor_frame(kind: int, readings: list[tuple[int, ...]], form: str) -> bytes:
+    """A motion (2) or pulse (3) frame as hardware/README.md describes it: version 1, the
+    type, the first reading's index (uint32), the channels, N readings (each `form`: X, Y, Z
+    int16 mg, or one uint16), CRC-16/CCITT-FALSE."""
+    channels = len(readings[0]) - 1
+    body = struct.pack("<BBIBB", 1, kind, readings[0][0], channels, len(readings))
+    body += b"".join(struct.pack(form, *r[1:]) for r in readings)
+    return body + struct.pack("<H", binascii.crc_hqx(body, 0xFFFF))

@@ -28,6 +28,10 @@ import numpy as np
 from bruxwatch.signal.movement import UP_AXIS
 
 ACCEL_FS = 25.0
+PPG_FS = 50.0
+"""The simulated pulse sensor's rate (Hz)."""
+PULSE_TRANSIT_S = 0.25
+"""From the R wave to the pulse's arrival at a finger (s)."""
 """The simulated accelerometer's rate (Hz), the Cyton's."""
 ACCEL_NOISE_G = 0.005
 """The accelerometer's noise per axis (g RMS) when still."""
@@ -153,3 +157,33 @@ def next_position(current: str, rng: np.random.Generator) -> str:
     names = [p for p in POSITION_WEIGHTS if p != current]
     weights = np.array([POSITION_WEIGHTS[p] for p in names])
     return str(rng.choice(names, p=weights / weights.sum()))
+
+
+def pulse_wave(
+    duration_s: float,
+    beats: np.ndarray,
+    movements: list[tuple[float, float]],
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The night's PPG at PPG_FS, float32 (1, n) in arbitrary units: a pulse per beat
+    (a systolic rise and fall, then a smaller dicrotic wave), PULSE_TRANSIT_S after each R
+    wave, its amplitude varying a little from beat to beat, over a breathing wander, with
+    sensor noise; a body movement swamps it (large, slow artifacts)."""
+    n = int(duration_s * PPG_FS)
+    t = np.arange(n) / PPG_FS
+    out = 0.3 * np.sin(2 * np.pi * 0.25 * t + rng.uniform(0, 6.3))  # breathing
+    amplitudes = rng.uniform(0.8, 1.2, beats.size)
+    for beat, amplitude in zip(beats.tolist(), amplitudes.tolist(), strict=True):
+        arrival = beat + PULSE_TRANSIT_S
+        lo, hi = np.searchsorted(t, [arrival - 0.1, arrival + 0.8])
+        u = t[lo:hi] - arrival
+        systolic = np.exp(-0.5 * ((u - 0.1) / 0.07) ** 2)
+        dicrotic = 0.35 * np.exp(-0.5 * ((u - 0.38) / 0.08) ** 2)
+        out[lo:hi] += amplitude * (systolic + dicrotic)
+    out += 0.03 * rng.standard_normal(n)
+    for m0, m1 in movements:
+        lo, hi = np.searchsorted(t, [m0, m1])
+        if hi > lo:
+            f = rng.uniform(0.5, 2.0)
+            out[lo:hi] += 3.0 * np.sin(2 * np.pi * f * (t[lo:hi] - m0)) * rng.uniform(0.5, 1.5)
+    return out[None, :].astype(np.float32)

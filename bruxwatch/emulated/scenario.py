@@ -62,6 +62,7 @@ class SimulatorConfig:
     wake_bouts: stretches awake (restless, no episodes), the first at the start.
     ecg_lead: one more channel, named "ecg", wired as ECG across the chest, with QRS
         complexes of `ecg_lead_uv` (µV).
+    ppg: deliver a pulse sensor's stream (`PPG`, 50 Hz) beside the EMG: the same heart.
 
     What a microphone by the bed hears (`emulated.bedroom_sound`, for `record --audio sim`):
     grinding_share: the share of phasic and mixed episodes the wearer grinds audibly in
@@ -103,6 +104,7 @@ class SimulatorConfig:
     wake_bouts: int = 0
     ecg_lead: bool = False
     ecg_lead_uv: float = 1000.0
+    ppg: bool = False
     grinding_share: float = 0.5
     sounds_per_hour: float = 6.0
 

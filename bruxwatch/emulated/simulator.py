@@ -24,9 +24,9 @@ import numpy as np
 from scipy import signal as sps
 
 from bruxwatch.emulated.bedroom_sound import BedroomSound, SimulatedMicrophone, night_sounds
-from bruxwatch.emulated.body import ACCEL_FS, accelerometer, beat_times
+from bruxwatch.emulated.body import ACCEL_FS, PPG_FS, accelerometer, beat_times, pulse_wave
 from bruxwatch.emulated.scenario import Activation, SimulatorConfig, lost_packets, script
-from bruxwatch.stream import ACCEL, ECG_CHANNEL, Chunk, StreamInfo
+from bruxwatch.stream import ACCEL, ECG_CHANNEL, PPG, Chunk, StreamInfo, accelerometer_info
 
 
 class Simulator:
@@ -63,14 +63,19 @@ class Simulator:
         self._delivered_until = 0  # end of the last sample delivered, with packet loss
         self.aux_streams: dict[str, StreamInfo] = {}
         if config.accelerometer:
-            self.aux_streams[ACCEL] = StreamInfo(
-                fs=ACCEL_FS,
-                channels=("accel_x", "accel_y", "accel_z"),
-                units="g",
+            self.aux_streams[ACCEL] = accelerometer_info(
+                ACCEL_FS, f"simulator accelerometer (seed {config.seed})"
+            )
+        if config.ppg:
+            self.aux_streams[PPG] = StreamInfo(
+                fs=PPG_FS,
+                channels=("ppg",),
+                units="au",
                 kind="aux",
-                device=f"simulator accelerometer (seed {config.seed})",
+                device=f"simulator pulse sensor (seed {config.seed})",
             )
         self._accel: np.ndarray | None = None
+        self._ppg: np.ndarray | None = None
         self._beats: np.ndarray | None = None
         self._bedroom: BedroomSound | None = None
 
@@ -83,6 +88,16 @@ class Simulator:
             truth = self.truth
             self._accel = accelerometer(truth.duration_s, truth.positions, truth.movements, rng)
         return self._accel
+
+    @property
+    def ppg(self) -> np.ndarray:
+        """The whole night's pulse (PPG), float32 (1, n) at PPG_FS, from the same heart as the
+        ECG in the leads (made once, its own seed)."""
+        if self._ppg is None:
+            rng = np.random.default_rng([self.config.seed, 7])
+            truth = self.truth
+            self._ppg = pulse_wave(truth.duration_s, self.beats, truth.movements, rng)
+        return self._ppg
 
     @property
     def beats(self) -> np.ndarray:
@@ -114,7 +129,7 @@ class Simulator:
         started = time.monotonic()
         buffer = np.zeros((self.info.n_channels, 0), dtype=np.float32)
         index = self._delivered_until = 0
-        accel_done = 0
+        aux_done = dict.fromkeys(self.aux_streams, 0)
         for block in self._blocks():
             buffer = np.concatenate((buffer, block), axis=1) if buffer.shape[1] else block
             while buffer.shape[1] >= size or (
@@ -135,15 +150,18 @@ class Simulator:
                     yield chunk
                 else:
                     yield from self._without_lost(chunk)
-                if self.aux_streams:
-                    accel_done = yield from self._accel_until(accel_done, chunk.end_index)
+                for name in aux_done:
+                    aux_done[name] = yield from self._aux_until(
+                        name, aux_done[name], chunk.end_index
+                    )
 
-    def _accel_until(self, done: int, emg_end: int) -> Iterator[Chunk]:
-        """The accelerometer's samples from `done` up to the time of EMG sample `emg_end`;
-        returns where it got to."""
-        until = min(int(emg_end * ACCEL_FS / self.fs), self.accel.shape[1])
+    def _aux_until(self, name: str, done: int, emg_end: int) -> Iterator[Chunk]:
+        """Auxiliary stream `name`'s samples from `done` up to the time of EMG sample
+        `emg_end`; returns where it got to."""
+        night = self.accel if name == ACCEL else self.ppg
+        until = min(int(emg_end * self.aux_streams[name].fs / self.fs), night.shape[1])
         if until > done:
-            yield Chunk(done, self.accel[:, done:until], stream=ACCEL)
+            yield Chunk(done, night[:, done:until], stream=name)
         return max(done, until)
 
     def lost_samples(self) -> np.ndarray:

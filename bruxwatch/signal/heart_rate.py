@@ -22,8 +22,9 @@ oromotor activity show no such rise. The rise peaks seconds after the onset, so 
 must hold at least `peak_beats` accepted intervals after the onset, or the episode's heart
 rate is unknown. That is the rule, not the exception, with beats from the masseter leads: a
 clench hides the beats there under its EMG (and the heart has settled by the time they come
-back), so confirmation needs a channel wired as ECG across the chest, which sees every beat;
-the masseter leads still give the night's heart rate.
+back), so confirmation needs a channel wired as ECG across the chest, which sees every beat,
+or a pulse sensor (`signal.pulse`, whose peaks go through the same rules); the masseter
+leads still give the night's heart rate.
 """
 
 from __future__ import annotations

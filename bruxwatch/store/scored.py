@@ -20,6 +20,7 @@ from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.config import FilterConfig, SignalConfig
 from bruxwatch.signal.confirmation import Confirmation, EpisodeContext, confirm
 from bruxwatch.signal.events import Episode
+from bruxwatch.signal.heart_rate import HeartRate
 from bruxwatch.signal.movement import EpochAccumulator, Epochs
 from bruxwatch.signal.outcomes import (
     FeedbackOutcome,
@@ -28,10 +29,11 @@ from bruxwatch.signal.outcomes import (
     summarize_outcomes,
 )
 from bruxwatch.signal.pipeline import processing_delay, scored_channels
+from bruxwatch.signal.pulse import PulseDetector
 from bruxwatch.store.local_time import night_label
 from bruxwatch.store.night_schema import SessionInfo
 from bruxwatch.store.recording import Recording
-from bruxwatch.stream import ACCEL, gapless_chunks
+from bruxwatch.stream import ACCEL, ECG_CHANNEL, PPG, gapless_chunks
 
 
 @dataclass
@@ -186,11 +188,28 @@ def score_night(
             analysis.episodes,
             analysis.summary,
             config,
-            analysis.heart,
+            night_heart(recording, config, analysis.heart),
             accelerometer_epochs(recording, config),
             recording.sound_clips(),
         ),
     )
+
+
+def night_heart(
+    recording: Recording, config: SignalConfig, from_scoring: HeartRate | None
+) -> HeartRate | None:
+    """The night's heart rate from the best source it has: a channel wired as ECG (what
+    the scoring found there, `from_scoring`), else a pulse sensor (`PPG`, which a clench
+    does not hide), else the ECG in the masseter leads (`from_scoring` again)."""
+    if ECG_CHANNEL in recording.info.channels:
+        return from_scoring
+    info = recording.aux_streams().get(PPG)
+    if info is None:
+        return from_scoring
+    detector = PulseDetector(info.fs, config.heart)
+    for chunk in gapless_chunks(*recording.aux_samples(PPG), PPG):
+        detector.add(chunk.first_index, chunk.samples[0])
+    return detector.heart()
 
 
 def accelerometer_epochs(recording: Recording, config: SignalConfig) -> Epochs | None:

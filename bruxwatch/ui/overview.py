@@ -18,7 +18,7 @@ from bruxwatch.signal.heart_rate import HeartRate, heart_rate
 from bruxwatch.signal.pipeline import processing_delay
 from bruxwatch.store.local_time import stamp
 from bruxwatch.store.recording import Recording
-from bruxwatch.store.scored import stored_signal_config
+from bruxwatch.store.scored import night_heart, stored_signal_config
 from bruxwatch.stream import Chunk
 
 OVERVIEW_BINS = 4000
@@ -126,7 +126,7 @@ def night_overview(recording: Recording, bins: int = OVERVIEW_BINS) -> NightOver
         feedback=recording.feedback(),
         gaps_s=gaps,
         bad_s=bad,
-        heart=_heart(pipeline),
+        heart=night_heart(recording, pipeline.config, _heart(pipeline)),
         hourly=hourly,
         calibration_s=tuple(session.config["calibration_s"])
         if "calibration_s" in session.config

@@ -23,6 +23,7 @@ from bruxwatch.store.local_time import local
 from bruxwatch.store.nights import listing
 from bruxwatch.store.recording import Recording
 from bruxwatch.store.scored import stored_scoring
+from bruxwatch.stream import ACCEL
 from bruxwatch.ui.colours import KIND_COLOURS
 from bruxwatch.ui.overview import NightOverview, detail_window, night_overview
 from bruxwatch.ui.review_sound import SoundPanel
@@ -258,11 +259,12 @@ class ReviewWindow(QtWidgets.QMainWindow):
         plot.addItem(self._cursor)
 
     def _draw_movement(self) -> None:
-        """Each auxiliary stream's channels over the night (the accelerometer's X, Y, Z in
-        g), under the level and on its time axis; hidden for a night without any."""
+        """The accelerometer's X, Y, Z (g) over the night, under the level and on its time
+        axis; hidden for a night without one (a pulse sensor's stream shows as the heart
+        rate, below)."""
         plot = self.movement
         plot.clear()
-        streams = self.recording.aux_streams()
+        streams = {k: v for k, v in self.recording.aux_streams().items() if k == ACCEL}
         plot.setVisible(bool(streams))
         if not streams:
             return

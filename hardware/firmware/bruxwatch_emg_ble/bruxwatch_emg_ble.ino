@@ -20,6 +20,11 @@
 // frame is sent. (A Rev1 board's LSM9DS1: include Arduino_LSM9DS1.h instead; its IMU object
 // reads acceleration the same way.)
 //
+// With a pulse sensor (PPG_HZ 50: a MAX30102 breakout on a finger or the earlobe, on the I2C
+// pins) the info says " ppg=50" and the board notifies pulse frames: type 3, the first
+// reading's index (reading m is taken with sample m x SAMPLE_RATE_HZ / PPG_HZ), C = 1, N
+// uint16 readings: the infrared LED's reflection, the top 16 of the sensor's 18 bits.
+//
 // Frame (little-endian): version(1) type(1=samples) first_index(uint32) C N
 // N x C uint16 counts (sample-major) CRC-16/CCITT-FALSE(poly 0x1021, init 0xFFFF) of all
 // preceding bytes. 20 samples x 2 channels = 90 bytes: the central must negotiate an ATT MTU
@@ -32,6 +37,14 @@
 #endif
 #if IMU_HZ
 #include <Arduino_BMI270_BMM150.h>
+#endif
+#ifndef PPG_HZ
+#define PPG_HZ 0               // 50 with a MAX30102 pulse sensor on the I2C pins (SDA, SCL)
+#endif
+#if PPG_HZ
+#include <Wire.h>
+#include "MAX30105.h"          // SparkFun MAX3010x library; it drives the MAX30102 too
+MAX30105 pulseSensor;
 #endif
 
 // ------------------------------------------------------------------ settings
@@ -52,7 +65,7 @@ BLECharacteristic dataChar(UUID("0002"), BLENotify, 10 + 2 * N_CHANNELS * SAMPLE
 BLECharacteristic commandChar(UUID("0003"), BLEWrite | BLEWriteWithoutResponse, 48);
 BLECharacteristic infoChar(UUID("0004"), BLERead, 64);
 
-const uint8_t PROTOCOL_VERSION = 1, TYPE_SAMPLES = 1, TYPE_MOTION = 2;
+const uint8_t PROTOCOL_VERSION = 1, TYPE_SAMPLES = 1, TYPE_MOTION = 2, TYPE_PULSE = 3;
 const uint16_t RING = 256;  // 256 ms at 1 kHz: rides out a slow connection event
 
 uint16_t ring[RING][N_CHANNELS];
@@ -129,6 +142,56 @@ void sendMotion() {
 }
 #endif
 
+#if PPG_HZ
+const uint16_t PULSE_RING = 64;        // 1.3 s of readings
+const uint8_t PULSE_PER_FRAME = 10;    // 5 pulse notifications a second at 50 Hz
+uint16_t pulse[PULSE_RING];
+uint32_t pulseIndex[PULSE_RING];
+uint16_t pulseHead = 0, pulseTail = 0;
+bool ppgPresent = false;
+
+// Take pulse reading m with sample m x SAMPLE_RATE_HZ / PPG_HZ: the sensor's newest infrared
+// reading (the last one holds when none is new). A full ring drops it, an exact gap.
+void readPulse(uint32_t reading) {
+  static uint32_t last = 0;
+  uint16_t next = (pulseHead + 1) % PULSE_RING;
+  if (next == pulseTail) return;
+  pulseSensor.check();
+  while (pulseSensor.available()) {
+    last = pulseSensor.getFIFOIR();
+    pulseSensor.nextSample();
+  }
+  pulse[pulseHead] = (uint16_t)((last >> 2) & 0xFFFF);
+  pulseIndex[pulseHead] = reading;
+  pulseHead = next;
+}
+
+uint16_t pulseBuffered() { return (pulseHead + PULSE_RING - pulseTail) % PULSE_RING; }
+
+void sendPulse() {
+  uint8_t frame[10 + 2 * PULSE_PER_FRAME + 2];
+  uint32_t first = pulseIndex[pulseTail];
+  uint8_t count = 1;
+  while (count < PULSE_PER_FRAME &&
+         pulseIndex[(pulseTail + count) % PULSE_RING] == first + count) count++;
+  size_t n = 0;
+  frame[n++] = PROTOCOL_VERSION;
+  frame[n++] = TYPE_PULSE;
+  for (uint8_t b = 0; b < 4; b++) frame[n++] = (first >> (8 * b)) & 0xFF;
+  frame[n++] = 1;
+  frame[n++] = count;
+  for (uint8_t s = 0; s < count; s++) {
+    frame[n++] = pulse[pulseTail] & 0xFF;
+    frame[n++] = pulse[pulseTail] >> 8;
+    pulseTail = (pulseTail + 1) % PULSE_RING;
+  }
+  uint16_t crc = crc16Ccitt(frame, n, 0xFFFF);
+  frame[n++] = crc & 0xFF;
+  frame[n++] = crc >> 8;
+  dataChar.writeValue(frame, n);
+}
+#endif
+
 void sampleDue() {
   const uint32_t period = 1000000UL / SAMPLE_RATE_HZ;
   while ((int32_t)(micros() - nextSampleMicros) >= 0) {
@@ -144,6 +207,11 @@ void sampleDue() {
 #if IMU_HZ
     if (imuPresent && sampleIndex % (SAMPLE_RATE_HZ / IMU_HZ) == 0) {
       readMotion(sampleIndex / (SAMPLE_RATE_HZ / IMU_HZ));
+    }
+#endif
+#if PPG_HZ
+    if (ppgPresent && sampleIndex % (SAMPLE_RATE_HZ / PPG_HZ) == 0) {
+      readPulse(sampleIndex / (SAMPLE_RATE_HZ / PPG_HZ));
     }
 #endif
     ringIndex[ringHead] = sampleIndex++;
@@ -185,6 +253,9 @@ void describe(char *text, size_t size) {
 #if IMU_HZ
   if (imuPresent) snprintf(text + strlen(text), size - strlen(text), " imu=%d", IMU_HZ);
 #endif
+#if PPG_HZ
+  if (ppgPresent) snprintf(text + strlen(text), size - strlen(text), " ppg=%d", PPG_HZ);
+#endif
 }
 
 void reply(const char *text) {
@@ -199,6 +270,9 @@ void handleCommand(char *line) {
     ringHead = ringTail = 0;
 #if IMU_HZ
     motionHead = motionTail = 0;
+#endif
+#if PPG_HZ
+    pulseHead = pulseTail = 0;
 #endif
     sampleIndex = 0;
     nextSampleMicros = micros();
@@ -239,6 +313,12 @@ void setup() {
 #if IMU_HZ
   imuPresent = IMU.begin();  // a board whose IMU does not answer says no "imu="
 #endif
+#if PPG_HZ
+  // infrared and red LEDs (mode 2) at a moderate current, 4-sample averaging of 200 reads a
+  // second (50 readings a second), 411-us pulses (18 bits), 16384-count range
+  ppgPresent = pulseSensor.begin(Wire, I2C_SPEED_FAST);
+  if (ppgPresent) pulseSensor.setup(0x1F, 4, 2, 200, 411, 16384);
+#endif
   char info[64];
   describe(info, sizeof(info));
   infoChar.writeValue((const uint8_t *)info, strlen(info));
@@ -272,6 +352,9 @@ void loop() {
   if (streaming && buffered() >= SAMPLES_PER_FRAME) sendFrame();
 #if IMU_HZ
   if (streaming && motionBuffered() >= READINGS_PER_FRAME) sendMotion();
+#endif
+#if PPG_HZ
+  if (streaming && pulseBuffered() >= PULSE_PER_FRAME) sendPulse();
 #endif
   if (vibrating && (int32_t)(millis() - vibrateUntil) >= 0) {
     analogWrite(VIBRATION_PIN, 0);
