@@ -89,6 +89,25 @@ uint16_t crc16Ccitt(const uint8_t *data, size_t length, uint16_t crc) {
   return crc;
 }
 
+// Every frame's header (version, type, first index, C, N); returns its length.
+size_t frameHeader(uint8_t *frame, uint8_t type, uint32_t first, uint8_t channels, uint8_t count) {
+  size_t n = 0;
+  frame[n++] = PROTOCOL_VERSION;
+  frame[n++] = type;
+  for (uint8_t b = 0; b < 4; b++) frame[n++] = (first >> (8 * b)) & 0xFF;
+  frame[n++] = channels;
+  frame[n++] = count;
+  return n;
+}
+
+// Append the CRC of the n bytes so far and notify the frame.
+void notifyFrame(uint8_t *frame, size_t n) {
+  uint16_t crc = crc16Ccitt(frame, n, 0xFFFF);
+  frame[n++] = crc & 0xFF;
+  frame[n++] = crc >> 8;
+  dataChar.writeValue(frame, n);
+}
+
 uint16_t buffered() { return (ringHead + RING - ringTail) % RING; }
 
 #if IMU_HZ
@@ -121,12 +140,7 @@ void sendMotion() {
   uint8_t count = 1;
   while (count < READINGS_PER_FRAME &&
          motionIndex[(motionTail + count) % MOTION_RING] == first + count) count++;
-  size_t n = 0;
-  frame[n++] = PROTOCOL_VERSION;
-  frame[n++] = TYPE_MOTION;
-  for (uint8_t b = 0; b < 4; b++) frame[n++] = (first >> (8 * b)) & 0xFF;
-  frame[n++] = 3;
-  frame[n++] = count;
+  size_t n = frameHeader(frame, TYPE_MOTION, first, 3, count);
   for (uint8_t s = 0; s < count; s++) {
     for (uint8_t a = 0; a < 3; a++) {
       uint16_t v = (uint16_t)motion[motionTail][a];
@@ -135,10 +149,7 @@ void sendMotion() {
     }
     motionTail = (motionTail + 1) % MOTION_RING;
   }
-  uint16_t crc = crc16Ccitt(frame, n, 0xFFFF);
-  frame[n++] = crc & 0xFF;
-  frame[n++] = crc >> 8;
-  dataChar.writeValue(frame, n);
+  notifyFrame(frame, n);
 }
 #endif
 
@@ -174,21 +185,13 @@ void sendPulse() {
   uint8_t count = 1;
   while (count < PULSE_PER_FRAME &&
          pulseIndex[(pulseTail + count) % PULSE_RING] == first + count) count++;
-  size_t n = 0;
-  frame[n++] = PROTOCOL_VERSION;
-  frame[n++] = TYPE_PULSE;
-  for (uint8_t b = 0; b < 4; b++) frame[n++] = (first >> (8 * b)) & 0xFF;
-  frame[n++] = 1;
-  frame[n++] = count;
+  size_t n = frameHeader(frame, TYPE_PULSE, first, 1, count);
   for (uint8_t s = 0; s < count; s++) {
     frame[n++] = pulse[pulseTail] & 0xFF;
     frame[n++] = pulse[pulseTail] >> 8;
     pulseTail = (pulseTail + 1) % PULSE_RING;
   }
-  uint16_t crc = crc16Ccitt(frame, n, 0xFFFF);
-  frame[n++] = crc & 0xFF;
-  frame[n++] = crc >> 8;
-  dataChar.writeValue(frame, n);
+  notifyFrame(frame, n);
 }
 #endif
 
@@ -226,12 +229,7 @@ void sendFrame() {
   uint8_t count = 1;
   while (count < SAMPLES_PER_FRAME &&
          ringIndex[(ringTail + count) % RING] == first + count) count++;
-  size_t n = 0;
-  frame[n++] = PROTOCOL_VERSION;
-  frame[n++] = TYPE_SAMPLES;
-  for (uint8_t b = 0; b < 4; b++) frame[n++] = (first >> (8 * b)) & 0xFF;
-  frame[n++] = N_CHANNELS;
-  frame[n++] = count;
+  size_t n = frameHeader(frame, TYPE_SAMPLES, first, N_CHANNELS, count);
   for (uint8_t s = 0; s < count; s++) {
     for (uint8_t c = 0; c < N_CHANNELS; c++) {
       uint16_t v = ring[ringTail][c];
@@ -240,10 +238,7 @@ void sendFrame() {
     }
     ringTail = (ringTail + 1) % RING;
   }
-  uint16_t crc = crc16Ccitt(frame, n, 0xFFFF);
-  frame[n++] = crc & 0xFF;
-  frame[n++] = crc >> 8;
-  dataChar.writeValue(frame, n);
+  notifyFrame(frame, n);
 }
 
 // "fw=1.1.0 fs=1000 bits=12 channels=2 kind=raw" and " imu=25" when the IMU answered.
