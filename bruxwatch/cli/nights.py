@@ -19,7 +19,7 @@ from bruxwatch.cli.common import (
     signal_config,
     writing,
 )
-from bruxwatch.cli.formats import REPORT_FORMATS, add_format_options, asked_for
+from bruxwatch.cli.formats import REPORT_FORMATS, Format, add_format_options, asked_for
 from bruxwatch.errors import StoreError
 from bruxwatch.signal import SignalConfig
 from bruxwatch.store.recording import DamagedRecording
@@ -256,6 +256,49 @@ def add_review_command(sub) -> None:
         "--episode", type=int, help="with --screenshot: zoom onto this episode (1 = first)"
     )
     p.set_defaults(func=cmd_review)
+
+
+BUNDLE_FORMAT = Format(
+    "--out",
+    "ZIP",
+    "the bundle to write (a new file)",
+    "bruxwatch.ui.bundle:write_bundle",
+    target="new file",
+    needs="the bundle",
+)
+"""`bruxwatch bundle NIGHTS --out ZIP`: the report, CSVs, EDF+ per night and a README."""
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from bruxwatch.store.exports import short_sessions, short_text
+    from bruxwatch.store.formats import ExportOptions
+
+    path = Path(args.out)
+    if path.suffix.lower() != ".zip":
+        raise CliError(f"{path}: the bundle is a ZIP file; give a name ending in .zip")
+    BUNDLE_FORMAT.check(path)
+    nights, short = short_sessions(
+        scored_nights(args.nights, channels=args.channels, signal=signal_config(args))
+    )
+    if not nights:
+        raise CliError(f"no night to bundle: {short_text(short)}")
+    options = ExportOptions(patient=args.patient, short=short)
+    print(f"saved {BUNDLE_FORMAT.write(nights, path, options)}")
+    if short:
+        print(short_text(short))
+    return 0
+
+
+def add_bundle_command(sub) -> None:
+    """The `bundle` command's arguments."""
+    p = sub.add_parser(
+        "bundle", help="for the dentist: one ZIP of the report, CSVs, EDF+ and a README"
+    )
+    p.add_argument("nights", nargs="+", help="recordings (.sqlite) or folders of them")
+    p.add_argument("--out", required=True, metavar="ZIP", help=BUNDLE_FORMAT.help)
+    p.add_argument("--patient", help="name or code printed on the report (optional)")
+    add_channels_option(p)
+    p.set_defaults(func=cmd_bundle)
 
 
 def add_report_command(sub) -> None:
