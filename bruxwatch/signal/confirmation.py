@@ -14,10 +14,10 @@ rate, and not during movement) per hour, mean and resting heart rate, hours and 
 rates per position, hours of estimated sleep with the episodes per hour of it, and the
 episodes with a grinding sound (the research criteria ask for at least two a night). A
 grinding sound is evidence for an episode, but its absence is none against it (clenching
-is silent): it does not enter *confirmed*. Rates
-are per good-signal hour as in `signal.scoring`, per position per hour in it, and per hour
-of estimated sleep for the sleep rate; a rate over less than `MIN_RATE_HOURS`, or of a
-night without enough good signal, is None.
+is silent): it does not enter *confirmed*. Rates are per good-signal hour as in
+`signal.scoring`, per position per hour in it, and per hour of estimated sleep for the sleep
+rate; a rate over less than `MIN_RATE_HOURS`, or of a night without enough good signal, is
+None.
 """
 
 from __future__ import annotations
