@@ -154,8 +154,8 @@ def keep_sound(session, mic: str | None, device) -> object | None:
             raise CliError(str(exc)) from None
     keeper = attach(session, source)
     print(
-        f"sound: {source.description}; keeping only 5 s before to 5 s after each episode, "
-        "in the night's file",
+        f"sound: {source.description}; keeping only {keeper.before_s:g} s before to "
+        f"{keeper.after_s:g} s after each episode, in the night's file",
         flush=True,
     )
     return keeper

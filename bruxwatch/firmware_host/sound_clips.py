@@ -81,13 +81,13 @@ class ClipKeeper:
         self._keep_until(float("inf"))
 
     def _note(self, events: list[Event]) -> None:
-        for event in events:
-            if isinstance(event, EpisodeEnd) and not event.episode.artifact:
-                episode = event.episode
-                start = max(0.0, episode.start_s - self.before_s)
-                end = min(episode.end_s + self.after_s, start + self.max_s)
-                self._pending.append(_Pending(start, end))
-        self._pending.sort(key=lambda p: p.end_s)
+        ended = [e.episode for e in events if isinstance(e, EpisodeEnd) and not e.episode.artifact]
+        for episode in ended:
+            start = max(0.0, episode.start_s - self.before_s)
+            end = min(episode.end_s + self.after_s, start + self.max_s)
+            self._pending.append(_Pending(start, end))
+        if ended:
+            self._pending.sort(key=lambda p: p.end_s)
 
     def _keep_until(self, now_s: float) -> None:
         while self._pending and self._pending[0].end_s <= now_s:

@@ -74,7 +74,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.histogram = pg.PlotWidget()
         self.detail = pg.PlotWidget()
         self.table = QtWidgets.QTableWidget()
-        self.sound = SoundPanel(None, stored_scoring(recording).config)
+        self.sound = SoundPanel()
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         night_column = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)  # one time axis
@@ -165,10 +165,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self._draw_movement()
         self._draw_heart()
         self._draw_histogram()
-        self.sound.clips = self.recording.sound_clips()
-        self.sound.config = stored_scoring(self.recording).config
-        self.sound.setVisible(self.sound.clips is not None)
-        self.sound.show_episode(None)
+        self.sound.show_night(self.recording.sound_clips(), stored_scoring(self.recording).config)
         self._fill_table()
         self.detail.clear()
         if self.night.episodes:

@@ -34,13 +34,11 @@ class SoundPanel(QtWidgets.QWidget):
 
     def __init__(
         self,
-        clips: list[Clip] | None,
-        config: SignalConfig,
+        clips: list[Clip] | None = None,
+        config: SignalConfig | None = None,
         player: Callable[[np.ndarray, float], None] = play_through_speakers,
     ) -> None:
         super().__init__()
-        self.clips = clips
-        self.config = config
         self.player = player
         self.clip: Clip | None = None
         self.score: GrindingScore | None = None
@@ -52,11 +50,23 @@ class SoundPanel(QtWidgets.QWidget):
         self.text.setWordWrap(True)
         layout.addWidget(self.button)
         layout.addWidget(self.text, stretch=1)
+        self.show_night(clips, config or SignalConfig())
+
+    def show_night(self, clips: list[Clip] | None, config: SignalConfig) -> None:
+        """A night's clips (None: recorded without a microphone, the panel hides), scored
+        with its settings."""
+        self.clips, self.config = clips, config
+        self._scores: dict[tuple[float, float], GrindingScore | None] = {}
         self.setVisible(clips is not None)
         self.show_episode(None)
 
     def grinding_of(self, start_s: float, end_s: float) -> GrindingScore | None:
-        return episode_grinding(self.clips or [], start_s, end_s, self.config.sound)
+        """The episode's grinding score (each episode's clip is scored once)."""
+        key = (start_s, end_s)
+        if key not in self._scores:
+            clips = self.clips or []
+            self._scores[key] = episode_grinding(clips, start_s, end_s, self.config.sound)
+        return self._scores[key]
 
     def show_episode(self, span: tuple[float, float] | None) -> None:
         """The clip around the episode from `span[0]` to `span[1]` (s); None: no episode."""
