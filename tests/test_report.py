@@ -143,7 +143,7 @@ def test_pdf_renders_a_page_that_is_not_blank(week, tmp_path):
         pdf = tmp_path / f"{name}.pdf"
         assert main(["report", *nights, "--pdf", str(pdf), "--patient", "J. Doe"]) == 0
         document = pdfium.PdfDocument(str(pdf))
-        assert len(document) == 1
+        assert len(document) == 3  # summary, clinician page, episode list
         page = document[0]
         assert "J. Doe" in page.get_textpage().get_text_range()
         image = np.asarray(page.render(scale=1.0).to_pil().convert("L"), dtype=float)

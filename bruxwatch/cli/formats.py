@@ -89,7 +89,7 @@ REPORT_FORMATS: tuple[Format, ...] = (
     Format(
         "--pdf",
         "FILE",
-        "write the one-page PDF report here",
+        "write the PDF report here (summary, clinician page, episode list)",
         "bruxwatch.ui.report:write_pdf",
         needs="the PDF",
     ),

@@ -193,6 +193,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def format_nights(nights: list, short: Sequence = ()) -> str:
     """The report for the terminal: the PDF's night table (rates per good hour), its
     comparison sentences with their caveats, and the short sessions it left out."""
+    from bruxwatch.store.clinician import clinician_lines
     from bruxwatch.store.exports import comparison_text, evidence, short_text
     from bruxwatch.store.local_time import offset_text
 
@@ -232,6 +233,8 @@ def format_nights(nights: list, short: Sequence = ()) -> str:
     lines.extend(f"  {sentence}" for sentence in comparison_text(nights, found))
     if found["randomized_nights"]:
         lines.append("Does feedback help? " + found["feedback_effect"]["sentence"])
+    lines.append("For the clinician:")
+    lines.extend(f"  {sentence}" for sentence in clinician_lines(nights))
     lines.append(
         f"Clock times are local (UTC{offset_text(nights[0].started_at)}); "
         "nights are dated by the evening they began."

@@ -57,6 +57,7 @@ class EpisodeDetector:
         self._run_start: int | None = None  # start of the current merged run
         self._run_end: int | None = None  # set while the run is below threshold (pending)
         self._run_peak = -np.inf
+        self._run_area = 0.0  # the run's levels above threshold, summed (level units)
         self._run_is_burst = False
         self._run_is_tonic = False
         self._group: _Group | None = None
@@ -111,6 +112,7 @@ class EpisodeDetector:
             self._advance(first_index + hi)
             return
         self._run_peak = max(self._run_peak, float(level[lo:hi].max()))
+        self._run_area += float(level[lo:hi].sum(dtype=np.float64))
         start = self._run_start
         g_lo, g_hi = first_index + lo, first_index + hi
         if not self._run_is_burst:
@@ -133,6 +135,7 @@ class EpisodeDetector:
             return
         self._run_start, self._run_end = index, None
         self._run_peak = -np.inf
+        self._run_area = 0.0
         self._run_is_burst = self._run_is_tonic = False
 
     def _advance(self, upto: int) -> None:
@@ -158,7 +161,8 @@ class EpisodeDetector:
         if end - start < self._min_burst:
             return
         kind = "tonic" if end - start > self._tonic else "phasic"
-        burst = Burst(start, end, self.fs, kind, self._run_peak)
+        area = self._run_area / self.fs
+        burst = Burst(start, end, self.fs, kind, self._run_peak, area)
         self._events.append(BurstEnd(burst))
         if self._group is None:
             self._group = _Group(first_start=start)
@@ -199,5 +203,6 @@ class EpisodeDetector:
             tonic_bursts=tonic,
             peak_level=peak,
             peak_pct_mvc=peak if self.pct_mvc else None,
+            area=sum(b.area for b in bursts),
         )
         self._events.append(EpisodeEnd(episode))

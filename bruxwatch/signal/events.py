@@ -5,7 +5,7 @@ Every record also keeps its sample indices, so streaming and offline runs can be
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 EpisodeKind = Literal["phasic", "tonic", "mixed"]
@@ -40,10 +40,15 @@ class Burst(Span):
 
     start_index/end_index: first sample and one past the last sample above threshold.
     peak: highest detection level in the burst (% MVC when calibrated, × background otherwise).
+    area: the level summed over the burst's samples above threshold, times 1/fs: % MVC·s
+        when calibrated (the burst's share of the work index). A sum of floats: chunkings
+        agree on it to rounding (about 1e-9 of it), not bit for bit, so events compare
+        equal without it.
     """
 
     kind: BurstKind
     peak: float
+    area: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class Episode(Span):
     peak_pct_mvc: highest % MVC reached (None when the recording is not calibrated).
     peak_level: highest detection level in the level units of the analysis.
     artifact: the episode overlaps a stretch of bad signal quality and is not counted.
+    area: its bursts' areas added up (level units·s: % MVC·s when calibrated; as
+        `Burst.area`, not compared).
     """
 
     kind: EpisodeKind
@@ -62,6 +69,7 @@ class Episode(Span):
     peak_level: float
     peak_pct_mvc: float | None
     artifact: bool = False
+    area: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,13 @@ from dataclasses import asdict, dataclass, field
 from bruxwatch.signal.events import Burst, Episode
 
 KINDS = ("phasic", "tonic", "mixed")
-RATE_FIELDS = ("episodes_per_hour", "per_hour_by_kind", "bursts_per_hour", "clench_pct")
+RATE_FIELDS = (
+    "episodes_per_hour",
+    "per_hour_by_kind",
+    "bursts_per_hour",
+    "clench_pct",
+    "work_per_hour",
+)
 """The Summary fields that are rates over the good hours."""
 
 FLOOR_DOUBT_RATIO = 2.0
@@ -46,7 +52,9 @@ class Summary:
     bursts_per_episode: the mean number of bursts in a counted episode (bursts outside any
     episode, such as a swallow, are not in it), the one definition every output uses.
     clench_seconds: total duration of the counted bursts; clench_pct: that time as % of the
-    good-signal time (the share of the night spent above threshold in a burst).
+    good-signal time (the share of the night spent above threshold in a burst): the time index.
+    clench_work: the counted bursts' areas (`Burst.area`: % MVC·s when calibrated);
+    work_per_hour: that per good hour, the work index (% MVC·s/h).
     hourly_episodes: counted episodes in each hour from the recording start.
     channels: flagged time of each scored channel; a channel flagged most of the night is
         left out of detection while another is good (`bad_channels` names them).
@@ -76,6 +84,8 @@ class Summary:
     channels: tuple[ChannelQuality, ...] = ()
     min_good_hours: float = 0.0
     calibration_note: str = ""
+    clench_work: float = 0.0
+    work_per_hour: float = 0.0
 
     @property
     def enough_signal(self) -> bool:
@@ -141,6 +151,7 @@ def summarize(
         return count / good_hours if good_hours > 0 else 0.0
 
     clench = sum(b.duration_s for b in good_bursts)
+    work = sum(b.area for b in good_bursts)
     by_kind = {kind: sum(e.kind == kind for e in counted) for kind in KINDS}
     hourly = [0] * max(1, int(-(-duration_s // 3600)))
     for e in counted:
@@ -165,6 +176,8 @@ def summarize(
         channels=tuple(channels),
         min_good_hours=min_good_hours,
         calibration_note=calibration_note,
+        clench_work=work,
+        work_per_hour=work / good_hours if good_hours > 0 else 0.0,
     )
 
 

@@ -15,7 +15,9 @@ import numpy as np
 
 from bruxwatch import __version__
 from bruxwatch.signal.comparison import GroupComparison, NightCounts, compare_nights
+from bruxwatch.signal.indices import clusters
 from bruxwatch.signal.movement import POSITIONS
+from bruxwatch.store.clinician import clinician_summary, valid_hours
 from bruxwatch.store.formats import ExportOptions
 from bruxwatch.store.local_time import local
 from bruxwatch.store.private import private_file, private_folder
@@ -42,6 +44,7 @@ EPISODE_COLUMNS = (
     "kind",
     "bursts",
     "peak_pct_mvc",
+    "work_pct_mvc_s",
     "feedback_given",
     "feedback_withheld",
     "feedback_held_back",
@@ -81,6 +84,7 @@ def episode_rows(nights: Sequence[ScoredNight]) -> list[dict]:
                     "kind": e.kind,
                     "bursts": e.bursts,
                     "peak_pct_mvc": _round(e.peak_pct_mvc, 1),
+                    "work_pct_mvc_s": _round(e.area, 1) if e.peak_pct_mvc is not None else None,
                     "feedback_given": given,
                     "feedback_withheld": withheld,
                     "feedback_held_back": held,
@@ -96,6 +100,7 @@ def night_row(night: ScoredNight) -> dict:
     s = night.analysis.summary
     o = night.outcome_summary
     cal = night.analysis.calibration
+    found = clusters(night.analysis.episodes)
 
     def rate(value: float, digits: int = 2) -> float | None:
         """A per-hour figure, or None (empty in CSV) below the night's minimum good hours."""
@@ -135,6 +140,10 @@ def night_row(night: ScoredNight) -> dict:
         "bursts_per_episode": round(s.bursts_per_episode, 2),
         "clench_seconds": round(s.clench_seconds, 1),
         "clench_pct": rate(s.clench_pct, 3),
+        "work_index": rate(s.work_per_hour, 1) if cal else None,
+        "valid_hours_by_channel": " ".join(f"{k}={v:.2f}" for k, v in valid_hours(night).items()),
+        "clusters": found.clusters,
+        "clustered_episodes": found.clustered_episodes,
         "mean_episode_s": round(s.mean_episode_s, 2),
         "withhold": night.withhold,
         "feedback_given": o.given,
@@ -281,6 +290,7 @@ def report_dict(
         ],
         "comparison": {**comparison(nights).to_dict(), "text": comparison_text(nights, found)},
         "evidence": found,
+        "clinician": clinician_summary(nights),
         "scoring": scoring_rules(rules),
         "scoring_differs": [
             n.label for n in nights if scoring_rules(n.config) != scoring_rules(rules)

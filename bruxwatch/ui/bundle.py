@@ -1,7 +1,7 @@
 """`bruxwatch bundle NIGHTS --out for-dentist.zip`: everything a clinician needs from the
 nights, in one file to hand over, and nothing else from the machine.
 
-The ZIP holds the one-page PDF report, its JSON, episodes.csv and nights.csv, one EDF+ file
+The ZIP holds the PDF report, its JSON, episodes.csv and nights.csv, one EDF+ file
 per bruxwatch night (raw EMG with the episodes, feedback and gaps as annotations, and the
 accelerometer where there was one) and a README.txt that says what each file is and how to
 open the EDF+ files. Files from other tools that were reported have no EDF+ (the clinician
@@ -91,10 +91,14 @@ device and diagnoses nothing. Sleep bruxism is diagnosed by a clinician, ideally
 polysomnography and audio-video.
 
 What each file is
-- report.pdf: the one-page report. Episodes per hour of good signal by kind (phasic,
-  tonic, mixed), bursts, clenching time, each night on a timeline, baseline against
-  feedback nights, and, where the nights had them, heart rate, body position, movement
-  and grinding sounds.
+- report.pdf: page 1, the summary: episodes per hour of good signal by kind (phasic,
+  tonic, mixed), bursts, clenching time, each night on a clock-time timeline, baseline
+  against feedback nights, and, where the nights had them, heart rate, body position,
+  movement and grinding sounds. Page 2, for you: the nights against the sleep-laboratory
+  research reference marks (episodes/h > 4, bursts/h > 25, bursts per episode > 6; marks
+  of activity, not a diagnosis), the time and work indices, clusters, night-to-night
+  variability, valid recording time per electrode and a typical trace of each episode
+  kind. Then every episode with its clock time.
 - report.json: the same report, machine-readable.
 - episodes.csv: one row per episode of every night: local clock time, duration (s),
   kind, bursts, peak level, whether feedback was given, and its confirmation (heart-rate

@@ -106,11 +106,7 @@ def night_overview(recording: Recording, bins: int = OVERVIEW_BINS) -> NightOver
     for e in episodes:
         hourly[e["kind"]][min(hours - 1, int(e["start_index"] / fs // 3600))] += 1
     gaps = [((at - n) / fs, at / fs) for at, n in recording.gaps()]
-    calibration = recording.session.calibration
-    if calibration is not None:
-        threshold = float(np.max(calibration.threshold_pct_mvc(pipeline.config.threshold)))
-    else:
-        threshold = pipeline.config.threshold.adaptive_factor
+    threshold, _units = level_threshold(recording)
     session = recording.session
     return NightOverview(
         title=f"{recording.path.name} — {stamp(session.started_at)}, "
@@ -139,13 +135,37 @@ def detail_window(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(times s, filtered EMG (channels, n), envelope (channels, n)) for [start_s, end_s),
     filtered from `settle_s` earlier so the filters have settled."""
+    times, outs, keeps = _window(recording, start_s, end_s, settle_s)
+    if not times:
+        n = recording.info.n_channels
+        return np.zeros(0), np.zeros((n, 0)), np.zeros((n, 0))
+    filtered = [out.filtered[:, keep] for out, keep in zip(outs, keeps, strict=True)]
+    envelope = [out.envelope[:, keep] for out, keep in zip(outs, keeps, strict=True)]
+    return np.concatenate(times), np.concatenate(filtered, axis=1), np.concatenate(envelope, axis=1)
+
+
+def level_window(
+    recording: Recording, start_s: float, end_s: float, settle_s: float = 10.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(times s, detection level) for [start_s, end_s): % MVC when the night is calibrated,
+    x background otherwise (as the scoring saw it, `settle_s` of filtering earlier)."""
+    times, outs, keeps = _window(recording, start_s, end_s, settle_s)
+    if not times:
+        return np.zeros(0), np.zeros(0)
+    level = [out.level[keep] for out, keep in zip(outs, keeps, strict=True)]
+    return np.concatenate(times), np.concatenate(level)
+
+
+def _window(recording: Recording, start_s: float, end_s: float, settle_s: float):
+    """The stored night's pipeline run over [start_s - settle_s, end_s): the times kept,
+    each chunk's output and the mask of its samples inside [start_s, end_s)."""
     fs = recording.info.fs
     lo = max(0, int((start_s - settle_s) * fs))
     hi = int(end_s * fs)
     pipeline = Pipeline(
         recording.info, stored_signal_config(recording.session), recording.session.calibration
     )
-    times, filtered, envelope = [], [], []
+    times, outs, keeps = [], [], []
     # the chain hands samples on late (ECG removal): read that much past the end
     delay = processing_delay(fs, recording.info.kind, pipeline.config)
     for first, samples in recording.read(lo, hi + delay):
@@ -153,12 +173,19 @@ def detail_window(
         index = np.arange(out.first_index, out.first_index + out.envelope.shape[1])
         keep = (index >= int(start_s * fs)) & (index < hi)
         times.append(index[keep] / fs)
-        filtered.append(out.filtered[:, keep])
-        envelope.append(out.envelope[:, keep])
-    if not times:
-        n = recording.info.n_channels
-        return np.zeros(0), np.zeros((n, 0)), np.zeros((n, 0))
-    return np.concatenate(times), np.concatenate(filtered, axis=1), np.concatenate(envelope, axis=1)
+        outs.append(out)
+        keeps.append(keep)
+    return times, outs, keeps
+
+
+def level_threshold(recording: Recording) -> tuple[float, str]:
+    """(the threshold, its units) on the detection level of a stored night: the highest
+    scored channel's threshold in % MVC, or the adaptive factor x background."""
+    calibration = recording.session.calibration
+    config = stored_signal_config(recording.session)
+    if calibration is not None:
+        return float(np.max(calibration.threshold_pct_mvc(config.threshold))), "% MVC"
+    return config.threshold.adaptive_factor, "x background"
 
 
 def _heart(pipeline: Pipeline) -> HeartRate | None:

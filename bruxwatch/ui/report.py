@@ -1,10 +1,13 @@
-"""The one-page PDF for the dentist (matplotlib, no Qt): how much this person clenches, and
+"""The PDF report for the dentist (matplotlib, no Qt): how much this person clenches, and
 whether biofeedback nights differ from baseline nights.
 
-Layout of the A4 page: header (who, when, device), the key figures, episodes per hour (stacked
-by kind for one night, a trend across nights for several), every night's timeline, a table of
-nights, the baseline-versus-feedback comparison, and the scoring rules with the plain statement
-that this is a measurement, not a diagnosis. All figures come from `ScoredNight`.
+Page 1, the summary: header (who, when, device), the key figures, episodes per hour (stacked
+by kind for one night, a trend across nights for several), every night's timeline on the
+clock, a table of nights, the baseline-versus-feedback comparison, and the scoring rules with
+the plain statement that this is a measurement, not a diagnosis. Page 2, for the clinician:
+the research reference marks, the indices night by night, clusters, variability and a typical
+trace of each episode kind (`report_clinician`). Then the list of episodes. All figures come
+from `ScoredNight`.
 """
 
 from __future__ import annotations
@@ -66,15 +69,34 @@ def render_report(
     patient: str | None = None,
     short: Sequence[ScoredNight] = (),
 ) -> Path:
-    """Write the one-page PDF report of `nights` (in recording order) to `path`; `short`:
-    sessions too short to be nights, named apart (`exports.short_sessions`)."""
+    """Write the PDF report of `nights` (in recording order) to `path`; `short`: sessions
+    too short to be nights, named apart (`exports.short_sessions`)."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
     path = Path(path)
-    fig = report_figure(nights, patient, short)
-    page = io.BytesIO()  # made in memory: a full disk fails one plain write, not the PDF writer
-    fig.savefig(page, format="pdf", metadata={"Title": "bruxwatch report", "Creator": "bruxwatch"})
+    pages = report_pages(nights, patient, short)
+    document = io.BytesIO()  # made in memory: a full disk fails one plain write, not the PDF
+    with PdfPages(document, metadata={"Title": "bruxwatch report", "Creator": "bruxwatch"}) as pdf:
+        for fig in pages:
+            pdf.savefig(fig)
     with private_file(path, "wb") as out:
-        out.write(page.getvalue())
+        out.write(document.getvalue())
     return path
+
+
+def report_pages(
+    nights: Sequence[ScoredNight],
+    patient: str | None = None,
+    short: Sequence[ScoredNight] = (),
+) -> list[Figure]:
+    """Every page of the report: the summary, the clinician's page, the episode list."""
+    from bruxwatch.ui.report_clinician import clinician_figure, episode_list_figures
+
+    return [
+        report_figure(nights, patient, short),
+        clinician_figure(nights, patient),
+        *episode_list_figures(nights),
+    ]
 
 
 def write_pdf(nights: Sequence[ScoredNight], path: Path, options: ExportOptions) -> str:
@@ -87,7 +109,7 @@ def report_figure(
     patient: str | None = None,
     short: Sequence[ScoredNight] = (),
 ) -> Figure:
-    """The report page as a matplotlib Figure (A4), e.g. to look at it as a PNG."""
+    """The report's first page as a matplotlib Figure (A4), e.g. to look at it as a PNG."""
     if not nights:
         raise ValueError("no nights to report")
     fig = Figure(figsize=A4)

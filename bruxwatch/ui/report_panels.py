@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bruxwatch.store.exports import comparison_text
-from bruxwatch.store.local_time import evening_of
+from bruxwatch.store.local_time import evening_of, local, offset_text
 from bruxwatch.store.scored import ScoredNight
 from bruxwatch.ui.colours import KIND_HEX, MODE_HEX
 
@@ -106,36 +106,57 @@ def evidence_box(fig: Figure, effect: dict) -> None:
         fig.text(x, y - 0.016 - 0.0125 * k, line, fontsize=6.8, weight=weight)
 
 
+def clock_hours(night: ScoredNight) -> float:
+    """Where the night began on a clock axis: local hours since midnight before the evening
+    it belongs to (23:07 -> 23.12; 00:30 the next morning -> 24.5)."""
+    start = local(night.started_at)
+    midnight = dt.datetime.combine(evening_of(start), dt.time(0))
+    return (start.replace(tzinfo=None) - midnight).total_seconds() / 3600
+
+
+def clock_ticks(ax, lo: float, hi: float) -> None:
+    """Hour ticks labelled on the clock (25 -> 01:00) between `lo` and `hi` hours."""
+    step = 1 if hi - lo <= 10 else 2
+    ticks = np.arange(np.ceil(lo / step) * step, hi + 1e-9, step)
+    ax.set_xticks(ticks, [f"{int(h) % 24:02d}:00" for h in ticks])
+
+
 def timeline(fig: Figure, nights: Sequence[ScoredNight]) -> None:
     shown = list(nights[-MAX_TIMELINE_ROWS:])
     height = min(0.19, 0.06 + 0.03 * len(shown))
     ax = fig.add_axes((0.22, 0.545 - height, 0.72, height))
-    longest = max(n.analysis.n_samples / n.analysis.fs / 3600 for n in shown)
-    for row, night in enumerate(shown):
+    starts = [clock_hours(n) for n in shown]
+    ends = [
+        at + n.analysis.n_samples / n.analysis.fs / 3600
+        for at, n in zip(starts, shown, strict=True)
+    ]
+    lo, hi = min(starts), max(max(ends), min(starts) + 0.1)
+    for row, (night, at) in enumerate(zip(shown, starts, strict=True)):
         y = len(shown) - 1 - row
-        hours = night.analysis.n_samples / night.analysis.fs / 3600
-        ax.add_patch(_rect(0, y - 0.3, hours, 0.6, "#f2f2f2"))
+        fs = night.analysis.fs
+        hours = night.analysis.n_samples / fs / 3600
+        ax.add_patch(_rect(at, y - 0.3, hours, 0.6, "#f2f2f2"))
         for a, b in night.analysis.bad_intervals:
-            fs = night.analysis.fs
-            ax.add_patch(_rect(a / fs / 3600, y - 0.3, (b - a) / fs / 3600, 0.6, "#bdbdbd"))
+            ax.add_patch(_rect(at + a / fs / 3600, y - 0.3, (b - a) / fs / 3600, 0.6, "#bdbdbd"))
         for e in night.analysis.episodes:
             if e.artifact:
                 continue
-            width = max(e.duration_s / 3600, longest / 600)
-            ax.add_patch(_rect(e.start_s / 3600, y - 0.28, width, 0.56, KIND_HEX[e.kind]))
-        given = [o.at_s / 3600 for o in night.outcomes if o.fired]
+            width = max(e.duration_s / 3600, (hi - lo) / 600)
+            ax.add_patch(_rect(at + e.start_s / 3600, y - 0.28, width, 0.56, KIND_HEX[e.kind]))
+        given = [at + o.at_s / 3600 for o in night.outcomes if o.fired]
         if given:
             ax.plot(given, [y - 0.42] * len(given), "|", color="black", markersize=3)
-    ax.set_xlim(0, max(longest, 0.1))
+    ax.set_xlim(lo, hi)
+    clock_ticks(ax, lo, hi)
     ax.set_ylim(-0.6, len(shown) - 0.4)
     ax.set_yticks(
         range(len(shown)),
-        [f"{n.started_at.astimezone():%a %d %b %H:%M}  {n.mode}" for n in reversed(shown)],
+        [f"{local(n.started_at):%a %d %b}  {n.mode}" for n in reversed(shown)],
         fontsize=6.5 if len(shown) > 7 else 7.5,
     )
-    ax.set_xlabel("hours since the recording started", fontsize=8)
+    ax.set_xlabel(f"local clock time (UTC{offset_text(shown[0].started_at)})", fontsize=8)
     ax.tick_params(axis="x", labelsize=7)
-    title = "Each night: episodes by kind, feedback given (|), bad signal grey"
+    title = "Each night: episodes by kind, feedback (|), bad signal grey"
     if len(nights) > len(shown):
         title += f" (last {len(shown)} of {len(nights)} nights)"
     ax.set_title(title, fontsize=9, loc="left", pad=14)
