@@ -71,6 +71,7 @@ def complete_arguments(args: argparse.Namespace, settings) -> argparse.Namespace
     if hasattr(args, "default_device") and not getattr(args, "device", None):
         args.device = settings.device or args.default_device
     if getattr(args, "mode", "") is None:
+        args.mode_given = False  # a trial plan may choose it (`record`)
         args.mode = settings.feedback.mode
     return args
 

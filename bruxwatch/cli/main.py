@@ -24,6 +24,7 @@ from bruxwatch.cli.common import (
 from bruxwatch.cli.devices import add_devices_command, add_emulate_command, add_stream_command
 from bruxwatch.cli.files import add_export_command, add_import_command, add_repair_command
 from bruxwatch.cli.nights import add_bundle_command, add_report_command, add_review_command
+from bruxwatch.cli.plan import add_plan_command
 from bruxwatch.cli.record import add_calibrate_command, add_live_command, add_record_command
 from bruxwatch.cli.simulate import add_demo_command, add_simulate_command
 from bruxwatch.errors import StoreError
@@ -37,6 +38,7 @@ COMMANDS = (
     add_stream_command,
     add_record_command,
     add_calibrate_command,
+    add_plan_command,
     add_review_command,
     add_report_command,
     add_bundle_command,

@@ -196,6 +196,7 @@ def format_nights(nights: list, short: Sequence = ()) -> str:
     from bruxwatch.store.clinician import clinician_lines
     from bruxwatch.store.exports import comparison_text, evidence, short_text
     from bruxwatch.store.local_time import offset_text
+    from bruxwatch.store.trial import has_plan, trial_lines
 
     lines = [
         f"{'night':<28} {'mode':<9} {'good h':>6} {'ep/h':>6} {'phasic/h':>8} {'tonic/h':>7} "
@@ -233,6 +234,9 @@ def format_nights(nights: list, short: Sequence = ()) -> str:
     lines.extend(f"  {sentence}" for sentence in comparison_text(nights, found))
     if found["randomized_nights"]:
         lines.append("Does feedback help? " + found["feedback_effect"]["sentence"])
+    if has_plan(nights):
+        lines.append("Trial plan:")
+        lines.extend(f"  {sentence}" for sentence in trial_lines(nights))
     lines.append("For the clinician:")
     lines.extend(f"  {sentence}" for sentence in clinician_lines(nights))
     lines.append(

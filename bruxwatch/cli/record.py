@@ -161,10 +161,42 @@ def keep_sound(session, mic: str | None, device) -> object | None:
     return keeper
 
 
+def now() -> dt.datetime:
+    """The local time now (one place, so tests can set the clock)."""
+    return dt.datetime.now().astimezone()
+
+
+def follow_plan(args: argparse.Namespace) -> str | None:
+    """Without `--mode`, the trial plan's block for tonight sets the mode; the block's name
+    (stored with the night), or None when no plan holds tonight."""
+    from bruxwatch.store.local_time import evening_of
+    from bruxwatch.store.plan import load_plan
+
+    explicit = getattr(args, "plan", None)
+    if getattr(args, "mode_given", True) and not explicit:
+        return None
+    try:
+        plan = load_plan(Path(explicit) if explicit else None)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    if explicit and plan is None:
+        raise CliError(f"{explicit}: no such plan file")
+    phase = plan.phase_on(evening_of(now())) if plan else None
+    if phase is None:
+        return None
+    if getattr(args, "mode_given", True) and args.mode != phase.mode:
+        raise CliError(
+            f"--mode {args.mode} disagrees with the plan ({phase.name} tonight); "
+            "leave --mode out to follow the plan"
+        )
+    args.mode = phase.mode
+    return phase.name
+
+
 def _new_night_path(given: str | None) -> Path:
     """Where a night is recorded: `--out`, or a dated name in the data folder; never over
     an existing file."""
-    out = Path(given) if given else default_night_path(dt.datetime.now())
+    out = Path(given) if given else default_night_path(now().replace(tzinfo=None))
     if out.exists():
         raise CliError(f"{out}: already exists; choose another file name")
     if not out.parent.is_dir():
@@ -202,7 +234,10 @@ def record(
     from bruxwatch.store.night_writer import RecordingWriter
 
     path = _new_night_path(out)
+    phase = follow_plan(args)
     feedback_config, stored = feedback_settings(args)
+    if phase:
+        stored["plan_phase"] = phase
     try:
         device = open_device(args.device)
         feedback = FeedbackConfig(**feedback_config)
@@ -230,6 +265,7 @@ def record(
     # said once the device has sent its first samples, not before it may fail to open
     session.on_started = lambda info: print(
         f"recording {info.device} to {path} ({args.mode} mode"
+        f"{f', the plan: {phase}' if phase else ''}"
         f"{', guided calibration first' if guided else ''}); Ctrl-C to stop",
         flush=True,
     )
@@ -317,8 +353,10 @@ def add_record_command(sub) -> None:
     p.add_argument(
         "--mode",
         choices=("feedback", "baseline"),
-        help="baseline: log what would have buzzed, buzz nothing (default: feedback)",
+        help="baseline: log what would have buzzed, buzz nothing (default: the trial plan's "
+        "block tonight, see `bruxwatch plan`; else feedback)",
     )
+    p.add_argument("--plan", metavar="FILE", help="follow this plan (default: the saved one)")
     p.add_argument("--out", help="recording file (default: a dated file in your data folder)")
     p.add_argument(
         "--duration", type=duration_seconds, help="stop after 90s, 30m, 8h ... of stream"

@@ -29,6 +29,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     if args.nights is not None:
         return _simulate_nights(args)
+    if args.plan:
+        raise CliError("--plan is for --nights: the nights follow the plan")
     duration = (
         args.hours * 3600 if args.hours is not None else args.minutes * 60 if args.minutes else None
     )
@@ -80,6 +82,7 @@ def _simulate_nights(args: argparse.Namespace) -> int:
     if not 0 <= args.baseline_nights <= args.nights:
         raise CliError(f"--baseline-nights must be 0-{args.nights}")
     hours = args.hours if args.hours is not None else (args.minutes or 480) / 60
+    plan, first_evening = _plan_to_follow(args)
     try:
         paths = record_simulated_nights(
             out,
@@ -93,11 +96,33 @@ def _simulate_nights(args: argparse.Namespace) -> int:
             feedback_response=args.response,
             # the settings file's rules, the notch at the simulator's 50-Hz mains
             signal=with_mains(settings_of(args).signal, 50.0),
+            fs=args.fs,
+            plan=plan,
+            first_evening=first_evening,
         )
     except StoreError as exc:
         raise CliError(str(exc)) from None
     print(f"{len(paths)} nights in {out}; try: bruxwatch report {out} --pdf report.pdf")
     return 0
+
+
+def _plan_to_follow(args: argparse.Namespace):
+    """`--plan FILE`: the plan the simulated nights follow, from its first evening at 23:00
+    local time (plan, first evening), or (None, None)."""
+    if not args.plan:
+        return None, None
+    import datetime as dt
+
+    from bruxwatch.store.plan import load_plan
+
+    try:
+        plan = load_plan(Path(args.plan))
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    if plan is None:
+        raise CliError(f"{args.plan}: no such plan file")
+    evening = dt.datetime.combine(plan.first, dt.time(23, 0)).astimezone()
+    return plan, evening
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -209,6 +234,12 @@ def add_simulate_command(sub) -> None:
         metavar="F",
         help="with --nights: the simulated wearer's clench shrinks to F of what was left when"
         " buzzed (default: no response)",
+    )
+    p.add_argument(
+        "--plan",
+        metavar="FILE",
+        help="with --nights: follow this trial plan (`bruxwatch plan set --plan FILE`) from "
+        "its first evening, each night in its block's mode",
     )
     p.set_defaults(func=cmd_simulate)
 

@@ -22,7 +22,9 @@ from bruxwatch.firmware_host.feedback import FeedbackConfig
 from bruxwatch.firmware_host.session import Session
 from bruxwatch.signal.calibration import PROTOCOL
 from bruxwatch.signal.config import SignalConfig
+from bruxwatch.store.local_time import evening_of
 from bruxwatch.store.night_writer import RecordingWriter
+from bruxwatch.store.plan import Plan
 from bruxwatch.store.private import private_folder
 
 CHUNK_S = 1.0
@@ -44,12 +46,15 @@ def record_simulated_nights(
     fs: float = 1000.0,
     chunk_s: float = CHUNK_S,
     signal: SignalConfig | None = None,
+    plan: Plan | None = None,
 ) -> list[Path]:
     """Record `nights` simulated nights of `hours` each into `folder` (the first
     `baseline_nights` in baseline mode, the rest with feedback). Night k starts at
     `first_evening` + k days (default: 23:00 local time, `nights` days before today).
     signal: the signal settings stored with each night and scored with (None: the
-    defaults with 50-Hz mains)."""
+    defaults with 50-Hz mains). plan: a trial plan the nights follow, as `record` does:
+    each evening's block sets the mode and is stored with the night (instead of
+    `baseline_nights`; evenings outside the plan record feedback nights)."""
     private_folder(folder)
     if first_evening is None:
         today = dt.datetime.now().astimezone().replace(hour=23, minute=0, second=0, microsecond=0)
@@ -58,6 +63,9 @@ def record_simulated_nights(
     for k in range(nights):
         mode = "baseline" if k < baseline_nights else "feedback"
         start = first_evening + dt.timedelta(days=k, minutes=7 * (k % 5))
+        phase = plan.phase_on(evening_of(start)) if plan else None
+        if plan is not None:
+            mode = phase.mode if phase else "feedback"
         path = folder / f"night-{start.astimezone():%Y-%m-%d}.sqlite"
         sim = Simulator(
             SimulatorConfig(
@@ -77,6 +85,8 @@ def record_simulated_nights(
             stored.update(mains_hz=signal.filter.mains_hz, signal=dataclasses.asdict(signal))
         if randomized:
             stored.update(withhold=randomized, withhold_seed=seed + 1000 + k)
+        if phase is not None:
+            stored["plan_phase"] = phase.name
         session = Session(
             sim,
             store=lambda info, path=path, mode=mode, start=start, stored=stored: RecordingWriter(

@@ -22,6 +22,7 @@ from bruxwatch.store.formats import ExportOptions
 from bruxwatch.store.local_time import local
 from bruxwatch.store.private import private_file, private_folder
 from bruxwatch.store.scored import ScoredNight
+from bruxwatch.store.trial import has_plan, night_phase, trial_summary
 
 CONTEXT_COLUMNS = (
     "hr_confirmed",
@@ -111,6 +112,7 @@ def night_row(night: ScoredNight) -> dict:
         "file": night.path.name,
         "started_at": local_iso(night, 0.0),
         "mode": night.mode,
+        "plan_phase": night_phase(night),
         "device": night.session.device,
         "channels": " ".join(night.session.info.channels),
         "status": night.session.status,
@@ -291,6 +293,7 @@ def report_dict(
         "comparison": {**comparison(nights).to_dict(), "text": comparison_text(nights, found)},
         "evidence": found,
         "clinician": clinician_summary(nights),
+        "plan": trial_summary(nights) if has_plan(nights) else None,
         "scoring": scoring_rules(rules),
         "scoring_differs": [
             n.label for n in nights if scoring_rules(n.config) != scoring_rules(rules)

@@ -21,3 +21,5 @@ def hex_colour(rgb: tuple[int, int, int]) -> str:
 
 KIND_HEX = {kind: hex_colour(rgb) for kind, rgb in KIND_COLOURS.items()}
 MODE_HEX = {mode: hex_colour(rgb) for mode, rgb in MODE_COLOURS.items()}
+PHASE_HEX = {**MODE_HEX, "withdrawal": hex_colour((142, 68, 173)), "no plan": "#4285f4"}
+"""A trial plan's blocks (`store.plan.PHASES`): withdrawal apart from baseline."""

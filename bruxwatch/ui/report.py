@@ -89,12 +89,16 @@ def report_pages(
     patient: str | None = None,
     short: Sequence[ScoredNight] = (),
 ) -> list[Figure]:
-    """Every page of the report: the summary, the clinician's page, the episode list."""
+    """Every page of the report: the summary, the clinician's page, the trial plan's page
+    (nights recorded under a plan), the episode list."""
+    from bruxwatch.store.trial import has_plan
     from bruxwatch.ui.report_clinician import clinician_figure, episode_list_figures
+    from bruxwatch.ui.report_plan import plan_figure
 
     return [
         report_figure(nights, patient, short),
         clinician_figure(nights, patient),
+        *([plan_figure(nights)] if has_plan(nights) else []),
         *episode_list_figures(nights),
     ]
 

@@ -18,7 +18,8 @@ from bruxwatch.store.clinician import clinician_lines, clinician_summary
 from bruxwatch.store.exports import DISCLAIMER, episode_rows
 from bruxwatch.store.local_time import evening_of, local, offset_text
 from bruxwatch.store.scored import ScoredNight
-from bruxwatch.ui.colours import KIND_HEX, MODE_HEX
+from bruxwatch.store.trial import night_phase
+from bruxwatch.ui.colours import KIND_HEX, PHASE_HEX
 
 A4 = (8.27, 11.69)
 MAX_INDEX_ROWS = 16
@@ -81,7 +82,8 @@ def _marks_table(fig: Figure, summary: dict) -> None:
 def _marks_charts(fig: Figure, nights: Sequence[ScoredNight]) -> None:
     """Episodes/h and bursts/h night by night, the reference mark dashed."""
     x = np.arange(len(nights))
-    colours = [MODE_HEX.get(n.mode, "#4285f4") for n in nights]
+    kinds = [night_phase(n) or n.mode for n in nights]
+    colours = [PHASE_HEX.get(k, "#4285f4") for k in kinds]
     labels = [f"{evening_of(n.started_at):%d %b}" for n in nights]
     for k, (field, mark, title) in enumerate(
         (
@@ -105,7 +107,7 @@ def _marks_charts(fig: Figure, nights: Sequence[ScoredNight]) -> None:
             va="center",
         )
         ax.set_title(title + " (good-signal hours)", fontsize=8.5)
-        step = max(1, len(nights) // 10)
+        step = max(1, int(np.ceil(len(nights) / 8)))
         ax.set_xticks(x[::step], labels[::step], fontsize=6.5)
         ax.tick_params(labelsize=6.5)
         top = np.nanmax(values) if np.isfinite(values).any() else 0.0
@@ -114,7 +116,9 @@ def _marks_charts(fig: Figure, nights: Sequence[ScoredNight]) -> None:
     from matplotlib.patches import Patch
 
     fig.legend(
-        handles=[Patch(color=c, label=f"{mode} night") for mode, c in MODE_HEX.items()],
+        handles=[
+            Patch(color=c, label=f"{kind} night") for kind, c in PHASE_HEX.items() if kind in kinds
+        ],
         fontsize=7,
         frameon=False,
         ncols=2,
