@@ -26,6 +26,7 @@ from bruxwatch.cli.files import add_export_command, add_import_command, add_repa
 from bruxwatch.cli.nights import add_bundle_command, add_report_command, add_review_command
 from bruxwatch.cli.plan import add_plan_command
 from bruxwatch.cli.record import add_calibrate_command, add_live_command, add_record_command
+from bruxwatch.cli.service import add_service_command
 from bruxwatch.cli.simulate import add_demo_command, add_simulate_command
 from bruxwatch.errors import StoreError
 from bruxwatch.memory import keep_freed_memory
@@ -39,6 +40,7 @@ COMMANDS = (
     add_record_command,
     add_calibrate_command,
     add_plan_command,
+    add_service_command,
     add_review_command,
     add_report_command,
     add_bundle_command,

@@ -166,6 +166,37 @@ def now() -> dt.datetime:
     return dt.datetime.now().astimezone()
 
 
+DEFAULT_NIGHT_S = 8 * 3600.0
+"""The length a night's disk space is estimated for when nothing says when it ends."""
+
+
+def clock_time(text: str) -> dt.time:
+    """--until: a local clock time HH:MM."""
+    try:
+        return dt.time.fromisoformat(text if len(text) > 2 else f"{text}:00")
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a clock time like 07:00, got {text!r}"
+        ) from None
+
+
+def seconds_until(when: dt.time, start: dt.datetime) -> float:
+    """Seconds from `start` (local) to the next `when` on the clock (tomorrow if it has
+    passed today)."""
+    target = dt.datetime.combine(start.date(), when, tzinfo=start.tzinfo)
+    if target <= start:
+        target = dt.datetime.combine(start.date() + dt.timedelta(days=1), when, start.tzinfo)
+    return (target - start).total_seconds()
+
+
+def say_room(path: Path, info, seconds: float) -> None:
+    """Before the night: how much room it needs and how many such nights fit."""
+    from bruxwatch.store.disk_space import room_for
+
+    with contextlib.suppress(OSError):  # a folder that cannot be asked fails later, plainly
+        print(room_for(path.parent, info.fs, info.n_channels, seconds).text(seconds / 3600))
+
+
 def follow_plan(args: argparse.Namespace) -> str | None:
     """Without `--mode`, the trial plan's block for tonight sets the mode; the block's name
     (stored with the night), or None when no plan holds tonight."""
@@ -262,18 +293,29 @@ def record(
     publish_lsl(session, getattr(args, "lsl", None))
     sound = keep_sound(session, getattr(args, "audio", None), device)
     ConsoleView(session)
-    # said once the device has sent its first samples, not before it may fail to open
-    session.on_started = lambda info: print(
-        f"recording {info.device} to {path} ({args.mode} mode"
-        f"{f', the plan: {phase}' if phase else ''}"
-        f"{', guided calibration first' if guided else ''}); Ctrl-C to stop",
-        flush=True,
-    )
+    until = getattr(args, "until", None)
+    planned_s = duration_s or (seconds_until(until, now()) if until else DEFAULT_NIGHT_S)
+
+    def started(info) -> None:
+        # said once the device has sent its first samples, not before it may fail to open
+        print(
+            f"recording {info.device} to {path} ({args.mode} mode"
+            f"{f', the plan: {phase}' if phase else ''}"
+            f"{', guided calibration first' if guided else ''}"
+            f"{f', until {until:%H:%M}' if until else ''}); Ctrl-C to stop",
+            flush=True,
+        )
+        say_room(path, info, planned_s)
+
+    session.on_started = started
+    alarm = stop_at(session, until) if until else None
     try:
         result = session.run(duration_s=duration_s)
     except (DeviceError, StoreError) as exc:
         raise CliError(str(exc)) from None
     finally:
+        if alarm is not None:
+            alarm.cancel()
         if sound is not None:
             sound.source.close()
     st = result.status
@@ -299,6 +341,19 @@ def record(
         )
     print(f"file: {result.path or path}")
     return 0
+
+
+def stop_at(session, until: dt.time):
+    """A timer that stops `session` at the clock time `until` (wall clock, whatever the
+    stream did in between); cancel it when the session is over."""
+    import threading
+
+    timer = threading.Timer(
+        seconds_until(until, now()), session.stop, args=(f"reached {until:%H:%M}",)
+    )
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _flagged_channels(pipeline) -> list[str]:
@@ -358,8 +413,12 @@ def add_record_command(sub) -> None:
     )
     p.add_argument("--plan", metavar="FILE", help="follow this plan (default: the saved one)")
     p.add_argument("--out", help="recording file (default: a dated file in your data folder)")
-    p.add_argument(
+    ends = p.add_mutually_exclusive_group()
+    ends.add_argument(
         "--duration", type=duration_seconds, help="stop after 90s, 30m, 8h ... of stream"
+    )
+    ends.add_argument(
+        "--until", type=clock_time, metavar="HH:MM", help="stop at this local time (e.g. 07:00)"
     )
     p.add_argument("--feedback", help="motor, sound, bell, notify (comma-separated)")
     group = p.add_mutually_exclusive_group()
