@@ -21,6 +21,9 @@ keeps its default (README, "How a night is scored"). Example:
     pulse_ms = 250
     refractory_s = 15
 
+    [alarm]                             # an electrode off, or the link lost, this long
+    after_s = 120                       # (enabled = false: no alarm)
+
 An unknown section or key, a wrong type or a value out of range is one clear line naming it.
 Each night stores the signal settings it was recorded with, so re-scoring it later (report,
 analyze, export) uses the same rules.
@@ -37,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from bruxwatch.firmware_host.feedback import FeedbackConfig
+from bruxwatch.firmware_host.lead_off_alarm import AlarmConfig
 from bruxwatch.signal.config import SignalConfig
 
 FILE_NAME = "config.toml"
@@ -52,6 +56,7 @@ class Settings:
 
     signal: SignalConfig = field(default_factory=SignalConfig)
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    alarm: AlarmConfig = field(default_factory=AlarmConfig)
     device: str | None = None
 
 
@@ -88,7 +93,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
 
 
 def settings_from_dict(data: dict[str, Any]) -> Settings:
-    unknown = set(data) - {"signal", "feedback", "device"}
+    unknown = set(data) - {"signal", "feedback", "alarm", "device"}
     if unknown:
         raise ConfigError(f"unknown setting {sorted(unknown)[0]!r}")
     device = data.get("device")
@@ -97,6 +102,7 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
     return Settings(
         signal=build(SignalConfig, data.get("signal", {}), "signal"),
         feedback=build(FeedbackConfig, data.get("feedback", {}), "feedback"),
+        alarm=build(AlarmConfig, data.get("alarm", {}), "alarm"),
         device=device,
     )
 

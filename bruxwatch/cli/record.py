@@ -25,6 +25,7 @@ from bruxwatch.cli.common import (
     check_screenshot_path,
     feedback_settings,
     has_display,
+    settings_of,
     signal_config,
     writing,
 )
@@ -284,7 +285,7 @@ def record(
         config=config,
         calibration=calibration,
         store=lambda info: RecordingWriter(
-            path, info, mode=args.mode, calibration=calibration, config=stored
+            path, info, mode=args.mode, calibration=calibration, config=stored, started_at=now()
         ),
         feedback=feedback,
         actuators=actuators_for(args.feedback, device),
@@ -292,9 +293,12 @@ def record(
     )
     publish_lsl(session, getattr(args, "lsl", None))
     sound = keep_sound(session, getattr(args, "audio", None), device)
+    alarm = lead_off_alarm(args, session)
     ConsoleView(session)
     until = getattr(args, "until", None)
-    planned_s = duration_s or (seconds_until(until, now()) if until else DEFAULT_NIGHT_S)
+    if until is not None:  # and no more stream than that: a replay or simulator at full speed
+        duration_s = seconds_until(until, now())  # stops at the same point of its night
+    planned_s = duration_s or DEFAULT_NIGHT_S
 
     def started(info) -> None:
         # said once the device has sent its first samples, not before it may fail to open
@@ -308,14 +312,14 @@ def record(
         say_room(path, info, planned_s)
 
     session.on_started = started
-    alarm = stop_at(session, until) if until else None
+    wake = stop_at(session, until) if until else None
     try:
         result = session.run(duration_s=duration_s)
     except (DeviceError, StoreError) as exc:
         raise CliError(str(exc)) from None
     finally:
-        if alarm is not None:
-            alarm.cancel()
+        if wake is not None:
+            wake.cancel()
         if sound is not None:
             sound.source.close()
     st = result.status
@@ -334,6 +338,11 @@ def record(
     flagged = _flagged_channels(session.pipeline)
     if flagged:
         print("signal quality: " + "; ".join(flagged))
+    valid = valid_signal_text(session.pipeline, st.seconds)
+    if valid:
+        print(valid)
+    if alarm is not None and alarm.alarms:
+        print(f"lead-off alarms: {alarm.alarms} (their times are in the night's notices)")
     if st.latencies_ms:
         lat = np.percentile(st.latencies_ms, [50, 95])
         print(
@@ -341,6 +350,43 @@ def record(
         )
     print(f"file: {result.path or path}")
     return 0
+
+
+def lead_off_alarm(args: argparse.Namespace, session):
+    """The lead-off alarm on `session` ([alarm] settings; off with --no-alarm), through the
+    session's actuators; each thing it does is printed and kept in the night."""
+    from bruxwatch.firmware_host.console import clock
+    from bruxwatch.firmware_host.lead_off_alarm import attach
+
+    config = settings_of(args).alarm
+    if getattr(args, "no_alarm", False) or not config.enabled:
+        return None
+    alarm = attach(session, config, session.actuators)
+
+    def said(record) -> None:
+        print(f"\n[{clock(record.at_s)}] {record.text}", flush=True)
+        writer = session.writer
+        if writer is not None and not writer.closed:
+            writer.add_notice(record.at_s, record.text)
+
+    alarm.on_record = said
+    return alarm
+
+
+def valid_signal_text(pipeline, seconds: float) -> str:
+    """The morning's line: each scored channel's valid time (not flagged) of the recorded."""
+    if pipeline is None or seconds <= 0:
+        return ""
+    names = pipeline.info.channels
+
+    def span(s: float) -> str:
+        return f"{s / 3600:.1f} h" if s >= 3600 else f"{s / 60:.0f} min"
+
+    valid = [
+        f"{names[c]} {span(max(0.0, seconds - pipeline.quality.flagged_seconds(c)))}"
+        for c in pipeline.scored
+    ]
+    return f"valid signal: {', '.join(valid)} of {span(seconds)} recorded"
 
 
 def stop_at(session, until: dt.time):
@@ -421,6 +467,12 @@ def add_record_command(sub) -> None:
         "--until", type=clock_time, metavar="HH:MM", help="stop at this local time (e.g. 07:00)"
     )
     p.add_argument("--feedback", help="motor, sound, bell, notify (comma-separated)")
+    p.add_argument(
+        "--no-alarm",
+        action="store_true",
+        help="no lead-off alarm (default: after 2 min of an electrode off or the link lost, "
+        "three strong pulses through the feedback, repeated less and less often)",
+    )
     group = p.add_mutually_exclusive_group()
     group.add_argument("--no-calibrate", action="store_true", help="skip the guided calibration")
     group.add_argument(

@@ -8,6 +8,7 @@ recorder's lines go to the journal. `status` shows the schedule and last night's
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 from bruxwatch.cli.common import CliError, writing
 from bruxwatch.cli.record import clock_time
 
+ALARM = re.compile(r"alarm \d+:")
+"""How a night's notice of a lead-off alarm given begins."""
 UNIT = "bruxwatch"
 """The units' name: bruxwatch.service started by bruxwatch.timer."""
 
@@ -235,6 +238,7 @@ def last_night_lines(folder: Path) -> list[str]:
             lost = sum(n for _at, n in night.gaps()) / info.fs
             episodes = [e for e in night.episodes() if not e["artifact"]]
             phase = session.config.get("plan_phase")
+            alarms = [text for _at, text in night.notices() if ALARM.match(text)]
     except StoreError as exc:
         return [f"last night: {path.name} cannot be read ({exc})"]
     lines = [
@@ -243,6 +247,8 @@ def last_night_lines(folder: Path) -> list[str]:
         f"  {len(episodes)} episodes counted while recording; {lost:.0f} s of signal lost "
         f"(`bruxwatch report {path}` scores it in full)",
     ]
+    if alarms:
+        lines.append(f"  {len(alarms)} lead-off alarm(s); the last: {alarms[-1]}")
     try:
         room = room_for(folder, info.fs, info.n_channels, max(hours, 1.0) * 3600)
         lines.append("  " + room.text(max(hours, 1.0)))

@@ -51,6 +51,9 @@ class SimulatorConfig:
         (`missing_before`), and `lost_samples()` tells which.
     dead_leads: channels (1-based, as in device specs) whose electrode is off all night:
         they read a constant (the amplifier's offset), which the quality gate calls flat.
+    lead_off: (channel, from s[, until s]): that channel's electrode comes off during the
+        night (read as `dead_leads` from then on, or until `until`): the 2-a.m. case the
+        lead-off alarm is for.
 
     The body beyond the jaw (`emulated.body`; per hour of recording):
     accelerometer: deliver a 3-axis accelerometer stream (g, 25 Hz) beside the EMG.
@@ -92,6 +95,7 @@ class SimulatorConfig:
     packet_loss: float = 0.0
     packet_samples: int = 1
     dead_leads: tuple[int, ...] = ()
+    lead_off: tuple[float, ...] = ()
     chunk_s: float = 0.01
     realtime: bool = False
     feedback_response: float | None = None
@@ -126,6 +130,15 @@ class SimulatorConfig:
         if any(not 1 <= c <= self.channels for c in self.dead_leads):
             raise ValueError(
                 f"dead_leads must be channels 1-{self.channels}, got {self.dead_leads}"
+            )
+        if self.lead_off and not (
+            len(self.lead_off) in (2, 3)
+            and self.lead_off[0] in range(1, self.channels + 1)
+            and 0 <= self.lead_off[1] < (self.lead_off[2] if len(self.lead_off) == 3 else 1e12)
+        ):
+            raise ValueError(
+                f"lead_off is channel/from_s[/until_s] with a channel 1-{self.channels}, "
+                f"got {'/'.join(f'{v:g}' for v in self.lead_off)}"
             )
         for name in ("movement_emg_share", "arousal_share", "grinding_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:

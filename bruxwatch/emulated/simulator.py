@@ -278,6 +278,10 @@ class Simulator:
                     x[channel] += _pop(t, when, amplitude_uv=400.0)
             for lead in cfg.dead_leads:
                 x[lead - 1] = offsets[lead - 1]
+            if cfg.lead_off:
+                lead, since, until = (*cfg.lead_off, np.inf)[:3]
+                off = (t >= since) & (t < until)
+                x[int(lead) - 1, off] = offsets[int(lead) - 1]
             if chest is not None:
                 x = np.vstack((x, chest.samples(t, beats)))
             yield x.astype(np.float32)

@@ -9,6 +9,7 @@ from bruxwatch.emulated.simulator import Simulator
 
 def simulator_from_options(options: dict[str, str]) -> Simulator:
     """Build a Simulator from device-spec options (``sim:scenario=night,seed=3,hours=1``;
+    ``seed=random`` for a fresh night each time;
     a tuple option's numbers joined by '/': ``harmonics_uv=0/40,clench_pct=12/30``)."""
     fields = {f.name: str(f.type) for f in SimulatorConfig.__dataclass_fields__.values()}
     kwargs: dict[str, object] = {}
@@ -20,6 +21,10 @@ def simulator_from_options(options: dict[str, str]) -> Simulator:
 def _simulator_option(key: str, value: str, fields: dict[str, str]) -> dict[str, object]:
     """One spec option as a SimulatorConfig keyword; ValueError naming it for a wrong value."""
     target = key
+    if key == "seed" and value == "random":  # a different night each time (its seed is in
+        import secrets  # the device's description, so the night can be made again)
+
+        return {"seed": secrets.randbelow(2**31)}
     if key in ("hours", "minutes"):
         expected, convert = "a number", lambda v: float(v) * (3600 if key == "hours" else 60)
         target = "duration_s"

@@ -120,9 +120,13 @@ class NotifyActuator:
             log.warning("notify-send not found; desktop notifications are off")
 
     def fire(self, strength: int, ms: int) -> None:
+        self.notify("Jaw clench: relax your jaw")
+
+    def notify(self, text: str) -> None:
+        """Show `text` as a notification for a few seconds."""
         if self.command:
             subprocess.Popen(
-                [self.command, "-t", "2000", "bruxwatch", "Jaw clench: relax your jaw"],
+                [self.command, "-t", "5000", "bruxwatch", text],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

@@ -64,6 +64,8 @@ class Session:
         stores them too.
     closing_listeners (attribute): called with the events that closing the pipeline gives
         (the episodes under way at the end), while the night's writer is still open.
+    tick_listeners (attribute): called about twice a second while no data comes, and with
+        every chunk otherwise (what must notice a silence, such as the lead-off alarm).
     calibrate: the guided calibration to run first; calibration_attempts: how many times it is
         led through when no clench shows clearly above rest (the wearer is told why each
         time), before scoring goes on against an adaptive background.
@@ -98,6 +100,7 @@ class Session:
         self.notice_listeners: list[Callable[[float, str], None]] = []
         self.aux_listeners: list[Callable[[Chunk], None]] = []
         self.closing_listeners: list[Callable[[list[Event]], None]] = []
+        self.tick_listeners: list[Callable[[], None]] = []
         self.feedback_enabled = True
         self.idle_window_s = idle_window_s
         self.active_window_s = active_window_s
@@ -138,6 +141,19 @@ class Session:
         if self._loop is not None and self._queue is not None:
             with contextlib.suppress(RuntimeError):  # the loop has already closed
                 self._loop.call_soon_threadsafe(self._queue.put_nowait, STOP)
+
+    def later(self, delay_s: float, action: Callable[[], None]) -> None:
+        """Run `action` in the session's loop `delay_s` from now (now, without a loop)."""
+        if self._loop is None or self._loop.is_closed():
+            action()
+            return
+        self._loop.call_later(delay_s, action)
+
+    def scored_channels(self) -> list[int]:
+        """The channels scored (0-based): the pipeline's, once it runs."""
+        if self.pipeline is not None:
+            return list(self.pipeline.scored)
+        return list(range(self.device.info.n_channels))
 
     def toggle_feedback(self) -> bool:
         """Pause or resume feedback (decisions are still logged while paused)."""
@@ -230,6 +246,8 @@ class Session:
             item = await queue.get()
             if item is TICK:
                 self._check_silence(duration_s)
+                for listener in self.tick_listeners:
+                    listener()
                 continue
             if item is STOP:
                 break

@@ -314,6 +314,11 @@ class Recording:
         rows = self.db.execute("SELECT at_s, data FROM events WHERE kind='Mark' ORDER BY at_s")
         return [(at, json.loads(data or "{}").get("label", "mark")) for at, data in rows]
 
+    def notices(self) -> list[tuple[float, str]]:
+        """(time s, text) of what the link and the lead-off alarm said, in order."""
+        rows = self.db.execute("SELECT at_s, data FROM events WHERE kind='Notice' ORDER BY at_s")
+        return [(at, json.loads(data or "{}").get("text", "")) for at, data in rows]
+
     def integrity_ok(self) -> bool:
         try:
             return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
