@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from bruxwatch import __version__
 from bruxwatch.cli.analyze import add_analyze_command
 from bruxwatch.cli.arguments import negative_values_joined
+from bruxwatch.cli.check import add_check_command
 from bruxwatch.cli.common import (
     EXIT_USAGE,
     CliError,
@@ -38,6 +39,7 @@ COMMANDS = (
     add_emulate_command,
     add_stream_command,
     add_record_command,
+    add_check_command,
     add_calibrate_command,
     add_plan_command,
     add_service_command,

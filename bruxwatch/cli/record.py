@@ -267,6 +267,10 @@ def record(
 
     path = _new_night_path(out)
     phase = follow_plan(args)
+    if getattr(args, "check", False):
+        from bruxwatch.cli.check import electrode_check
+
+        electrode_check(args)  # said; the night goes on either way (the wearer decides)
     feedback_config, stored = feedback_settings(args)
     if phase:
         stored["plan_phase"] = phase
@@ -467,6 +471,11 @@ def add_record_command(sub) -> None:
         "--until", type=clock_time, metavar="HH:MM", help="stop at this local time (e.g. 07:00)"
     )
     p.add_argument("--feedback", help="motor, sound, bell, notify (comma-separated)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="check the electrodes first (17 s: rest, one clench; see `bruxwatch check`)",
+    )
     p.add_argument(
         "--no-alarm",
         action="store_true",

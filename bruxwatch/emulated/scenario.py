@@ -51,6 +51,8 @@ class SimulatorConfig:
         (`missing_before`), and `lost_samples()` tells which.
     dead_leads: channels (1-based, as in device specs) whose electrode is off all night:
         they read a constant (the amplifier's offset), which the quality gate calls flat.
+    noisy_lead: (channel, µV): that channel's electrode makes poor contact all night: white
+        noise of that RMS on top of everything (what `bruxwatch check` calls too noisy).
     lead_off: (channel, from s[, until s]): that channel's electrode comes off during the
         night (read as `dead_leads` from then on, or until `until`): the 2-a.m. case the
         lead-off alarm is for.
@@ -96,6 +98,7 @@ class SimulatorConfig:
     packet_samples: int = 1
     dead_leads: tuple[int, ...] = ()
     lead_off: tuple[float, ...] = ()
+    noisy_lead: tuple[float, ...] = ()
     chunk_s: float = 0.01
     realtime: bool = False
     feedback_response: float | None = None
@@ -140,6 +143,12 @@ class SimulatorConfig:
                 f"lead_off is channel/from_s[/until_s] with a channel 1-{self.channels}, "
                 f"got {'/'.join(f'{v:g}' for v in self.lead_off)}"
             )
+        if self.noisy_lead and not (
+            len(self.noisy_lead) == 2
+            and self.noisy_lead[0] in range(1, self.channels + 1)
+            and self.noisy_lead[1] >= 0
+        ):
+            raise ValueError(f"noisy_lead is channel/uV with a channel 1-{self.channels}")
         for name in ("movement_emg_share", "arousal_share", "grinding_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be 0-1, got {getattr(self, name):g}")

@@ -222,6 +222,7 @@ class Simulator:
     def _blocks(self) -> Iterator[np.ndarray]:
         cfg, fs = self.config, self.fs
         rng = np.random.default_rng([cfg.seed, 2])
+        contact_rng = np.random.default_rng([cfg.seed, 7])  # a noisy lead's own noise
         n_ch = cfg.channels
         chest = _EcgLead(cfg) if cfg.ecg_lead else None
         block_s = self.BLOCK_S
@@ -276,6 +277,9 @@ class Simulator:
             for when, channel in self.truth.pops:
                 if channel < n_ch and when <= t[-1] and when + 2.0 >= t[0]:
                     x[channel] += _pop(t, when, amplitude_uv=400.0)
+            if cfg.noisy_lead:
+                lead, rms = cfg.noisy_lead
+                x[int(lead) - 1] += contact_rng.normal(0.0, rms, t.size)
             for lead in cfg.dead_leads:
                 x[lead - 1] = offsets[lead - 1]
             if cfg.lead_off:
