@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
@@ -174,6 +175,73 @@ def test_a_failed_calibration_is_shown_in_red_and_whole():
     window.prompt = "Relax your jaw completely, teeth apart, for 12 seconds."
     window.refresh()
     assert "#1a4f8a" in window.banner.styleSheet()
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+
+
+def test_the_window_explains_itself(tmp_path):
+    """Legend, labelled threshold, µV, level meters, a calibration countdown, feedback marks,
+    the feedback toggle's state and a status bar that wraps; saved as a PNG to look at."""
+    from bruxwatch.firmware_host.actuators import BellActuator
+    from bruxwatch.firmware_host.feedback import FeedbackConfig, FeedbackRecord
+    from bruxwatch.firmware_host.session import Session
+    from bruxwatch.ui.live import channel_levels, feedback_button_text, level_scale
+    from bruxwatch.ui.snapshot import save_window
+
+    app = pg.mkQApp()
+    sim = Simulator(
+        SimulatorConfig(scenario="night", duration_s=40, seed=3, calibrate=True, chunk_s=0.05)
+    )
+    session = Session(
+        sim, feedback=FeedbackConfig(mode="feedback"), actuators=[BellActuator(io.StringIO())]
+    )
+    ring = SignalRing(sim.fs, 2)
+    window = LiveWindow(ring, sim.info, *level_scale(session), status=lambda: "x " * 400)
+    window.timer.stop()
+    window.resize(1200, 800)
+    window.scale = lambda: level_scale(session)
+    window.meters = lambda: channel_levels(session)
+    window.countdown = session.calibration_countdown
+    session.feedback_listeners.append(ring.note_feedback)
+    session.on_prompt = lambda text: setattr(window, "prompt", text)
+    banners = []
+
+    def draw(out):
+        ring.push(out)
+        window.refresh()
+        banners.append((session.status.seconds, window.banner.text()))
+        if 14.0 <= session.status.seconds < 14.05:
+            window.show()
+            app.processEvents()
+            save_window(window, str(tmp_path / "calibrating.png"))
+
+    session.subscribers.append(draw)
+    session.start_calibration()
+    session.run(handle_signals=False)
+    app.processEvents()
+    during = dict(banners)
+    at_10 = next(text for t, text in banners if t >= 10.0)
+    assert at_10.startswith("Relax your jaw") and "[CLENCH as hard as is comfortable" in at_10
+    assert at_10.endswith("in 3 s]")
+    assert any("[and relax in" in text for text in during.values())
+    assert banners[-1][1].startswith("Calibration recorded")
+    titles = [p.titleLabel.text for p in window.emg_plots]
+    assert all(t.endswith("(µV)") for t in titles) and not any("uV" in t for t in titles)
+    assert "threshold" in window.threshold_line.label.format
+    labels = [label.text() for label, _bar in window.meter_bars.values()]
+    assert len(labels) == 2 and all(" µV (threshold " in text for text in labels)
+    assert window.status_label.wordWrap()
+    assert not [m for m in ring.marks.feedback if m[1]]  # no buzz for a calibration's clench
+    end = session.status.seconds
+    for at, fired in ((end - 3.0, True), (end - 1.0, False)):
+        ring.note_feedback(FeedbackRecord(0, at, fired, "bell", 255, 300, None, "test"))
+    window.refresh()
+    assert window.feedback_marks.data.size == 2
+    assert feedback_button_text(session) == "Feedback: ON (click to pause)"
+    session.toggle_feedback()
+    assert feedback_button_text(session) == "Feedback: PAUSED (click to resume)"
+    assert (tmp_path / "calibrating.png").stat().st_size > 20_000
     window.close()
     window.deleteLater()
     app.processEvents()

@@ -83,9 +83,15 @@ def cmd_live(args: argparse.Namespace) -> int:
     )
     publish_lsl(session, getattr(args, "lsl", None))
     sound = keep_sound(session, args.audio, device)
+    alarm = lead_off_alarm(args, session)
     try:
         with writing(Path(args.screenshot)) if args.screenshot else contextlib.nullcontext():
-            result = run_live(session, screenshot=args.screenshot, seconds=args.seconds or 10.0)
+            result = run_live(
+                session,
+                screenshot=args.screenshot,
+                seconds=args.seconds or 10.0,
+                alert=alarm.current if alarm else None,
+            )
     except (DeviceError, RuntimeError, ValueError) as exc:
         raise CliError(str(exc)) from None
     finally:

@@ -64,6 +64,14 @@ class GuidedCalibration:
         self._prompts = [(start + t, text) for t, text in self.protocol.prompts()]
         self.window = (first_start, start + self.protocol.end_s)
 
+    def next_step(self, now_s: float) -> tuple[float, str]:
+        """(seconds until the next prompt, its text) at stream time `now_s`; after the last
+        prompt, until the levels are taken."""
+        if self._prompts:
+            at, text = self._prompts[0]
+            return max(0.0, at - now_s), text
+        return max(0.0, self.window[1] - now_s), "the levels are taken"
+
     def add(self, chunk: Chunk, info: StreamInfo, config: SignalConfig) -> CalibrationDone | None:
         """Keep `chunk` and say the prompts that are due; once the sequence is over, the
         outcome (after telling the wearer), or None while it goes on or starts again."""

@@ -92,6 +92,12 @@ class LeadOffAlarm:
     def alarms(self) -> int:
         return sum(1 for r in self.records if r.fired)
 
+    def current(self) -> str:
+        """The latest alarm's text while its problem lasts ("" when none is on)."""
+        if not any(p.alarms for p in self._problems.values()):
+            return ""
+        return next((r.text for r in reversed(self.records) if r.fired), "")
+
     # ------------------------------------------------------------------------ inputs
     def on_chunk(self, out: ProcessedChunk) -> None:
         for event in out.events:

@@ -149,6 +149,12 @@ class Session:
             return
         self._loop.call_later(delay_s, action)
 
+    def calibration_countdown(self) -> tuple[float, str] | None:
+        """While a guided calibration runs: (seconds until its next step, that step's
+        prompt); None otherwise."""
+        guide = self._guide
+        return None if guide is None else guide.next_step(self.status.seconds)
+
     def scored_channels(self) -> list[int]:
         """The channels scored (0-based): the pipeline's, once it runs."""
         if self.pipeline is not None:
@@ -406,7 +412,8 @@ class Session:
             out.events = outside(out.events, self._cal_window)
         clench_since = pipeline.detector.clench_since_index
         self._pace(clench_since is not None)
-        if self.policy is not None and received_at is not None:
+        if self.policy is not None and received_at is not None and self._guide is None:
+            # (no buzz for the clenches a calibration asks for: none while one runs)
             # the detector has seen the samples up to pipeline.next_index (ECG removal hands
             # them on a few tens of ms late)
             decision = self.policy.update(clench_since, pipeline.next_index)

@@ -12,13 +12,15 @@ import threading
 import time
 from collections.abc import Callable
 
+import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 from bruxwatch.firmware_host.session import Session
 from bruxwatch.firmware_host.session_records import SessionResult
 from bruxwatch.stream import StreamInfo
-from bruxwatch.ui.colours import KIND_COLOURS
+from bruxwatch.ui.colours import KIND_COLOURS, hex_colour
+from bruxwatch.ui.labels import units_text
 from bruxwatch.ui.ring import SignalRing
 from bruxwatch.ui.snapshot import quiet_offscreen_platform, save_window
 
@@ -30,7 +32,13 @@ BANNER_STYLE = "font-size: 20px; font-weight: bold; color: {colour}"
 
 
 class LiveWindow(QtWidgets.QMainWindow):
-    """Draws a SignalRing. `status` returns the status-bar text; `controls` adds buttons."""
+    """Draws a SignalRing. `status` returns the status-bar text; `controls` adds buttons.
+
+    Set after construction (each optional): `scale` () -> (level units, threshold);
+    `meters` () -> [(channel, envelope, threshold)] for the level meters; `countdown`
+    () -> (s until the calibration's next step, its prompt) or None; `alert` () -> the
+    latest alarm text ("" when none is on).
+    """
 
     def __init__(
         self,
@@ -47,6 +55,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.frames = 0
         self.prompt = ""
         self.scale: Callable[[], tuple[str, float]] | None = None
+        self.meters: Callable[[], list[tuple[str, float, float]]] | None = None
+        self.countdown: Callable[[], tuple[float, str] | None] | None = None
+        self.alert: Callable[[], str] | None = None
         self.setWindowTitle(f"bruxwatch live — {info.device}")
         self.resize(1200, 800)
         pg.setConfigOptions(antialias=False, background="w", foreground="k")
@@ -58,35 +69,51 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.banner.setWordWrap(True)  # a failed calibration's reason is a long line
         self.banner.setStyleSheet(BANNER_STYLE.format(colour="#1a4f8a"))
         layout.addWidget(self.banner)
+        self.meter_row = QtWidgets.QHBoxLayout()
+        layout.addLayout(self.meter_row)
+        self.meter_bars: dict[str, tuple[QtWidgets.QLabel, QtWidgets.QProgressBar]] = {}
         self.graphics = pg.GraphicsLayoutWidget()
         layout.addWidget(self.graphics)
         self.setCentralWidget(central)
         self.emg_plots, self.emg_curves = [], []
+        units = units_text(info.units)
         for name in info.channels:
             what = "envelope from the board" if info.kind == "envelope" else "filtered EMG"
-            plot = self.graphics.addPlot(title=f"{name}: {what} ({info.units})")
+            plot = self.graphics.addPlot(title=f"{name}: {what} ({units})")
+            plot.setLabel("left", units)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
             plot.setMouseEnabled(x=False, y=True)
             self.emg_curves.append(plot.plot(pen=pg.mkPen((90, 90, 90), width=1)))
             self.emg_plots.append(plot)
             self.graphics.nextRow()
+        self.graphics.addLabel(legend_html(), justify="center")
+        self.graphics.nextRow()
         self.level_plot = self.graphics.addPlot(title=f"clench level ({level_units})")
         self.level_plot.setDownsampling(auto=True, mode="peak")
         self.level_plot.setClipToView(True)
+        self.level_plot.setLabel("left", level_units)
         self.level_curve = self.level_plot.plot(pen=pg.mkPen((20, 20, 20), width=2))
+        threshold_pen = pg.mkPen((0, 150, 0), width=1, style=QtCore.Qt.PenStyle.DashLine)
         self.threshold_line = pg.InfiniteLine(
-            angle=0, pen=pg.mkPen((0, 150, 0), width=1, style=QtCore.Qt.PenStyle.DashLine)
+            angle=0,
+            pen=threshold_pen,
+            label="threshold {value:.1f}",
+            labelOpts={"position": 0.03, "color": (0, 120, 0), "anchors": [(0, 1), (0, 1)]},
         )
         self.threshold_line.setValue(threshold)
         self.level_plot.addItem(self.threshold_line)
-        self.level_plot.setLabel("bottom", "time (s)")
+        self.feedback_marks = pg.ScatterPlotItem(size=11, symbol="t1", pxMode=True)
+        self.level_plot.addItem(self.feedback_marks)
+        self.level_plot.setLabel("bottom", "time since start (s)")
         for plot in self.emg_plots:
             plot.setXLink(self.level_plot)
         self.regions: list[pg.LinearRegionItem] = []
         self.shown: list[str] = []
         self.level_units = level_units
-        self.statusBar().showMessage("starting ...")
+        self.status_label = QtWidgets.QLabel("starting ...")
+        self.status_label.setWordWrap(True)  # never cut off: a long status wraps
+        self.statusBar().addWidget(self.status_label, 1)
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self.refresh)
         self.timer.start(int(1000 / fps))
@@ -115,23 +142,80 @@ class LiveWindow(QtWidgets.QMainWindow):
         for curve, row in zip(self.emg_curves, filtered, strict=True):
             curve.setData(t, row)
         self.level_curve.setData(t, level)
+        # room above the threshold for its label, whatever the level does
+        top = max(float(np.nanmax(level)) * 1.1, self.threshold_line.value() * 1.6, 1.0)
+        self.level_plot.setYRange(0, top, padding=0)
         end = t[-1]
         self.level_plot.setXRange(end - WINDOW_S, end, padding=0)
         self._shade(end)
-        if self.banner.text() != self.prompt:
-            failed = "FAILED" in self.prompt
-            self.banner.setStyleSheet(
-                BANNER_STYLE.format(colour="#b3261e" if failed else "#1a4f8a")
-            )
-            self.banner.setText(self.prompt)
+        self._banner()
+        self._meters()
+        self._feedback(end)
         if self.scale is not None:
             units, threshold = self.scale()
             if units != self.level_units:
                 self.level_units = units
                 self.level_plot.setTitle(f"clench level ({units})")
             self.threshold_line.setValue(threshold)
-        self.statusBar().showMessage(self.status())
+        self.status_label.setText(self.status())
         self.frames += 1
+
+    def _banner(self) -> None:
+        """The calibration's prompt with a countdown to its next step (red when it failed),
+        or the lead-off alarm (red)."""
+        text, failed = self.prompt, "FAILED" in self.prompt
+        step = self.countdown() if self.countdown else None
+        if step is not None:
+            seconds, upcoming = step
+            text = f"{self.prompt}   [{upcoming.split(' (')[0].rstrip('.')} in {seconds:.0f} s]"
+        else:
+            alarm = self.alert() if self.alert else ""
+            if alarm:
+                text, failed = alarm, True
+            elif not failed and self.prompt.startswith("Calibration recorded"):
+                text = self.prompt  # the outcome stays up, in blue
+        if self.banner.text() != text:
+            self.banner.setStyleSheet(
+                BANNER_STYLE.format(colour="#b3261e" if failed else "#1a4f8a")
+            )
+            self.banner.setText(text)
+
+    def _meters(self) -> None:
+        """One bar per scored channel: its envelope now, full at twice the threshold."""
+        if self.meters is None:
+            return
+        for name, level, threshold in self.meters():
+            if name not in self.meter_bars:
+                label, bar = QtWidgets.QLabel(), QtWidgets.QProgressBar()
+                bar.setRange(0, 200)
+                bar.setTextVisible(False)
+                bar.setFixedHeight(14)
+                self.meter_row.addWidget(label)
+                self.meter_row.addWidget(bar, 1)
+                self.meter_bars[name] = (label, bar)
+            label, bar = self.meter_bars[name]
+            units = units_text(self.info.units)
+            if np.isfinite(threshold) and threshold > 0 and np.isfinite(level):
+                share = int(np.clip(100 * level / threshold, 0, 200))
+                label.setText(f"{name} {level:.1f} {units} (threshold {threshold:.1f})")
+                over = share >= 100
+                bar.setStyleSheet(
+                    "QProgressBar::chunk { background: %s }" % ("#db4437" if over else "#0f9d58")
+                )
+            else:
+                share = 0
+                label.setText(f"{name} {level:.1f} {units} (threshold warming up)")
+            bar.setValue(share)
+
+    def _feedback(self, end: float) -> None:
+        marks = [(at, given) for at, given in self.ring.marks.feedback if at >= end - WINDOW_S]
+        threshold = self.threshold_line.value()
+        self.feedback_marks.setData(
+            [at for at, _ in marks],
+            [threshold] * len(marks),
+            brush=[pg.mkBrush(200, 30, 30) if given else pg.mkBrush(None) for _, given in marks],
+            pen=[pg.mkPen(200, 30, 30) if given else pg.mkPen(120, 120, 120) for _, given in marks],
+        )
 
     def _shade(self, end: float) -> None:
         marks = self.ring.marks
@@ -160,10 +244,14 @@ class LiveWindow(QtWidgets.QMainWindow):
 
 
 def run_live(
-    session: Session, screenshot: str | None = None, seconds: float = 10.0
+    session: Session,
+    screenshot: str | None = None,
+    seconds: float = 10.0,
+    alert: Callable[[], str] | None = None,
 ) -> SessionResult | None:
     """Run a session in a thread with the live window until the window is closed, Ctrl-C
-    or SIGTERM (the night is then finished, as `record` finishes it); returns how it ended."""
+    or SIGTERM (the night is then finished, as `record` finishes it); returns how it ended.
+    alert: the lead-off alarm's text while one is on ("" otherwise), shown in the banner."""
     app = pg.mkQApp("bruxwatch live")
     if screenshot:
         quiet_offscreen_platform()
@@ -191,11 +279,24 @@ def run_live(
     units, threshold = level_scale(session)
     window = LiveWindow(ring, session.info, units, threshold, status=lambda: _status_text(session))
     window.scale = lambda: level_scale(session)
+    window.meters = lambda: channel_levels(session)
+    window.countdown = session.calibration_countdown
+    window.alert = alert or (lambda: "")
+    session.feedback_listeners.append(ring.note_feedback)
     session.on_prompt = lambda text: setattr(window, "prompt", text)
     window.add_button("Calibrate", session.start_calibration)
     if session.writer is not None:
         window.add_button("Mark event", lambda: session.mark("mark"))
-    window.add_button("Feedback on/off", session.toggle_feedback, checkable=True)
+    toggle = window.add_button(feedback_button_text(session), lambda: None, checkable=True)
+    toggle.setChecked(session.feedback_enabled)
+
+    def flip() -> None:
+        session.toggle_feedback()
+        toggle.setChecked(session.feedback_enabled)
+        toggle.setText(feedback_button_text(session))
+
+    toggle.clicked.disconnect()
+    toggle.clicked.connect(lambda _checked=False: flip())
     window.add_button("Pause view", window.toggle_pause, checkable=True)
     stopped: list[str] = []
 
@@ -237,6 +338,47 @@ def run_live(
     if "error" in result:
         raise result["error"]
     return result.get("r")
+
+
+def legend_html() -> str:
+    """What the clench-level plot shows, in one line above it (never over the trace)."""
+    kinds = "  ".join(
+        f'<span style="color:{hex_colour(rgb)}">&#9632;</span> {kind} episode'
+        for kind, rgb in KIND_COLOURS.items()
+    )
+    return (
+        '<span style="color:#141414">&#8212;</span> clench level &nbsp; '
+        '<span style="color:#009600">- - -</span> threshold &nbsp; '
+        '<span style="color:#c81e1e">&#9650;</span> buzz given &nbsp; '
+        '<span style="color:#787878">&#9651;</span> held back (baseline, paused) &nbsp; '
+        f'<span style="color:#aaaaaa">&#9632;</span> burst &nbsp; {kinds}'
+    )
+
+
+def feedback_button_text(session: Session) -> str:
+    """The feedback toggle's face: what it is now, and what a click does."""
+    if session.feedback is None:
+        return "Feedback: none"
+    if session.feedback.mode == "baseline":
+        return "Feedback: baseline (logged, never given)"
+    return (
+        "Feedback: ON (click to pause)"
+        if session.feedback_enabled
+        else "Feedback: PAUSED (click to resume)"
+    )
+
+
+def channel_levels(session: Session) -> list[tuple[str, float, float]]:
+    """(channel, envelope now, its threshold) for each scored channel (NaN: not yet)."""
+    st, info = session.status, session.info
+    if info is None or st.envelope is None:
+        return []
+    thresholds = st.thresholds if st.thresholds is not None else []
+    out = []
+    for k, c in enumerate(session.scored_channels()):
+        threshold = float(thresholds[k]) if k < len(thresholds) else float("nan")
+        out.append((info.channels[c], float(st.envelope[c]), threshold))
+    return out
 
 
 def level_scale(session: Session) -> tuple[str, float]:

@@ -19,6 +19,8 @@ class Marks:
 
     bursts: list[tuple[float, float, str]] = field(default_factory=list)
     episodes: list[tuple[float, float, str]] = field(default_factory=list)
+    feedback: list[tuple[float, bool]] = field(default_factory=list)
+    """(trigger time s, given): each feedback decision, given or held back."""
     open_episode: float | None = None
     open_kind: str = "phasic"  # the rule the open episode met first (its final kind may differ)
 
@@ -56,6 +58,13 @@ class SignalRing:
             self.written = end
             self.thresholds = np.asarray(out.thresholds, dtype=float)
             self._note(out.events)
+
+    def note_feedback(self, record) -> None:
+        """A feedback decision (`FeedbackRecord`, from the session's thread)."""
+        with self._lock:
+            horizon = self.written / self.fs - 2 * self.capacity / self.fs
+            kept = [m for m in self.marks.feedback if m[0] >= horizon]
+            self.marks.feedback = [*kept, (record.at_s, bool(record.fired))]
 
     def _note(self, events: list[Event]) -> None:
         horizon = self.written / self.fs - 2 * self.capacity / self.fs
