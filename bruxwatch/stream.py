@@ -217,3 +217,9 @@ class AuxClock:
             placed = [(slot, column, slot - expected)]
         self.expected, self._last = slot + 1, column
         return placed
+
+
+def units_text(units: str) -> str:
+    """How a stream's units read on screen and on paper: "uV" (as stored) -> "µV"; others
+    as they are ("counts", "% MVC")."""
+    return "µV" if units == "uV" else units

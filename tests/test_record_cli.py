@@ -41,7 +41,7 @@ def test_record_a_short_night_with_guided_calibration(tmp_path, capsys):
     )
     text = capsys.readouterr().out
     assert "CLENCH as hard as is comfortable (3 of 3)" in text
-    assert "Calibration recorded: rest " in text and " uV, clench " in text
+    assert "Calibration recorded: rest " in text and " µV, clench " in text
     assert "stopped: the device stream ended" in text and str(out) in text
     with Recording(out) as rec:
         assert rec.session.status == "finished" and rec.session.calibration is not None
@@ -162,7 +162,7 @@ def test_a_failed_calibration_says_so_where_the_wearer_looks(tmp_path, capsys):
     assert text.count("Calibration FAILED: left_masseter: clench level ") >= 2
     assert "Once more, from the start:" in text
     assert text.count("Relax your jaw completely") == 2
-    assert " uV is not clearly above rest " in text and "run `bruxwatch calibrate`" in text
+    assert " µV is not clearly above rest " in text and "run `bruxwatch calibrate`" in text
     with Recording(out) as rec:
         assert rec.session.calibration is None
 

@@ -12,6 +12,7 @@ from bruxwatch.cli.arguments import add_mains_option, positive
 from bruxwatch.cli.common import CliError, signal_config
 from bruxwatch.emulated.serial_boards import TEXT_FORMS
 from bruxwatch.firmware_host.console import counted
+from bruxwatch.stream import units_text
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -102,7 +103,8 @@ def cmd_stream(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     session = Session(device, config=signal_config(args))
     session.on_started = lambda info: print(
-        f"{info.device}: {counted(info.n_channels, 'channel')} at {info.fs:g} Hz ({info.units})",
+        f"{info.device}: {counted(info.n_channels, 'channel')} at {info.fs:g} Hz "
+        f"({units_text(info.units)})",
         flush=True,
     )
     session.notice_listeners.append(lambda at_s, text: print(text, flush=True))
@@ -135,7 +137,7 @@ class PerSecondLines:
         print(
             f"t={now:4d}s  samples {status.samples - self.samples:5d}  "
             f"lost {status.lost - self.lost:4d}  envelope peak {peak} "
-            f"{self.session.info.units}  episodes {status.episodes}",
+            f"{units_text(self.session.info.units)}  episodes {status.episodes}",
             flush=True,
         )
         self.second, self.samples, self.lost, self.peak = now, status.samples, status.lost, None

@@ -8,6 +8,7 @@ from typing import TextIO
 
 from bruxwatch.firmware_host.session import Session
 from bruxwatch.signal import ProcessedChunk
+from bruxwatch.stream import units_text
 
 
 def clock(seconds: float) -> str:
@@ -95,7 +96,8 @@ class ConsoleView:
         if st.link:
             return f"{clock(st.seconds)}  {st.link}"
         return (
-            f"{clock(st.seconds)}  {quality}  envelope {env} {units} (threshold {thr})  "
+            f"{clock(st.seconds)}  {quality}  envelope {env} {units_text(units)} "
+            f"(threshold {thr})  "
             f"{counted(st.episodes, 'episode')}  "
             f"{feedback_text(mode, st.feedback_fired, st.feedback_held)}, last {last}  "
             f"lost {counted(st.lost, 'sample')}"

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from bruxwatch.signal.config import ThresholdConfig
+from bruxwatch.stream import units_text
 
 MIN_MVC_TO_REST = 3.0
 """A plausible MVC is at least this many times the rest level; less means bad electrodes."""
@@ -59,7 +60,8 @@ def outcome_text(calibration: Calibration | None, error: str | None, retrying: b
     rest = "/".join(f"{v:.1f}" for v in calibration.rest)
     mvc = "/".join(f"{v:.0f}" for v in calibration.mvc)
     return (
-        f"Calibration recorded: rest {rest} {calibration.units}, clench {mvc} {calibration.units}."
+        f"Calibration recorded: rest {rest} {units_text(calibration.units)}, clench {mvc} "
+        f"{units_text(calibration.units)}."
     )
 
 
@@ -133,9 +135,10 @@ def calibrate(
     for channel, (r, m) in enumerate(zip(rest, mvc, strict=True)):
         if not m >= MIN_MVC_TO_REST * r or not m > 0:
             name = names[channel] if names else f"channel {channel + 1}"
+            shown = units_text(units)
             raise CalibrationError(
-                f"{name}: clench level {m:.3g} {units} is not clearly above rest {r:.3g} "
-                f"{units} (needs {MIN_MVC_TO_REST:g}x); check the electrodes and clench harder"
+                f"{name}: clench level {m:.3g} {shown} is not clearly above rest {r:.3g} "
+                f"{shown} (needs {MIN_MVC_TO_REST:g}x); check the electrodes and clench harder"
             )
     return Calibration(rest=tuple(map(float, rest)), mvc=tuple(map(float, mvc)), units=units)
 

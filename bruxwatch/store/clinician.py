@@ -16,6 +16,7 @@ from bruxwatch.signal.indices import (
 )
 from bruxwatch.store.local_time import local
 from bruxwatch.store.scored import ScoredNight
+from bruxwatch.store.trial import night_phase
 
 
 def calibrated(night: ScoredNight) -> bool:
@@ -45,6 +46,7 @@ def night_indices(night: ScoredNight) -> dict:
     return {
         "night": night.label,
         "mode": night.mode,
+        "phase": night_phase(night) or night.mode,
         "clock": f"{start}-{end}",
         "recorded_hours": round(s.hours, 2),
         "valid_hours": round(s.good_hours, 2),

@@ -18,9 +18,8 @@ from pyqtgraph.Qt import QtCore, QtWidgets
 
 from bruxwatch.firmware_host.session import Session
 from bruxwatch.firmware_host.session_records import SessionResult
-from bruxwatch.stream import StreamInfo
+from bruxwatch.stream import StreamInfo, units_text
 from bruxwatch.ui.colours import KIND_COLOURS, hex_colour
-from bruxwatch.ui.labels import units_text
 from bruxwatch.ui.ring import SignalRing
 from bruxwatch.ui.snapshot import quiet_offscreen_platform, save_window
 

@@ -28,6 +28,7 @@ from bruxwatch.store.formats import ExportOptions
 from bruxwatch.store.local_time import evening_of, offset_text, stamp
 from bruxwatch.store.private import private_file
 from bruxwatch.store.scored import ScoredNight
+from bruxwatch.stream import units_text
 from bruxwatch.ui.colours import KIND_HEX
 from bruxwatch.ui.report_panels import (
     MAX_TABLE_ROWS,
@@ -55,7 +56,8 @@ def _calibration_text(nights: Sequence[ScoredNight], calibrated: int) -> str:
     rest = " / ".join(f"{v:.1f}" for v in cal.rest)
     mvc = " / ".join(f"{v:.0f}" for v in cal.mvc)
     level = "RMS" if cal.units == "uV" else "envelope"
-    return f"yes: rest {rest} {cal.units}, maximal clench {mvc} {cal.units} ({level})"
+    units = units_text(cal.units)
+    return f"yes: rest {rest} {units}, maximal clench {mvc} {units} ({level})"
 
 
 def _duration(seconds: float) -> str:

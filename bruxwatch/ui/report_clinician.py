@@ -142,7 +142,7 @@ def _indices_table(fig: Figure, summary: dict) -> float:
         rows.append(
             [
                 c["night"][5:],
-                c["mode"],
+                c["phase"],
                 c["clock"],
                 f"{c['valid_hours']:.1f} ({by_channel})",
                 _cell(marks["episodes_per_hour"]),
@@ -161,7 +161,7 @@ def _indices_table(fig: Figure, summary: dict) -> float:
         "night",
         "mode",
         "clock",
-        "valid h (per ch.)",
+        "valid h\n(per ch.)",
         "ep/h",
         "bursts/h",
         "bursts/ep",
