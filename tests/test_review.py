@@ -127,3 +127,66 @@ def test_several_nights_switch_from_the_list(tmp_path, capsys):
     empty.mkdir()
     assert main(["review", str(empty), "--screenshot", str(png)]) == 2
     assert "no recordings" in capsys.readouterr().err
+
+
+def test_clock_axis_ticks_fall_on_round_clock_times():
+    import datetime as dt
+
+    from bruxwatch.ui.clock_axis import ClockAxis
+
+    pg.mkQApp()
+    axis = ClockAxis(dt.datetime(2026, 3, 1, 22, 30, 0).astimezone())
+    ((step, values),) = axis.tickValues(0.0, 8 * 3600.0, 800)
+    assert step == 3600 and values[0] == 1800.0  # 23:00, half an hour in
+    assert axis.tickStrings(values, 1.0, step)[:3] == ["23:00", "00:00", "01:00"]
+    ((step, values),) = axis.tickValues(100.0, 130.0, 800)
+    assert step == 5 and axis.tickStrings(values[:2], 1.0, step) == ["22:31:40", "22:31:45"]
+    assert axis.label_text().startswith("local time (UTC")
+
+
+def test_the_review_explains_itself_and_an_empty_night_says_why(tmp_path):
+    """Clock times on the axes and in the table (with the offset), one plot per channel in
+    the detail with its name and units, the marks explained, and a night without episodes
+    saying why; both windows saved as PNGs to look at."""
+    from bruxwatch.ui.snapshot import save_window
+
+    app = pg.mkQApp()
+    path = tmp_path / "night.sqlite"
+    write_night(path, hours=0.5)
+    with Recording(path) as rec:
+        window = ReviewWindow(rec)
+        window.show()
+        app.processEvents()
+        headers = [window.table.horizontalHeaderItem(c).text() for c in range(5)]
+        assert headers[0].startswith("start (UTC") and headers[1] == "length (s)"
+        assert headers[4] == "peak (% MVC)"
+        assert window.overview.getAxis("bottom").labelText.startswith("local time (UTC")
+        ticks = window.histogram.getAxis("bottom")._tickLevels[0]
+        assert all(len(label) == 5 and label[2] == ":" for _at, label in ticks)
+        assert "buzz given" in window.markers.text() and "bad signal" in window.markers.text()
+        plots = [item for item in window.detail_area.ci.items if isinstance(item, pg.PlotItem)]
+        assert len(plots) == 2 and window.detail is plots[-1]
+        labels = [
+            item.text for item in window.detail_area.ci.items if isinstance(item, pg.LabelItem)
+        ]
+        assert "left_masseter" in labels and "right_masseter" in labels
+        assert all(p.getAxis("left").labelText == "µV" for p in plots)
+        save_window(window, str(tmp_path / "review.png"))
+        window.close()
+    dead = tmp_path / "dead.sqlite"
+    device = "sim:realtime=0,chunk_s=1,minutes=5,lead_off=1/60,dead_leads=2"
+    assert (
+        main(["record", "--device", device, "--no-calibrate", "--no-alarm", "--out", str(dead)])
+        == 0
+    )
+    with Recording(dead) as rec:
+        window = ReviewWindow(rec)
+        window.show()
+        app.processEvents()
+        assert window.table.rowCount() == 0
+        text = window.summary.text()
+        assert "No episodes: all signal bad: left_masseter off (flat) from" in text
+        assert "right_masseter off (flat) from" in text
+        save_window(window, str(tmp_path / "empty.png"))
+        window.close()
+    assert (tmp_path / "review.png").stat().st_size > 20_000

@@ -7,16 +7,17 @@ pairs, so the review opens fast and zooms without stalls.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal import Pipeline
-from bruxwatch.signal.events import QualityChanged
+from bruxwatch.signal.events import BurstEnd, QualityChanged
 from bruxwatch.signal.heart_rate import HeartRate, heart_rate
 from bruxwatch.signal.pipeline import processing_delay
-from bruxwatch.store.local_time import stamp
+from bruxwatch.store.local_time import local, stamp
 from bruxwatch.store.recording import Recording
 from bruxwatch.store.scored import night_heart, stored_signal_config
 from bruxwatch.stream import Chunk
@@ -73,6 +74,14 @@ class NightOverview:
     calibration_s: tuple[float, float] | None = None
     heart: HeartRate | None = None
     """The accepted beat-to-beat heart rate (None: ECG removal off, or no beats)."""
+    started_at: str = ""
+    """The wall-clock time of sample 0 (ISO; the clock axes and the table read it)."""
+    bad_by_channel: dict[str, list[tuple[float, float, tuple[str, ...]]]] = field(
+        default_factory=dict
+    )
+    """Each scored channel's flagged stretches: (start s, end s, the flags at its start)."""
+    bursts: int = 0
+    """Bursts the scoring found (an episode needs a tonic one, or several phasic ones)."""
 
 
 def night_overview(recording: Recording, bins: int = OVERVIEW_BINS) -> NightOverview:
@@ -83,23 +92,32 @@ def night_overview(recording: Recording, bins: int = OVERVIEW_BINS) -> NightOver
     pipeline = Pipeline(
         info, stored_signal_config(recording.session), recording.session.calibration
     )
-    quality_starts: dict[int, float] = {}
+    quality_starts: dict[int, tuple[float, tuple[str, ...]]] = {}
     bad: list[tuple[float, float]] = []
+    by_channel: dict[int, list[tuple[float, float, tuple[str, ...]]]] = {}
+    bursts = 0
 
     def note(events) -> None:
+        nonlocal bursts
         for event in events:
-            if isinstance(event, QualityChanged):
+            if isinstance(event, BurstEnd):
+                bursts += 1
+            elif isinstance(event, QualityChanged):
                 if event.flags:
-                    quality_starts.setdefault(event.channel, event.at_s)
+                    quality_starts.setdefault(event.channel, (event.at_s, event.flags))
                 elif event.channel in quality_starts:
-                    bad.append((quality_starts.pop(event.channel), event.at_s))
+                    since, flags = quality_starts.pop(event.channel)
+                    bad.append((since, event.at_s))
+                    by_channel.setdefault(event.channel, []).append((since, event.at_s, flags))
 
     for chunk in recording.chunks():
         out = pipeline.process(chunk)
         decimator.add(out.first_index, out.level.astype(np.float32))
         note(out.events)
     note(pipeline.finish())
-    bad += [(start, end / fs) for start in quality_starts.values()]
+    for channel, (since, flags) in quality_starts.items():
+        bad.append((since, end / fs))
+        by_channel.setdefault(channel, []).append((since, end / fs, flags))
     episodes = [e for e in recording.episodes() if not e["artifact"]]
     hours = max(1, int(np.ceil(end / fs / 3600)))
     hourly = {kind: np.zeros(hours, dtype=int) for kind in ("phasic", "tonic", "mixed")}
@@ -127,7 +145,55 @@ def night_overview(recording: Recording, bins: int = OVERVIEW_BINS) -> NightOver
         calibration_s=tuple(session.config["calibration_s"])
         if "calibration_s" in session.config
         else None,
+        started_at=session.started_at,
+        bad_by_channel={info.channels[c]: v for c, v in sorted(by_channel.items())},
+        bursts=bursts,
     )
+
+
+def no_episodes_reason(night: NightOverview) -> str:
+    """Why a night shows no episodes, in a sentence (the review's empty state)."""
+    if night.duration_s < 60:
+        return f"No episodes: the recording is only {night.duration_s:.0f} s long."
+    calibration = night.calibration_s[1] - night.calibration_s[0] if night.calibration_s else 0
+    scored_s = max(1e-9, night.duration_s - calibration)
+    bad_s = _covered(night.bad_s + night.gaps_s)
+    if bad_s >= 0.9 * scored_s:
+        parts = []
+        for name, stretches in night.bad_by_channel.items():
+            since, _end, flags = stretches[0]
+            what = "off (flat)" if "flat" in flags else " and ".join(flags)
+            parts.append(f"{name} {what} from {_clock(night.started_at, since)}")
+        lost = (
+            f"; the sensor's link lost for {_covered(night.gaps_s) / 60:.0f} min"
+            if night.gaps_s
+            else ""
+        )
+        return "No episodes: all signal bad: " + ("; ".join(parts) or "every channel") + lost + "."
+    top = float(np.nanmax(night.level_high)) if night.level_high.size else 0.0
+    if night.threshold is not None and top < night.threshold:
+        return (
+            f"No episodes: the level never reached the threshold (highest {top:.1f}, "
+            f"threshold {night.threshold:.1f} {night.level_units}): no clenching was scored."
+        )
+    return (
+        f"No episodes: {night.bursts} burst(s) above the threshold, but none made an "
+        "episode (a tonic burst, or phasic bursts in a series)."
+    )
+
+
+def _covered(stretches: list[tuple[float, float]]) -> float:
+    """Seconds covered by the union of (start, end) stretches."""
+    total, reach = 0.0, -np.inf
+    for a, b in sorted(stretches):
+        if b > reach:
+            total += b - max(a, reach)
+            reach = b
+    return total
+
+
+def _clock(started_at: str, seconds: float) -> str:
+    return f"{local(started_at) + dt.timedelta(seconds=seconds):%H:%M}"
 
 
 def detail_window(

@@ -19,13 +19,19 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
-from bruxwatch.store.local_time import local
+from bruxwatch.store.local_time import local, offset_text
 from bruxwatch.store.nights import listing
 from bruxwatch.store.recording import Recording
 from bruxwatch.store.scored import stored_scoring
-from bruxwatch.stream import ACCEL
-from bruxwatch.ui.colours import KIND_COLOURS
-from bruxwatch.ui.overview import NightOverview, detail_window, night_overview
+from bruxwatch.stream import ACCEL, units_text
+from bruxwatch.ui.clock_axis import ClockAxis
+from bruxwatch.ui.colours import KIND_COLOURS, hex_colour
+from bruxwatch.ui.overview import (
+    NightOverview,
+    detail_window,
+    night_overview,
+    no_episodes_reason,
+)
 from bruxwatch.ui.review_sound import SoundPanel
 
 CONTEXT_S = 5.0
@@ -35,6 +41,22 @@ def _clock(recording: Recording, seconds: float) -> str:
     """The local clock time `seconds` into the recording, e.g. "23:41:07"."""
     started = local(recording.session.started_at)
     return f"{started + dt.timedelta(seconds=seconds):%H:%M:%S}"
+
+
+def markers_html() -> str:
+    """What the marks over the whole night mean (one line above the plots)."""
+    kinds = " ".join(
+        f'<span style="color:{hex_colour(rgb)}">&#9632;</span> {kind}'
+        for kind, rgb in KIND_COLOURS.items()
+    )
+    return (
+        f"<small>Top row: episodes ({kinds}) &nbsp;·&nbsp; &#9660; buzz given, "
+        '<span style="color:#aaaaaa">&#9660;</span> logged only (baseline, held back) '
+        '&nbsp;·&nbsp; <span style="color:#009600">- - -</span> threshold &nbsp;·&nbsp; '
+        '<span style="color:#a0a0a0">&#9632;</span> bad signal or a gap &nbsp;·&nbsp; '
+        '<span style="color:#78aadc">&#9632;</span> calibration &nbsp;·&nbsp; '
+        "blue band: the episode shown below</small>"
+    )
 
 
 class ReviewWindow(QtWidgets.QMainWindow):
@@ -64,6 +86,9 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.summary = QtWidgets.QLabel()
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
+        self.markers = QtWidgets.QLabel(markers_html())  # what the marks on the night mean
+        self.markers.setWordWrap(True)
+        layout.addWidget(self.markers)
         self.overview = pg.PlotWidget()
         self.movement = pg.PlotWidget()  # the auxiliary streams (the Cyton's accelerometer)
         self.movement.setXLink(self.overview)
@@ -72,7 +97,8 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self.heart.setXLink(self.overview)
         self.heart.setMaximumHeight(150)
         self.histogram = pg.PlotWidget()
-        self.detail = pg.PlotWidget()
+        self.detail_area = pg.GraphicsLayoutWidget()  # one plot per channel, own axes
+        self.detail: pg.PlotItem | None = None  # the bottom one (its x range is shared)
         self.table = QtWidgets.QTableWidget()
         self.sound = SoundPanel()
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
@@ -85,7 +111,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         top.addWidget(self.histogram)
         top.setSizes([950, 330])
         bottom = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        bottom.addWidget(self.detail)
+        bottom.addWidget(self.detail_area)
         episodes_column = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(episodes_column)
         column.setContentsMargins(0, 0, 0, 0)
@@ -106,11 +132,6 @@ class ReviewWindow(QtWidgets.QMainWindow):
             self.setCentralWidget(outer)
         else:
             self.setCentralWidget(central)
-        self._legend = self.histogram.addLegend(offset=(5, 5))
-        for kind, colour in KIND_COLOURS.items():
-            self._legend.addItem(
-                pg.BarGraphItem(x=[0], height=[0], width=0, brush=pg.mkBrush(*colour)), kind
-            )
         self.table.cellClicked.connect(lambda row, _col: self.select(row))
         for key, step in (("N", 1), ("P", -1)):
             shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
@@ -167,9 +188,12 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self._draw_histogram()
         self.sound.show_night(self.recording.sound_clips(), stored_scoring(self.recording).config)
         self._fill_table()
-        self.detail.clear()
+        self.detail_area.clear()
+        self.detail = None
         if self.night.episodes:
             self.select(0)
+        else:
+            self.detail_area.addLabel(no_episodes_reason(self.night), size="11pt", color="#b3261e")
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if self._owned is not None:
@@ -190,6 +214,8 @@ class ReviewWindow(QtWidgets.QMainWindow):
             f"{len(n.feedback) - fired} logged · level in {n.level_units}. "
             "Click an episode or press N / P. bruxwatch measures; it does not diagnose."
         )
+        if not n.episodes:
+            text += f"<br><b style='color:#b3261e'>{no_episodes_reason(n)}</b>"
         return text
 
     def _draw_overview(self) -> None:
@@ -197,7 +223,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         plot.clear()
         plot.setTitle("Whole night")
         plot.setLabel("left", n.level_units)
-        plot.setLabel("bottom", "time since start (s)")
+        self._clock_axis(plot)
         top = float(np.nanmax(n.level_high)) if n.level_high.size else 1.0
         for lo, hi in n.gaps_s + n.bad_s:
             region = pg.LinearRegionItem((lo, hi), movable=False, brush=(160, 160, 160, 90))
@@ -278,6 +304,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
                 curve.setClipToView(True)
             plot.setLabel("left", info.units)
         plot.setTitle("Movement (" + ", ".join(streams) + ")")
+        self._clock_axis(plot)
         plot.setMouseEnabled(x=True, y=False)
 
     def _draw_heart(self) -> None:
@@ -302,13 +329,15 @@ class ReviewWindow(QtWidgets.QMainWindow):
             + "); episode onsets marked"
         )
         plot.setLabel("left", "bpm")
+        self._clock_axis(plot)
         plot.setMouseEnabled(x=True, y=False)
 
     def _draw_histogram(self) -> None:
         n, plot = self.night, self.histogram
         plot.clear()
         plot.setTitle("Episodes per hour")
-        plot.setLabel("bottom", "hour")
+        plot.setLabel("bottom", "hour from (local time)")
+        plot.setLabel("left", "episodes")
         base = np.zeros_like(next(iter(n.hourly.values()))) if n.hourly else np.zeros(1)
         hours = np.arange(base.size) + 0.5
         for kind, colour in KIND_COLOURS.items():
@@ -320,12 +349,23 @@ class ReviewWindow(QtWidgets.QMainWindow):
             )
             base = base + counts
         plot.getAxis("bottom").enableAutoSIPrefix(False)
-        plot.getAxis("bottom").setTicks([[(h, str(h)) for h in range(base.size + 1)]])
+        start = local(n.started_at) if n.started_at else None
+        every = 1 if base.size <= 5 else 2 if base.size <= 10 else 3  # labels that fit
+        plot.getAxis("bottom").setTicks(
+            [
+                [
+                    (h + 0.5, f"{start + dt.timedelta(hours=h):%H:%M}" if start else str(h))
+                    for h in range(0, base.size, every)
+                ]
+            ]
+        )
         plot.setXRange(0, base.size, padding=0.02)
         plot.setYRange(0, max(1, int(base.max())) * 1.15, padding=0)
 
     def _fill_table(self) -> None:
-        headers = ["start (local)", "duration s", "kind", "bursts", "peak"]
+        offset = offset_text(self.recording.session.started_at)
+        peak = "peak (% MVC)" if self.night.level_units == "% MVC" else "peak (x background)"
+        headers = [f"start (UTC{offset})", "length (s)", "kind", "bursts", peak]
         if self.sound.clips is not None:
             headers.append("sound")
         self.table.clearContents()
@@ -368,22 +408,48 @@ class ReviewWindow(QtWidgets.QMainWindow):
         self._cursor.setRegion((start, end))
         self.sound.show_episode((start, end))
         t, filtered, envelope = detail_window(self.recording, start - CONTEXT_S, end + CONTEXT_S)
-        plot = self.detail
-        plot.clear()
+        area = self.detail_area
+        area.clear()
         when = _clock(self.recording, start)
-        plot.setTitle(f"Episode {row + 1}: {e['kind']}, {when}, {end - start:.1f} s")
-        plot.setLabel("left", self.recording.info.units)
-        plot.setLabel("bottom", "time since start (s)")
-        plot.addItem(
-            pg.LinearRegionItem((start, end), movable=False, brush=(*KIND_COLOURS[e["kind"]], 40))
+        area.addLabel(
+            f"Episode {row + 1}: {e['kind']}, {when}, {end - start:.1f} s "
+            "(grey: filtered EMG; black: its envelope; shaded: the episode)",
+            size="10pt",
+            colspan=2,
         )
-        offset = float(np.nanmax(np.abs(filtered))) * 2.2 if filtered.size else 1.0
-        for ch in range(filtered.shape[0]):
-            shift = -ch * offset
-            plot.plot(t, filtered[ch] + shift, pen=pg.mkPen((150, 150, 150), width=1))
-            plot.plot(t, envelope[ch] + shift, pen=pg.mkPen((20, 20, 20), width=2))
-        plot.setXRange(start - CONTEXT_S, end + CONTEXT_S, padding=0)
+        units = units_text(self.recording.info.units)
+        plots = []
+        for ch, name in enumerate(self.recording.info.channels[: filtered.shape[0]]):
+            area.nextRow()
+            area.addLabel(name, angle=-90, size="9pt")  # the channel, beside its own axis
+            plot = area.addPlot(axisItems={"bottom": ClockAxis(self.recording.session.started_at)})
+            plot.setLabel("left", units)
+            plot.addItem(
+                pg.LinearRegionItem(
+                    (start, end), movable=False, brush=(*KIND_COLOURS[e["kind"]], 40)
+                )
+            )
+            plot.plot(t, filtered[ch], pen=pg.mkPen((150, 150, 150), width=1))
+            plot.plot(t, envelope[ch], pen=pg.mkPen((20, 20, 20), width=2))
+            plot.setXRange(start - CONTEXT_S, end + CONTEXT_S, padding=0)
+            plot.setMouseEnabled(x=True, y=False)
+            if plots:
+                plot.setXLink(plots[0])
+                plots[-1].getAxis("bottom").setStyle(showValues=False)
+            plots.append(plot)
+        if plots:
+            plots[-1].setLabel("bottom", plots[-1].getAxis("bottom").label_text())
+            self.detail = plots[-1]
 
     def zoomed_range(self) -> tuple[float, float]:
+        """The detail plots' time range (s from the start); (0, 0) before one is shown."""
+        if self.detail is None:
+            return 0.0, 0.0
         (lo, hi), _ = self.detail.viewRange()
         return lo, hi
+
+    def _clock_axis(self, plot: pg.PlotWidget) -> None:
+        """The night's clock on `plot`'s time axis."""
+        axis = ClockAxis(self.night.started_at or self.recording.session.started_at)
+        plot.setAxisItems({"bottom": axis})
+        plot.setLabel("bottom", axis.label_text())
