@@ -100,3 +100,26 @@ def test_record_check_checks_first_then_records(tmp_path, capsys):
     said = capsys.readouterr().out
     assert said.index("electrodes ready") < said.index("recording simulator")
     assert out.exists()
+
+
+def test_the_check_inside_a_running_session_the_live_windows_button():
+    from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
+    from bruxwatch.firmware_host.session import Session
+
+    sim = Simulator(
+        SimulatorConfig(scenario="calibration", duration_s=30, seed=2, dead_leads=(2,), chunk_s=0.1)
+    )
+    session = Session(sim)
+    said, found, steps = [], [], []
+    session.on_prompt = said.append
+    session.on_check = found.append
+    session.subscribers.append(lambda out: steps.append(session.calibration_countdown()))
+    session.start_check()
+    session.run(handle_signals=False)
+    assert said[0].startswith("Electrode check: relax your jaw")
+    assert said[-1].startswith("Electrodes: left_masseter: GOOD")
+    assert "right_masseter: BAD: no signal" in said[-1]
+    (verdicts,) = found
+    assert [v.verdict for v in verdicts] == ["good", "bad"]
+    assert steps[0] is not None and "CLENCH" in steps[0][1]
+    assert steps[-1] is None  # over: no countdown

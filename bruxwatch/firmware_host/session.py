@@ -30,6 +30,7 @@ from bruxwatch.firmware_host.device_reader import (
     read_device,
     tick,
 )
+from bruxwatch.firmware_host.electrode_check import CheckUnderway, judge
 from bruxwatch.firmware_host.feedback import (
     Decision,
     FeedbackConfig,
@@ -40,6 +41,7 @@ from bruxwatch.firmware_host.guided_calibration import GuidedCalibration, outsid
 from bruxwatch.firmware_host.session_records import NightWriter, SessionResult, Status
 from bruxwatch.signal import Calibration, Pipeline, ProcessedChunk, SignalConfig
 from bruxwatch.signal.calibration import CalibrationProtocol
+from bruxwatch.signal.electrode_check import CHECK
 from bruxwatch.signal.events import EpisodeEnd, Event, QualityChanged
 from bruxwatch.stream import EMG, Chunk, StreamInfo
 
@@ -119,6 +121,10 @@ class Session:
         if calibrate is not None:
             self._guide_from(calibrate, 0.0, live=False)
         self._cal_request: CalibrationProtocol | None = None
+        self._check_request = False
+        self._check: CheckUnderway | None = None
+        # told the electrode check's verdicts when one run from `start_check` is over
+        self.on_check: Callable[[list], None] = lambda verdicts: None
         self.status = Status()
         self.writer: NightWriter | None = None
         self.info: StreamInfo | None = None
@@ -150,10 +156,10 @@ class Session:
         self._loop.call_later(delay_s, action)
 
     def calibration_countdown(self) -> tuple[float, str] | None:
-        """While a guided calibration runs: (seconds until its next step, that step's
-        prompt); None otherwise."""
-        guide = self._guide
-        return None if guide is None else guide.next_step(self.status.seconds)
+        """While a guided calibration (or the electrode check) runs: (seconds until its next
+        step, that step's prompt); None otherwise."""
+        step = self._guide or self._check
+        return None if step is None else step.next_step(self.status.seconds)
 
     def scored_channels(self) -> list[int]:
         """The channels scored (0-based): the pipeline's, once it runs."""
@@ -172,6 +178,12 @@ class Session:
         from bruxwatch.signal.calibration import PROTOCOL
 
         self._cal_request = protocol or PROTOCOL
+
+    def start_check(self) -> None:
+        """Run the electrode check from the next chunk on (the live window's button): the
+        prompts and then one verdict line per electrode go to `on_prompt`, the verdicts to
+        `on_check`; scoring goes on meanwhile."""
+        self._check_request = True
 
     def mark(self, label: str) -> None:
         """Put a marker at the current stream time (a button press in the live window)."""
@@ -349,9 +361,31 @@ class Session:
         if self._guide is not None and not self._guide.live:
             self._calibrating(chunk)
             return
+        self._checking(chunk)
         self._score(chunk, received_at)
         if self._guide is not None:
             self._calibrating(chunk)
+
+    def _checking(self, chunk: Chunk) -> None:
+        """The electrode check asked for from the window: keep its samples; at its end, say
+        the verdicts."""
+        assert self.info is not None
+        if self._check_request and self._check is None:
+            self._check_request = False
+            self._check = CheckUnderway(CHECK, chunk.first_index / self.info.fs, self.on_prompt)
+        if self._check is None:
+            return
+        raw = self._check.add(chunk.samples, chunk.end_index / self.info.fs, self.info.fs)
+        if raw is None:
+            return
+        self._check = None
+        try:
+            verdicts = judge(raw, self.info, self.config)
+        except ValueError as exc:
+            self.on_prompt(f"Electrode check failed: {exc}")
+            return
+        self.on_prompt("Electrodes: " + "; ".join(v.text() for v in verdicts))
+        self.on_check(verdicts)
 
     def _guide_from(self, protocol: CalibrationProtocol, start_s: float, live: bool) -> None:
         self._guide = GuidedCalibration(

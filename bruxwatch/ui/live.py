@@ -162,7 +162,8 @@ class LiveWindow(QtWidgets.QMainWindow):
     def _banner(self) -> None:
         """The calibration's prompt with a countdown to its next step (red when it failed),
         or the lead-off alarm (red)."""
-        text, failed = self.prompt, "FAILED" in self.prompt
+        text = self.prompt
+        failed = "FAILED" in text or "BAD" in text or "check failed" in text
         step = self.countdown() if self.countdown else None
         if step is not None:
             seconds, upcoming = step
@@ -283,6 +284,7 @@ def run_live(
     window.alert = alert or (lambda: "")
     session.feedback_listeners.append(ring.note_feedback)
     session.on_prompt = lambda text: setattr(window, "prompt", text)
+    window.add_button("Check electrodes", session.start_check)
     window.add_button("Calibrate", session.start_calibration)
     if session.writer is not None:
         window.add_button("Mark event", lambda: session.mark("mark"))
