@@ -47,6 +47,7 @@ def test_install_writes_units_systemd_accepts(tmp_path, capsys):
         "arduino:/dev/ttyACM0?fs=1000",
         "--feedback",
         "motor",
+        "--check",
         "--unit-dir",
         str(folder),
     ]
@@ -61,7 +62,9 @@ def test_install_writes_units_systemd_accepts(tmp_path, capsys):
     assert "OnCalendar=*-*-* 22:30:00" in timer and "WantedBy=timers.target" in timer
     assert " -m bruxwatch --config " in service
     assert systemd_quote(str(settings.resolve())) in service and "%%h" in service
-    assert "record --device arduino:/dev/ttyACM0?fs=1000 --until 07:00 --use-saved" in service
+    assert (
+        "record --device arduino:/dev/ttyACM0?fs=1000 --until 07:00 --use-saved --check" in service
+    )
     assert "KillSignal=SIGINT" in service
     verify(folder, tmp_path)
     capsys.readouterr()

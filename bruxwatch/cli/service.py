@@ -51,6 +51,8 @@ def record_command(args: argparse.Namespace) -> list[str]:
         argv.append("--use-saved")
     elif args.calibration == "none":
         argv.append("--no-calibrate")
+    if args.check:
+        argv.append("--check")
     if args.feedback:
         argv += ["--feedback", args.feedback]
     if args.plan:
@@ -277,6 +279,11 @@ def add_service_command(sub) -> None:
         default="saved",
         help="install: the calibration saved by `bruxwatch calibrate` (default), a guided one "
         "each evening, or none",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="install: the electrode check (17 s) before each night; its verdict in the journal",
     )
     p.add_argument("--feedback", help="install: motor, sound, bell, notify (comma-separated)")
     p.add_argument(

@@ -98,7 +98,9 @@ What each file is
   research reference marks (episodes/h > 4, bursts/h > 25, bursts per episode > 6; marks
   of activity, not a diagnosis), the time and work indices, clusters, night-to-night
   variability, valid recording time per electrode and a typical trace of each episode
-  kind. Then every episode with its clock time.
+  kind. For nights recorded under a trial plan (baseline, feedback, withdrawal blocks),
+  a page with each block's rate and the trend within the feedback block. Then every
+  episode with its clock time.
 - report.json: the same report, machine-readable.
 - episodes.csv: one row per episode of every night: local clock time, duration (s),
   kind, bursts, peak level, whether feedback was given, and its confirmation (heart-rate
