@@ -15,6 +15,9 @@ from bruxwatch.store.plan import load_plan, make_plan
 from bruxwatch.store.recording import Recording
 from tests.test_careless_evening import hashes
 
+RECORD = ["record", "--device", "sim:realtime=0,minutes=0.05", "--no-calibrate"]
+"""A few seconds recorded, without the calibration."""
+
 
 def test_blocks_follow_each_other_from_the_first_evening():
     plan = make_plan(dt.date(2026, 3, 1), [("baseline", 14), ("feedback", 28), ("withdrawal", 14)])
@@ -102,14 +105,7 @@ def test_record_follows_the_plan_by_date(
 
     monkeypatch.setattr(record, "now", lambda: dt.datetime.fromisoformat(clock).astimezone())
     out = tmp_path / "night.sqlite"
-    argv = [
-        "record",
-        "--device",
-        "sim:realtime=0,minutes=0.05",
-        "--no-calibrate",
-        "--out",
-        str(out),
-    ]
+    argv = [*RECORD, "--out", str(out)]
     assert main([*argv, "--plan", str(plan_file)]) == 0
     said = capsys.readouterr().out
     assert f"({mode} mode" in said and ((f"the plan: {phase}" in said) == bool(phase))
@@ -125,14 +121,7 @@ def test_a_mode_against_the_plan_is_one_line_and_records_nothing(
 
     monkeypatch.setattr(record, "now", lambda: dt.datetime(2026, 3, 2, 23, 0).astimezone())
     out = tmp_path / "night.sqlite"
-    argv = [
-        "record",
-        "--device",
-        "sim:realtime=0,minutes=0.05",
-        "--no-calibrate",
-        "--out",
-        str(out),
-    ]
+    argv = [*RECORD, "--out", str(out)]
     assert main([*argv, "--mode", "feedback", "--plan", str(plan_file)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
