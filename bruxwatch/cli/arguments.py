@@ -69,6 +69,22 @@ def positive(text: str) -> float:
     return value
 
 
+def add_jobs_option(p: argparse.ArgumentParser) -> None:
+    """--jobs: how many processes score the nights (default: one per core)."""
+    p.add_argument(
+        "--jobs",
+        type=job_count,
+        metavar="N",
+        help="score the nights in N processes at once (default: one per core; 1: one by one)",
+    )
+
+
+def job_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise argparse.ArgumentTypeError(f"expected a number of processes 1-256, got {text!r}")
+    return int(text)
+
+
 def add_channels_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--channels",

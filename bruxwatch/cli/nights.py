@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bruxwatch.cli.arguments import add_channels_option
+from bruxwatch.cli.arguments import add_channels_option, add_jobs_option
 from bruxwatch.cli.common import (
     CliError,
     check_screenshot_path,
@@ -110,10 +110,12 @@ def scored_nights(
     quiet: bool = False,
     channels: tuple[int, ...] | None = None,
     signal: SignalConfig | None = None,
+    jobs: int | None = None,
 ) -> list:
     """Score the nights named by `paths`: recordings, folders of them, or files made by other
     tools (EDF/BDF, OpenBCI, CSV), which are imported into a temporary night first, scored
-    with `signal` (the settings file's; a stored night keeps its own)."""
+    with `signal` (the settings file's; a stored night keeps its own); several nights in
+    `jobs` processes (None: one per core)."""
     import tempfile
 
     from bruxwatch.store.convert import store_file_recording
@@ -128,40 +130,63 @@ def scored_nights(
             recording = read_input(path, None)
             temporary = Path(tmp) / f"{path.stem}.sqlite"
             stored.append(store_file_recording(recording, path, temporary, signal=signal))
-        return _score_stored(stored, quiet, channels)
+        return _score_stored(stored, quiet, channels, jobs)
 
 
 def _score_stored(
-    paths: Sequence[str | Path], quiet: bool, channels: tuple[int, ...] | None = None
+    paths: Sequence[str | Path],
+    quiet: bool,
+    channels: tuple[int, ...] | None = None,
+    jobs: int | None = None,
 ) -> list:
+    """The stored nights of `paths` scored: one at a time with a progress bar, or, for
+    several nights, in `jobs` worker processes (None: one per core; store.scoring_pool)."""
     from bruxwatch.store.nights import find_nights
-    from bruxwatch.store.recording import Recording
-    from bruxwatch.store.scored import score_night
+    from bruxwatch.store.scoring_pool import Unscored, default_workers, score_many
 
     try:
         skipped: list[str] = []
         found = find_nights(paths, skipped)
         for line in skipped:
             print(f"skipped {line}", file=sys.stderr)
+        workers = default_workers(found) if jobs is None else jobs
+        if workers == 1 or len(found) == 1:
+            results = [_score_with_bar(path, quiet, channels) for path in found]
+        else:
+            label = f"scoring {len(found)} nights in {workers} processes"
+            with progress_bar(label, not quiet) as tick:
+                results = score_many(
+                    found, channels, workers, done=lambda k, _path: tick(k, len(found))
+                )
         nights = []
-        for path in found:
-            try:
-                with (
-                    Recording(path) as night,
-                    progress_bar(f"scoring {path.name}", not quiet) as tick,
-                ):
-                    nights.append(score_night(night, progress=tick, channels=channels))
-            except DamagedRecording as exc:
-                if len(found) == 1:
-                    raise
-                print(f"skipped {exc}", file=sys.stderr)  # the other nights are reported
-            except StoreError as exc:
-                raise StoreError(exc if str(path) in str(exc) else f"{path}: {exc}") from None
+        for result in results:
+            if not isinstance(result, Unscored):
+                nights.append(result)
+            elif result.damaged and len(found) > 1:
+                print(f"skipped {result.reason}", file=sys.stderr)  # the others are reported
+            else:
+                raise StoreError(result.reason)
         if not nights:
             raise StoreError("every night named is damaged; `bruxwatch repair NIGHT` saves each")
     except StoreError as exc:
         raise CliError(str(exc)) from None
     return nights
+
+
+def _score_with_bar(path: Path, quiet: bool, channels: tuple[int, ...] | None):
+    """One night scored here, with a progress bar (store.scoring_pool's result kinds)."""
+    from bruxwatch.store.recording import Recording
+    from bruxwatch.store.scored import score_night
+    from bruxwatch.store.scoring_pool import Unscored
+
+    try:
+        with Recording(path) as night, progress_bar(f"scoring {path.name}", not quiet) as tick:
+            return score_night(night, progress=tick, channels=channels)
+    except DamagedRecording as exc:
+        return Unscored(path, str(exc), damaged=True)
+    except StoreError as exc:
+        reason = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+        return Unscored(path, reason, damaged=False)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -171,7 +196,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     asked = asked_for(args, REPORT_FORMATS)
     nights, short = short_sessions(
         scored_nights(
-            args.nights, quiet=args.json, channels=args.channels, signal=signal_config(args)
+            args.nights,
+            quiet=args.json,
+            channels=args.channels,
+            signal=signal_config(args),
+            jobs=args.jobs,
         )
     )
     if not nights:
@@ -285,7 +314,9 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         raise CliError(f"{path}: the bundle is a ZIP file; give a name ending in .zip")
     BUNDLE_FORMAT.check(path)
     nights, short = short_sessions(
-        scored_nights(args.nights, channels=args.channels, signal=signal_config(args))
+        scored_nights(
+            args.nights, channels=args.channels, signal=signal_config(args), jobs=args.jobs
+        )
     )
     if not nights:
         raise CliError(f"no night to bundle: {short_text(short)}")
@@ -305,6 +336,7 @@ def add_bundle_command(sub) -> None:
     p.add_argument("--out", required=True, metavar="ZIP", help=BUNDLE_FORMAT.help)
     p.add_argument("--patient", help="name or code printed on the report (optional)")
     add_channels_option(p)
+    add_jobs_option(p)
     p.set_defaults(func=cmd_bundle)
 
 
@@ -316,4 +348,5 @@ def add_report_command(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--patient", help="name or code printed on the report (optional)")
     add_channels_option(p)
+    add_jobs_option(p)
     p.set_defaults(func=cmd_report)
