@@ -55,6 +55,9 @@ class StreamInfo:
         (the MyoWare 2.0 ENV pin); envelope streams skip band-pass and RMS.
     device: a human-readable description of the source.
     rails: (low, high) ADC limits in `units`, when known, for clipping detection.
+    steps: each channel's ADC step in `units` (a Cyton's µV per count, 1 for counts) when
+        every sample is a whole number of steps: the store keeps the counts, compressed
+        (None: samples are any float).
     """
 
     fs: float
@@ -63,6 +66,7 @@ class StreamInfo:
     kind: StreamKind = "raw"
     device: str = "unknown"
     rails: tuple[float, float] | None = None
+    steps: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if not (self.fs > 0 and np.isfinite(self.fs)):

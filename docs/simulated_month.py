@@ -21,8 +21,7 @@ import sys
 from pathlib import Path
 
 DEVICE = (
-    "sim:scenario=night,calibrate=1,realtime=0,fs=500,chunk_s=1,seed=random,"
-    "feedback_response=0.4"
+    "sim:scenario=night,calibrate=1,realtime=0,fs=500,chunk_s=1,seed=random,feedback_response=0.4"
 )
 FIRST_EVENING = dt.date(2026, 11, 2)
 WEEKS = ("1w", "2w", "1w")

@@ -142,7 +142,8 @@ def test_record_until_stops_on_the_clock(tmp_path, monkeypatch, capsys):
 
 
 def test_room_for_a_night_and_the_warning(tmp_path):
-    assert night_bytes(1000, 2, 3600) == pytest.approx(1000 * 2 * 3600 * 4 * 1.02)
+    assert night_bytes(1000, 2, 3600) == pytest.approx(1000 * 2 * 3600 * 1.5)
+    assert night_bytes(1000, 2, 3600, counts=False) == pytest.approx(1000 * 2 * 3600 * 3.2)
     room = room_for(tmp_path, 1000, 2, 8 * 3600)
     assert room.nights == pytest.approx(shutil.disk_usage(tmp_path).free / room.night_bytes)
     tight = type(room)(tmp_path, int(room.night_bytes * 2), room.night_bytes)

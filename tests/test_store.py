@@ -120,7 +120,8 @@ def test_a_full_disk_is_a_clear_error_and_the_saved_part_stays_readable(tmp_path
     writer.flush(force=True)
     pages = writer.db.execute("PRAGMA page_count").fetchone()[0]
     writer.db.execute(f"PRAGMA max_page_count={pages + 2}")  # the disk is now full
-    writer.append(Chunk(10_000, np.zeros((2, 50_000), np.float32)))
+    noise = np.random.default_rng(0).normal(size=(2, 50_000)).astype(np.float32)
+    writer.append(Chunk(10_000, noise))  # (zeros would compress to almost nothing)
     with pytest.raises(StoreError, match="cannot write"):
         writer.flush(force=True)
     os.close(writer._lock_fd)

@@ -201,7 +201,8 @@ def say_room(path: Path, info, seconds: float) -> None:
     from bruxwatch.store.disk_space import room_for
 
     with contextlib.suppress(OSError):  # a folder that cannot be asked fails later, plainly
-        print(room_for(path.parent, info.fs, info.n_channels, seconds).text(seconds / 3600))
+        room = room_for(path.parent, info.fs, info.n_channels, seconds, info.steps is not None)
+        print(room.text(seconds / 3600))
 
 
 def follow_plan(args: argparse.Namespace) -> str | None:

@@ -252,7 +252,9 @@ def last_night_lines(folder: Path) -> list[str]:
     if alarms:
         lines.append(f"  {len(alarms)} lead-off alarm(s); the last: {alarms[-1]}")
     try:
-        room = room_for(folder, info.fs, info.n_channels, max(hours, 1.0) * 3600)
+        room = room_for(
+            folder, info.fs, info.n_channels, max(hours, 1.0) * 3600, info.steps is not None
+        )
         lines.append("  " + room.text(max(hours, 1.0)))
     except OSError:
         pass

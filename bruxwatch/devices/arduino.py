@@ -133,6 +133,7 @@ class ArduinoBoard(SerialBoard):
             kind="envelope" if board.kind == "envelope" else "raw",
             device=f"{self._name()} (firmware {board.firmware})",
             rails=(0.0, top),
+            steps=(1.0,) * board.channels,
         )
         offset = 0  # host index = board index + offset (the board restarts at 0 on a reset)
         expected: int | None = None
@@ -235,6 +236,7 @@ class ArduinoBoard(SerialBoard):
             units="counts",
             kind=kind,
             device=f"{self._name()} ({'envelope' if kind == 'envelope' else 'raw EMG'})",
+            steps=(1.0,) * len(names),  # whole counts (a sketch printing decimals: floats)
         )
         self._described = True
 

@@ -73,6 +73,7 @@ class BleEmgBoard(NotifyingBoard):
             kind="envelope" if board.kind == "envelope" else "raw",
             device=f"{self.info.device} (firmware {board.firmware})",
             rails=(0.0, float(2**board.bits - 1)),
+            steps=(1.0,) * board.channels,
         )
         self.aux_streams = {}
         if board.imu:

@@ -83,6 +83,7 @@ class CytonBoard(SerialBoard):
             kind="raw",
             device=f"OpenBCI Cyton on {port} (gain {gain})",
             rails=(-rail, rail),
+            steps=(float(np.float32(self.scale)),) * (len(channels) + (ecg is not None)),
         )
         self.aux_streams = {
             ACCEL: accelerometer_info(

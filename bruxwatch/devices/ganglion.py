@@ -66,6 +66,7 @@ class GanglionBoard(NotifyingBoard):
             units="uV",
             kind="raw",
             device=f"Ganglion {target}",
+            steps=(gp.UV_PER_COUNT,) * len(channels),
         )
         if accel:
             self.aux_streams = {
@@ -93,6 +94,7 @@ class GanglionBoard(NotifyingBoard):
             units="uV",
             kind="raw",
             device=f"{self.info.device} (firmware {self.firmware})",
+            steps=self.info.steps,
         )
         self._index = 0  # the stream index of the next sample
         self._last_time: float | None = None

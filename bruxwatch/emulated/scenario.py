@@ -51,6 +51,9 @@ class SimulatorConfig:
         (`missing_before`), and `lost_samples()` tells which.
     dead_leads: channels (1-based, as in device specs) whose electrode is off all night:
         they read a constant (the amplifier's offset), which the quality gate calls flat.
+    adc_step_uv: quantize like an ADC of this step (µV per count; a Cyton at gain 24:
+        0.02235): every sample a whole number of counts, as a board's reader delivers them
+        (None: floats, as from LSL).
     noisy_lead: (channel, µV): that channel's electrode makes poor contact all night: white
         noise of that RMS on top of everything (what `bruxwatch check` calls too noisy).
     lead_off: (channel, from s[, until s]): that channel's electrode comes off during the
@@ -99,6 +102,7 @@ class SimulatorConfig:
     dead_leads: tuple[int, ...] = ()
     lead_off: tuple[float, ...] = ()
     noisy_lead: tuple[float, ...] = ()
+    adc_step_uv: float | None = None
     chunk_s: float = 0.01
     realtime: bool = False
     feedback_response: float | None = None

@@ -49,6 +49,9 @@ class Simulator:
             units="uV",
             kind="raw",
             device=f"simulator ({config.scenario}, seed {config.seed})",
+            steps=(float(np.float32(config.adc_step_uv)),) * len(channels)
+            if config.adc_step_uv
+            else None,
         )
         script_rng = np.random.default_rng([config.seed, 1])
         self.truth = script(config, script_rng)
@@ -288,7 +291,12 @@ class Simulator:
                 x[int(lead) - 1, off] = offsets[int(lead) - 1]
             if chest is not None:
                 x = np.vstack((x, chest.samples(t, beats)))
-            yield x.astype(np.float32)
+            if cfg.adc_step_uv:  # whole counts, as the Cyton's reader makes them
+                step = np.float32(cfg.adc_step_uv)
+                counts = np.rint(x / float(step)) + 0.0  # + 0.0: a count is never -0
+                yield counts.astype(np.float32) * step
+            else:
+                yield x.astype(np.float32)
 
 
 # ---------------------------------------------------------------------------- waveforms

@@ -1,8 +1,10 @@
 """How much room a night takes and how many fit: said before a recording starts, and by
 `bruxwatch service status`.
 
-A night stores each sample as a 4-byte float per channel (`night_writer`), plus SQLite's
-pages and the night's other tables: about 2 % more, measured on simulated nights.
+A night stores its samples compressed (`block_codec`): an ADC's counts take about 1.1-1.3
+bytes a sample on a 24-bit board and 0.3 on a 10-bit one, floats about 3.1 (the whole file,
+measured by benchmarks/storage.py); the estimate takes the upper end of each, so it errs on
+the side of room.
 """
 
 from __future__ import annotations
@@ -11,15 +13,19 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-BYTES_PER_VALUE = 4 * 1.02
-"""Bytes on disk per sample per channel, the database's overhead included."""
+BYTES_PER_COUNT = 1.5
+"""Bytes on disk per sample per channel of a stream of ADC counts (`StreamInfo.steps`), the
+database's pages included."""
+BYTES_PER_FLOAT = 3.2
+"""The same for a stream of floats (LSL, imports)."""
 FEW_NIGHTS = 3
 """Room for fewer nights than this is worth a warning."""
 
 
-def night_bytes(fs: float, channels: int, seconds: float) -> float:
-    """Bytes a recording of `seconds` at `fs` Hz on `channels` channels takes."""
-    return fs * channels * seconds * BYTES_PER_VALUE
+def night_bytes(fs: float, channels: int, seconds: float, counts: bool = True) -> float:
+    """Bytes a recording of `seconds` at `fs` Hz on `channels` channels takes (`counts`:
+    the stream says its ADC step)."""
+    return fs * channels * seconds * (BYTES_PER_COUNT if counts else BYTES_PER_FLOAT)
 
 
 @dataclass(frozen=True)
@@ -53,9 +59,10 @@ class Room:
         return line
 
 
-def room_for(folder: Path, fs: float, channels: int, seconds: float) -> Room:
+def room_for(folder: Path, fs: float, channels: int, seconds: float, counts: bool = True) -> Room:
     """The room in `folder` for nights of `seconds` (OSError when it cannot be asked)."""
-    return Room(folder, shutil.disk_usage(folder).free, night_bytes(fs, channels, seconds))
+    need = night_bytes(fs, channels, seconds, counts)
+    return Room(folder, shutil.disk_usage(folder).free, need)
 
 
 def size_text(n: float) -> str:

@@ -8,8 +8,11 @@ lock on the file while it records; opening a file whose status is still "recordi
 writer holds the lock marks it "interrupted" (everything in it still reads). Files are
 created with mode 0600: they hold health data.
 
-Samples are stored as received (float32, in the stream's units) in blocks, so any night can be
+Samples are stored as received (in the stream's units) in blocks, so any night can be
 re-scored later with other settings; reading them back gives the same values bit for bit.
+Each block is compressed losslessly (`block_codec.py`: FLAC of the ADC's counts where the
+stream says its step, else byte-grouped float32 with zlib) and names its codec; nights of
+schema version 1 have no codec column and store plain float32.
 Auxiliary streams (an accelerometer ...) are in `aux_streams` (what each is) and `aux_blocks`
 (its samples, float32 channels x n, on its own clock); nights recorded before they existed
 have neither table, and read as having no auxiliary stream.
@@ -32,7 +35,8 @@ from bruxwatch.errors import StoreError, os_error_line
 from bruxwatch.signal.calibration import Calibration
 from bruxwatch.stream import StreamInfo
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: blocks name their codec (compressed samples); 1: plain float32 blocks."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS session (
@@ -56,7 +60,8 @@ CREATE TABLE IF NOT EXISTS session (
 CREATE TABLE IF NOT EXISTS blocks (
     first_index INTEGER PRIMARY KEY,
     n INTEGER NOT NULL,
-    data BLOB NOT NULL
+    data BLOB NOT NULL,
+    codec TEXT
 );
 CREATE TABLE IF NOT EXISTS gaps (at_index INTEGER NOT NULL, missing INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS bursts (

@@ -30,11 +30,15 @@ from bruxwatch.signal.events import (
     QualityChanged,
 )
 from bruxwatch.signal.sound import Clip
+from bruxwatch.store.block_codec import encode_block
 from bruxwatch.store.night_schema import SCHEMA, SCHEMA_VERSION, TABLES, create_private
 from bruxwatch.stream import Chunk, StreamInfo
 
 FLUSH_INTERVAL_S = 1.0
 FLUSH_BYTES = 2 << 20
+JOIN_S = 60.0
+"""Every minute of stream, the one-second blocks stored since are stored again as one
+(compressed, a small block would fill a fraction of its SQLite page)."""
 """Commit early when this much sample data waits (only a faster-than-real-time source gets
 there: a 1-kHz, 2-channel board sends 8 kB a second)."""
 
@@ -81,7 +85,11 @@ class RecordingWriter:
                     json.dumps(info.rails) if info.rails else None,
                     mode,
                     json.dumps(calibration.to_dict()) if calibration else None,
-                    json.dumps(config or {}),
+                    json.dumps(
+                        {**(config or {}), "adc_steps": list(info.steps)}
+                        if info.steps
+                        else config or {}
+                    ),
                 ),
             )
         except sqlite3.Error as exc:
@@ -93,6 +101,7 @@ class RecordingWriter:
                     leftover.unlink()
             raise StoreError(f"{self.path}: cannot create the recording ({exc})") from None
         self._chunks: list[Chunk] = []
+        self._recent: list[tuple[int, np.ndarray]] = []  # blocks stored since the last join
         self._aux_chunks: dict[str, list[Chunk]] = {}
         self._rows: dict[str, list[tuple]] = {
             name: [] for name in (*TABLES, "aux_streams", "sound", "sound_clips")
@@ -217,6 +226,19 @@ class RecordingWriter:
         self._buffered = 0
         blocks = _merge(self._chunks)
         self._chunks = []
+        # the last minute's one-second blocks are stored again as one: small compressed
+        # rows would leave most of each SQLite page empty (the same transaction: a crash
+        # keeps either the small blocks or the joined one)
+        new_samples = sum(b.shape[1] for _, b in blocks)
+        join = JOIN_S * self.info.fs  # blocks as long alone (a fast source's) stay as they are
+        small = [(first, b) for first, b in blocks if b.shape[1] < join]
+        recent = self._recent + small
+        replaced: list[int] = []
+        if sum(b.shape[1] for _, b in recent) >= join and len(recent) > 1:
+            replaced = [first for first, _ in self._recent]
+            blocks = [(first, b) for first, b in blocks if b.shape[1] >= join]
+            blocks += _merge_blocks(recent)
+            recent = []
         aux = [
             (stream, first, data.shape[1], data.astype("<f4").tobytes())
             for stream, chunks in self._aux_chunks.items()
@@ -227,8 +249,15 @@ class RecordingWriter:
         try:
             self.db.execute("BEGIN")
             self.db.executemany(
-                "INSERT INTO blocks VALUES (?, ?, ?)",
-                [(first, data.shape[1], data.astype("<f4").tobytes()) for first, data in blocks],
+                "DELETE FROM blocks WHERE first_index = ?", [(first,) for first in replaced]
+            )
+            self.db.executemany(
+                "INSERT INTO blocks VALUES (?, ?, ?, ?)",
+                [
+                    (first, data.shape[1], blob, codec)
+                    for first, data in blocks
+                    for codec, blob in [encode_block(data, self.info.steps)]
+                ],
             )
             for table, rows in self._rows.items():
                 if rows:
@@ -243,7 +272,8 @@ class RecordingWriter:
             raise StoreError(
                 f"{self.path}: cannot write ({exc}); what was saved stays readable"
             ) from None
-        self.samples_written += sum(b.shape[1] for _, b in blocks)
+        self._recent = recent
+        self.samples_written += new_samples
         return True
 
     def finish(self, reason: str = "stopped") -> None:
@@ -273,6 +303,11 @@ class RecordingWriter:
             raise StoreError(
                 f"{self.path}: cannot {what} ({exc}); what was saved stays readable"
             ) from None
+
+
+def _merge_blocks(blocks: list[tuple[int, np.ndarray]]) -> list[tuple[int, np.ndarray]]:
+    """Contiguous blocks joined (first index, float32 (channels, n))."""
+    return _merge([Chunk(first, data) for first, data in blocks])
 
 
 def _merge(chunks: list[Chunk]) -> list[tuple[int, np.ndarray]]:

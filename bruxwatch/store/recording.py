@@ -19,6 +19,7 @@ from bruxwatch.errors import StoreError
 from bruxwatch.firmware_host.feedback import FeedbackRecord
 from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.sound import Clip
+from bruxwatch.store.block_codec import decode_block
 from bruxwatch.store.night_schema import SessionInfo, is_sqlite
 from bruxwatch.stream import Chunk, StreamInfo
 
@@ -132,6 +133,10 @@ class Recording:
                 self.db.commit()
             meta["status"], meta["end_reason"] = "interrupted", reason
         rails = json.loads(meta["rails"]) if meta["rails"] else None
+        steps = json.loads(meta["config"] or "{}").get("adc_steps")
+        columns = {r[1] for r in db.execute("PRAGMA table_info(blocks)")}
+        # a night of schema 1 has no codec column: its blocks are plain float32
+        self._codec = "codec" if "codec" in columns else "NULL"
         self.info = StreamInfo(
             fs=meta["fs"],
             channels=tuple(json.loads(meta["channels"])),
@@ -139,6 +144,7 @@ class Recording:
             kind=meta["kind"],
             device=meta["device"],
             rails=tuple(rails) if rails else None,
+            steps=tuple(steps) if steps else None,
         )
         calibration = meta["calibration"]
         self.session = SessionInfo(
@@ -204,10 +210,10 @@ class Recording:
         """The samples as recorded, in order, with gaps as `missing_before`."""
         n_channels = self.info.n_channels
         expected = None
-        for first, n, data in self.db.execute(
-            "SELECT first_index, n, data FROM blocks ORDER BY first_index"
+        for first, n, data, codec in self.db.execute(
+            f"SELECT first_index, n, data, {self._codec} FROM blocks ORDER BY first_index"
         ):
-            samples = np.frombuffer(data, dtype="<f4").reshape(n_channels, n)
+            samples = decode_block(codec, data, n_channels, n)
             missing = 0 if expected is None else first - expected
             for k in range(0, n, max_samples):
                 yield Chunk(first + k, samples[:, k : k + max_samples], missing if k == 0 else 0)
@@ -217,12 +223,12 @@ class Recording:
         """(first index, samples) of the recorded stretches inside [start, stop)."""
         n_channels = self.info.n_channels
         rows = self.db.execute(
-            "SELECT first_index, n, data FROM blocks WHERE first_index < ? AND first_index + n > ?"
-            " ORDER BY first_index",
+            f"SELECT first_index, n, data, {self._codec} FROM blocks"
+            " WHERE first_index < ? AND first_index + n > ? ORDER BY first_index",
             (stop, start),
         )
-        for first, n, data in rows:
-            samples = np.frombuffer(data, dtype="<f4").reshape(n_channels, n)
+        for first, n, data, codec in rows:
+            samples = decode_block(codec, data, n_channels, n)
             a, b = max(start, first) - first, min(stop, first + n) - first
             yield first + a, samples[:, a:b]
 

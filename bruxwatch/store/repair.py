@@ -18,13 +18,14 @@ from pathlib import Path
 
 # the tables of a recording and their columns
 from bruxwatch.errors import StoreError
+from bruxwatch.store.block_codec import decode_block
 from bruxwatch.store.night_schema import SCHEMA
 from bruxwatch.store.private import private_path
 
 # the tables of a recording and their columns
 TABLES: dict[str, tuple[str, ...]] = {
     "gaps": ("at_index", "missing"),  # before blocks: the recorder's own gaps come first
-    "blocks": ("first_index", "n", "data"),
+    "blocks": ("first_index", "n", "data", "codec"),
     "bursts": ("start_index", "end_index", "kind", "peak"),
     "episodes": (
         "start_index",
@@ -155,6 +156,8 @@ def salvage(source: str | Path, out: str | Path) -> Salvaged:
             for table, columns in TABLES.items():
                 if present is not None and table not in present:
                     continue  # a night recorded before the table existed
+                if table == "blocks" and not _has_codec_column(db):
+                    columns = ("first_index", "n", "data", "NULL")  # schema 1: float32 blocks
                 kept = _copy_table(db, target, table, columns, n_channels, result)
                 result.kept[table] = kept
             target.execute(
@@ -174,6 +177,23 @@ def salvage(source: str | Path, out: str | Path) -> Salvaged:
             target.close()
             db.close()
     return result
+
+
+def _decodes(codec: object, data: bytes, n_channels: int, n: int) -> bool:
+    """Whether a block's bytes decode to its samples (a damaged blob does not)."""
+    try:
+        decode_block(codec if isinstance(codec, str) else None, data, n_channels, n)
+    except Exception:  # noqa: BLE001 - whatever a broken blob makes the decoder raise
+        return False
+    return True
+
+
+def _has_codec_column(db: sqlite3.Connection) -> bool:
+    """Whether the damaged file's blocks name their codec (schema 2 on)."""
+    try:
+        return any(row[1] == "codec" for row in db.execute("PRAGMA table_info(blocks)"))
+    except sqlite3.DatabaseError:
+        return True  # unreadable: try the current columns
 
 
 def _tables_in(db: sqlite3.Connection) -> set[str] | None:
@@ -203,14 +223,14 @@ def _copy_table(
             unreadable += 1
             continue
         if table == "blocks":
-            first, n, data = row
+            first, n, data, codec = row
             whole = (
                 isinstance(first, int)
                 and isinstance(n, int)
                 and n > 0
                 and isinstance(data, bytes)
-                and len(data) == 4 * n * n_channels
                 and (expected is None or first >= expected)
+                and _decodes(codec, data, n_channels, n)
             )
             if not whole:
                 unreadable += 1
