@@ -1,13 +1,15 @@
 """How long a report over many nights takes to score, one night after the other (the
-baseline, what `report --jobs 1` does) against the process pool (`store.scoring_pool`, one
-worker per core: what `report` does by default), in the same run on the same nights.
+baseline, what `report --jobs 1 --rescore` does) against the process pool
+(`store.scoring_pool`, one worker per core: what `report` does for nights not scored before),
+and then taking the scores kept by that run (`store.score_cache`: what `report` does for
+nights scored before), in the same run on the same nights.
 
 The nights are a folder given with `--nights` (e.g. the 28 eight-hour nights that
 `docs/simulated_month.py` makes), or simulated here through the real recorder
 (`--count` nights of `--hours`, 1 kHz, two channels). Printed: the nights, their hours and
 samples, the wall time of each way, samples scored per second, the speed-up, and the time a
-30-night month of 8-hour nights would take at the pool's rate. Scoring is always cold here
-(every night re-scored from its raw samples).
+30-night month of 8-hour nights would take at the pool's rate. The first two ways are cold
+(every night re-scored from its raw samples, in a cache folder of the run's own).
 
     python benchmarks/report.py [--nights FOLDER | --count 6 --hours 1] [--workers N]
 """
@@ -15,6 +17,7 @@ samples, the wall time of each way, samples scored per second, the speed-up, and
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -24,6 +27,7 @@ from pathlib import Path
 from bruxwatch.memory import keep_freed_memory
 from bruxwatch.store.nights import find_nights
 from bruxwatch.store.recording import Recording
+from bruxwatch.store.score_cache import kept_score
 from bruxwatch.store.scoring_pool import Unscored, default_workers, score_many
 
 
@@ -34,9 +38,9 @@ def simulated(folder: Path, count: int, hours: float) -> list[Path]:
     return record_simulated_nights(folder, nights=count, hours=hours, seed=21)
 
 
-def timed(paths: list[Path], workers: int) -> float:
+def timed(paths: list[Path], workers: int, use_cache: bool) -> float:
     start = time.perf_counter()
-    results = score_many(paths, workers=workers)
+    results = score_many(paths, workers=workers, use_cache=use_cache)
     seconds = time.perf_counter() - start
     bad = [r for r in results if isinstance(r, Unscored)]
     if bad:
@@ -69,8 +73,13 @@ def main() -> None:
                 hours += night.end_index / night.info.fs / 3600
                 rates.add(f"{night.info.fs:g} Hz x {night.info.n_channels}")
         workers = args.workers or max(2, default_workers(paths))
-        serial = timed(paths, 1)
-        pooled = timed(paths, workers)
+        os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")  # empty: the runs are cold
+        serial = timed(paths, 1, use_cache=False)
+        pooled = timed(paths, workers, use_cache=True)  # keeps each score
+        start = time.perf_counter()
+        warm = [kept_score(p) for p in paths]  # what `report` tries first
+        kept = time.perf_counter() - start
+        assert all(w is not None for w in warm)
     per_hour = pooled / hours
     kinds = ", ".join(sorted(rates))
     print(f"{len(paths)} nights ({kinds}), {hours:.1f} h, {samples / 1e6:.0f} M samples")
@@ -79,6 +88,9 @@ def main() -> None:
     print(
         f"{f'pool of {workers} processes':<28} {pooled:8.1f} {samples / pooled / 1e6:12.1f} "
         f"{serial / pooled:9.2f}"
+    )
+    print(
+        f"{'kept scores (warm)':<28} {kept:8.1f} {samples / kept / 1e6:12.1f} {serial / kept:9.2f}"
     )
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

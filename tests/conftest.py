@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# scored nights are kept in a cache folder of the test run's own, never the user's
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="bruxwatch-test-cache-")
 
 from bruxwatch.emulated.simulator import Simulator, SimulatorConfig  # noqa: E402
 from bruxwatch.stream import Chunk, StreamInfo  # noqa: E402

@@ -79,6 +79,14 @@ def add_jobs_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_rescore_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--rescore",
+        action="store_true",
+        help="score every night afresh, not the scores kept from an earlier run",
+    )
+
+
 def job_count(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 256:
         raise argparse.ArgumentTypeError(f"expected a number of processes 1-256, got {text!r}")

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bruxwatch.cli.arguments import add_channels_option, add_jobs_option
+from bruxwatch.cli.arguments import add_channels_option, add_jobs_option, add_rescore_option
 from bruxwatch.cli.common import (
     CliError,
     check_screenshot_path,
@@ -111,6 +111,7 @@ def scored_nights(
     channels: tuple[int, ...] | None = None,
     signal: SignalConfig | None = None,
     jobs: int | None = None,
+    use_cache: bool = True,
 ) -> list:
     """Score the nights named by `paths`: recordings, folders of them, or files made by other
     tools (EDF/BDF, OpenBCI, CSV), which are imported into a temporary night first, scored
@@ -130,7 +131,9 @@ def scored_nights(
             recording = read_input(path, None)
             temporary = Path(tmp) / f"{path.stem}.sqlite"
             stored.append(store_file_recording(recording, path, temporary, signal=signal))
-        return _score_stored(stored, quiet, channels, jobs)
+        # a file imported for this run is scored afresh: its score is not worth keeping
+        imported = any(isinstance(p, Path) and p.parent == Path(tmp) for p in stored)
+        return _score_stored(stored, quiet, channels, jobs, use_cache and not imported)
 
 
 def _score_stored(
@@ -138,10 +141,13 @@ def _score_stored(
     quiet: bool,
     channels: tuple[int, ...] | None = None,
     jobs: int | None = None,
+    use_cache: bool = True,
 ) -> list:
-    """The stored nights of `paths` scored: one at a time with a progress bar, or, for
+    """The stored nights of `paths` scored: the scores kept from an earlier run taken as
+    they are (store.score_cache), the others one at a time with a progress bar or, for
     several nights, in `jobs` worker processes (None: one per core; store.scoring_pool)."""
     from bruxwatch.store.nights import find_nights
+    from bruxwatch.store.score_cache import kept_score
     from bruxwatch.store.scoring_pool import Unscored, default_workers, score_many
 
     try:
@@ -149,15 +155,23 @@ def _score_stored(
         found = find_nights(paths, skipped)
         for line in skipped:
             print(f"skipped {line}", file=sys.stderr)
-        workers = default_workers(found) if jobs is None else jobs
-        if workers == 1 or len(found) == 1:
-            results = [_score_with_bar(path, quiet, channels) for path in found]
+        kept = {p: kept_score(p, channels) for p in found} if use_cache else {}
+        missing = [p for p in found if kept.get(p) is None]
+        workers = default_workers(missing) if jobs is None else jobs
+        if workers == 1 or len(missing) <= 1:
+            fresh = [_score_with_bar(path, quiet, channels, use_cache) for path in missing]
         else:
-            label = f"scoring {len(found)} nights in {workers} processes"
+            label = f"scoring {len(missing)} nights in {workers} processes"
             with progress_bar(label, not quiet) as tick:
-                results = score_many(
-                    found, channels, workers, done=lambda k, _path: tick(k, len(found))
+                fresh = score_many(
+                    missing,
+                    channels,
+                    workers,
+                    done=lambda k, _path: tick(k, len(missing)),
+                    use_cache=use_cache,
                 )
+        scored = dict(zip(missing, fresh, strict=True))
+        results = [kept.get(p) or scored[p] for p in found]
         nights = []
         for result in results:
             if not isinstance(result, Unscored):
@@ -173,15 +187,17 @@ def _score_stored(
     return nights
 
 
-def _score_with_bar(path: Path, quiet: bool, channels: tuple[int, ...] | None):
+def _score_with_bar(
+    path: Path, quiet: bool, channels: tuple[int, ...] | None, use_cache: bool = True
+):
     """One night scored here, with a progress bar (store.scoring_pool's result kinds)."""
     from bruxwatch.store.recording import Recording
-    from bruxwatch.store.scored import score_night
+    from bruxwatch.store.score_cache import scored
     from bruxwatch.store.scoring_pool import Unscored
 
     try:
         with Recording(path) as night, progress_bar(f"scoring {path.name}", not quiet) as tick:
-            return score_night(night, progress=tick, channels=channels)
+            return scored(night, channels=channels, progress=tick, use_cache=use_cache)
     except DamagedRecording as exc:
         return Unscored(path, str(exc), damaged=True)
     except StoreError as exc:
@@ -201,6 +217,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             channels=args.channels,
             signal=signal_config(args),
             jobs=args.jobs,
+            use_cache=not args.rescore,
         )
     )
     if not nights:
@@ -315,7 +332,11 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     BUNDLE_FORMAT.check(path)
     nights, short = short_sessions(
         scored_nights(
-            args.nights, channels=args.channels, signal=signal_config(args), jobs=args.jobs
+            args.nights,
+            channels=args.channels,
+            signal=signal_config(args),
+            jobs=args.jobs,
+            use_cache=not args.rescore,
         )
     )
     if not nights:
@@ -337,6 +358,7 @@ def add_bundle_command(sub) -> None:
     p.add_argument("--patient", help="name or code printed on the report (optional)")
     add_channels_option(p)
     add_jobs_option(p)
+    add_rescore_option(p)
     p.set_defaults(func=cmd_bundle)
 
 
@@ -349,4 +371,5 @@ def add_report_command(sub) -> None:
     p.add_argument("--patient", help="name or code printed on the report (optional)")
     add_channels_option(p)
     add_jobs_option(p)
+    add_rescore_option(p)
     p.set_defaults(func=cmd_report)

@@ -19,7 +19,8 @@ from pathlib import Path
 from bruxwatch.errors import StoreError
 from bruxwatch.memory import keep_freed_memory
 from bruxwatch.store.recording import DamagedRecording, Recording
-from bruxwatch.store.scored import ScoredNight, score_night
+from bruxwatch.store.score_cache import scored
+from bruxwatch.store.scored import ScoredNight
 
 
 @dataclass(frozen=True)
@@ -33,14 +34,15 @@ class Unscored:
 
 
 def score_stored_night(
-    path: str | Path, channels: tuple[int, ...] | None = None
+    path: str | Path, channels: tuple[int, ...] | None = None, use_cache: bool = True
 ) -> ScoredNight | Unscored:
-    """Score one stored night from its raw samples (`store.scored.score_night`); a night
-    that cannot be read comes back as `Unscored`, not raised, so a pool goes on."""
+    """Score one stored night from its raw samples (`store.scored.score_night`), or take
+    the score kept from an earlier run (`store.score_cache`); a night that cannot be read
+    comes back as `Unscored`, not raised, so a pool goes on."""
     path = Path(path)
     try:
         with Recording(path) as night:
-            return score_night(night, channels=channels)
+            return scored(night, channels=channels, use_cache=use_cache)
     except DamagedRecording as exc:
         return Unscored(path, str(exc), damaged=True)
     except StoreError as exc:
@@ -72,6 +74,7 @@ def score_many(
     channels: tuple[int, ...] | None = None,
     workers: int | None = None,
     done: Callable[[int, Path], None] | None = None,
+    use_cache: bool = True,
 ) -> list[ScoredNight | Unscored]:
     """Every night of `paths` scored, in the order given; `workers` processes (None:
     `default_workers`; 1: here, one after the other). `done(count, path)` after each."""
@@ -80,7 +83,7 @@ def score_many(
     if workers == 1 or len(paths) == 1:
         results = []
         for k, path in enumerate(paths, 1):
-            results.append(score_stored_night(path, channels))
+            results.append(score_stored_night(path, channels, use_cache))
             if done:
                 done(k, path)
         return results
@@ -91,7 +94,9 @@ def score_many(
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=keep_freed_memory
     ) as pool:
-        futures = {pool.submit(score_stored_night, p, channels): k for k, p in enumerate(paths)}
+        futures = {
+            pool.submit(score_stored_night, p, channels, use_cache): k for k, p in enumerate(paths)
+        }
         for count, future in enumerate(as_completed(futures), 1):
             k = futures[future]
             found[k] = future.result()
