@@ -21,11 +21,14 @@ stored with ``f4z`` instead. Nothing is ever stored approximately.
 
 from __future__ import annotations
 
+import functools
 import io
 import zlib
 from collections.abc import Sequence
 
 import numpy as np
+
+from bruxwatch.errors import StoreError
 
 FLAC, FLOAT_ZLIB, FLOAT = "flac", "f4z", "f4"
 MAX_FLAC_CHANNELS = 8
@@ -79,9 +82,9 @@ def _flac(samples: np.ndarray, steps: Sequence[float]) -> bytes | None:
         return None
     counts = counts.astype(np.int32)
     mode = next((m for m in (0, 1) if _same_bits(_values(counts, step, m), samples)), None)
-    if mode is None:
+    soundfile = _soundfile()
+    if mode is None or soundfile is None:
         return None
-    import soundfile
 
     flac = io.BytesIO()
     # libsndfile reads int32 as full scale: 24-bit samples are its top 24 bits
@@ -98,13 +101,29 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _from_flac(blob: bytes, n_channels: int, n: int) -> np.ndarray:
-    import soundfile
+    soundfile = _soundfile()
+    if soundfile is None:
+        raise StoreError(
+            "this night's samples are FLAC and libsndfile cannot be loaded here: "
+            "pip install soundfile (on 32-bit Raspberry Pi OS also: apt install libsndfile1)"
+        )
 
     mode, head = blob[0], 1 + 8 * n_channels
     step = np.frombuffer(blob[1:head], dtype="<f8").astype(np.float64)[:, None]
     data, _rate = soundfile.read(io.BytesIO(blob[head:]), dtype="int32", always_2d=True)
     counts = (data.T >> 8).reshape(n_channels, n)
     return _values(counts, step, mode)
+
+
+@functools.cache
+def _soundfile():
+    """The soundfile module, or None where libsndfile cannot be loaded (the samples are
+    then stored as floats: bigger, as exact)."""
+    try:
+        import soundfile
+    except (ImportError, OSError):
+        return None
+    return soundfile
 
 
 def _values(counts: np.ndarray, step: np.ndarray, mode: int) -> np.ndarray:
