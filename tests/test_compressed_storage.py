@@ -139,3 +139,16 @@ def test_record_over_a_cyton_stores_its_counts(tmp_path, capsys):
         n = night.n_samples * night.info.n_channels
         stored = night.db.execute("SELECT SUM(LENGTH(data)) FROM blocks").fetchone()[0]
     assert stored / n < 1.5
+
+
+def test_without_libsndfile_floats_are_stored_and_flac_says_what_to_install(monkeypatch):
+    import bruxwatch.store.block_codec as codec
+    from bruxwatch.errors import StoreError
+
+    counts = np.arange(-500, 500, dtype=np.float32).reshape(2, 500)
+    flac_codec, flac_blob = encode_block(counts, (1.0, 1.0))
+    assert flac_codec == FLAC
+    monkeypatch.setattr(codec, "_soundfile", lambda: None)
+    assert roundtrip(counts, (1.0, 1.0))[0] == FLOAT_ZLIB  # bigger, as exact
+    with pytest.raises(StoreError, match="libsndfile cannot be loaded here: pip install soundfile"):
+        decode_block(flac_codec, flac_blob, 2, 500)
