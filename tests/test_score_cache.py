@@ -75,3 +75,31 @@ def test_a_kept_score_not_signed_by_this_user_is_not_trusted(nights, capsys, mon
         score_cache, "score_night", lambda *a, **k: calls.append(1) or real(*a, **k)
     )
     assert report(nights, capsys) == first and len(calls) == 2
+
+
+def test_record_prepares_the_mornings_report_and_review(tmp_path, monkeypatch, capsys):
+    import bruxwatch.ui.overview as overview
+    from bruxwatch.store.recording import Recording
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    settings = tmp_path / "night.toml"
+    settings.write_text("[signal.quality]\nmin_night_hours = 0.02\nmin_good_hours = 0.01\n")
+    out = tmp_path / "night.sqlite"
+    device = "sim:scenario=night,realtime=0,chunk_s=1,minutes=3,episodes_per_hour=60"
+    argv = ["--config", str(settings), "record", "--device", device, "--no-calibrate"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert "prepared the report and the review (" in capsys.readouterr().out
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("scored again")
+
+    monkeypatch.setattr(score_cache, "score_night", not_again)
+    monkeypatch.setattr(overview, "night_overview", not_again)
+    assert main(["--config", str(settings), "report", str(out), "--json"]) == 0
+    with Recording(out) as night:
+        assert overview.kept_overview(night).episodes == night.episodes()
+    # a session shorter than a night is not prepared
+    short = tmp_path / "short.sqlite"
+    device = "sim:scenario=night,realtime=0,chunk_s=1,minutes=0.5"
+    assert main(["record", "--device", device, "--no-calibrate", "--out", str(short)]) == 0
+    assert "prepared" not in capsys.readouterr().out

@@ -360,7 +360,29 @@ def record(
             f"trigger-to-command latency: median {lat[0]:.1f} ms, 95th percentile {lat[1]:.1f} ms"
         )
     print(f"file: {result.path or path}")
+    if st.seconds >= 3600 * config.quality.min_night_hours:
+        prepare_morning(Path(result.path or path))
     return 0
+
+
+def prepare_morning(path: Path) -> None:
+    """After a night: its score and its review's overview made now and kept (the cache), so
+    the morning's report and review open at once; a failure here costs only that."""
+    import time
+
+    from bruxwatch.store.recording import Recording
+    from bruxwatch.store.score_cache import scored
+    from bruxwatch.ui.overview import kept_overview
+
+    start = time.perf_counter()
+    try:
+        with Recording(path) as night:
+            scored(night)
+            kept_overview(night)
+    except (StoreError, OSError, ValueError) as exc:
+        print(f"(the report and review will score the night when opened: {exc})")
+        return
+    print(f"prepared the report and the review ({time.perf_counter() - start:.1f} s)")
 
 
 def lead_off_alarm(args: argparse.Namespace, session):

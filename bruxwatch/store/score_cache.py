@@ -113,6 +113,13 @@ def kept_score(
 
 def load(key: str, path: Path, folder: Path | None = None) -> ScoredNight | None:
     """The kept score of night `path` under `key` (None: none, or not signed by us)."""
+    night = load_kept(key, folder)
+    return dataclasses.replace(night, path=path) if isinstance(night, ScoredNight) else None
+
+
+def load_kept(key: str, folder: Path | None = None) -> object | None:
+    """What was kept under `key` (a score, a review's overview), or None: nothing, or not
+    signed with this user's key."""
     kept = (folder or cache_dir()) / f"{key}.pickle"
     try:
         blob = kept.read_bytes()
@@ -121,14 +128,15 @@ def load(key: str, path: Path, folder: Path | None = None) -> ScoredNight | None
             return None
     except OSError:
         return None
-    night = pickle.loads(data)  # noqa: S301 - signed with this user's own key, above
+    found = pickle.loads(data)  # noqa: S301 - signed with this user's own key, above
     with contextlib.suppress(OSError):
         kept.touch()  # used now: the last to be forgotten
-    return dataclasses.replace(night, path=path) if isinstance(night, ScoredNight) else None
+    return found
 
 
-def save(key: str, night: ScoredNight, folder: Path | None = None) -> None:
-    """Keep `night`'s score under `key` (a cache that cannot be written is no error)."""
+def save(key: str, night: object, folder: Path | None = None) -> None:
+    """Keep `night` (a score, a review's overview) under `key`, signed; a cache that cannot
+    be written is no error."""
     folder = folder or cache_dir()
     try:
         private_folder(folder)

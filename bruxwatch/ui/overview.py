@@ -84,6 +84,24 @@ class NightOverview:
     """Bursts the scoring found (an episode needs a tonic one, or several phasic ones)."""
 
 
+def kept_overview(recording: Recording) -> NightOverview:
+    """`night_overview`, or the one kept when the night was recorded or last reviewed
+    (store.score_cache: the same key as its score, signed; a night being recorded is
+    computed each time)."""
+    from bruxwatch.store.score_cache import load_kept, night_key, save
+    from bruxwatch.store.scored import stored_scoring
+
+    if recording.session.status == "recording":
+        return night_overview(recording)
+    key = night_key(recording, stored_scoring(recording), None) + "-overview"
+    kept = load_kept(key)
+    if isinstance(kept, NightOverview):
+        return kept
+    overview = night_overview(recording)
+    save(key, overview)
+    return overview
+
+
 def night_overview(recording: Recording, bins: int = OVERVIEW_BINS) -> NightOverview:
     """Score the recording's raw samples once and decimate the detection level for display."""
     info, fs = recording.info, recording.info.fs

@@ -29,7 +29,7 @@ from bruxwatch.ui.colours import KIND_COLOURS, hex_colour
 from bruxwatch.ui.overview import (
     NightOverview,
     detail_window,
-    night_overview,
+    kept_overview,
     no_episodes_reason,
 )
 from bruxwatch.ui.review_sound import SoundPanel
@@ -74,7 +74,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
     ) -> None:
         super().__init__()
         self.recording = recording
-        self.night = overview or night_overview(recording)
+        self.night = overview or kept_overview(recording)
         self.selected = -1
         self.nights = [Path(p).resolve() for p in nights]
         self._owned: Recording | None = None
@@ -170,7 +170,7 @@ class ReviewWindow(QtWidgets.QMainWindow):
         if path not in self._cache:
             QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
             try:
-                self._cache[path] = night_overview(recording)
+                self._cache[path] = kept_overview(recording)
             finally:
                 QtWidgets.QApplication.restoreOverrideCursor()
         self.night = self._cache[path]
