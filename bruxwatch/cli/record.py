@@ -379,7 +379,7 @@ def prepare_morning(path: Path) -> None:
         with Recording(path) as night:
             scored(night)
             kept_overview(night)
-    except (StoreError, OSError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - the night is saved; only the preparing failed
         print(f"(the report and review will score the night when opened: {exc})")
         return
     print(f"prepared the report and the review ({time.perf_counter() - start:.1f} s)")
