@@ -205,21 +205,29 @@ def _score_with_bar(
         return Unscored(path, reason, damaged=False)
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from bruxwatch.store.exports import report_dict, short_sessions, short_text
-    from bruxwatch.store.formats import ExportOptions
+def nights_and_short(args: argparse.Namespace, quiet: bool = False) -> tuple[list, list]:
+    """`report`'s and `bundle`'s nights scored as their options say (--channels, --jobs,
+    --rescore, the settings file), and the sessions too short to be nights, apart."""
+    from bruxwatch.store.exports import short_sessions
 
-    asked = asked_for(args, REPORT_FORMATS)
-    nights, short = short_sessions(
+    return short_sessions(
         scored_nights(
             args.nights,
-            quiet=args.json,
+            quiet=quiet,
             channels=args.channels,
             signal=signal_config(args),
             jobs=args.jobs,
             use_cache=not args.rescore,
         )
     )
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bruxwatch.store.exports import report_dict, short_text
+    from bruxwatch.store.formats import ExportOptions
+
+    asked = asked_for(args, REPORT_FORMATS)
+    nights, short = nights_and_short(args, quiet=args.json)
     if not nights:
         raise CliError(f"no night to report: {short_text(short)}")
     said = sys.stderr if args.json else sys.stdout  # the JSON alone on standard output
@@ -323,22 +331,14 @@ BUNDLE_FORMAT = Format(
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
-    from bruxwatch.store.exports import short_sessions, short_text
+    from bruxwatch.store.exports import short_text
     from bruxwatch.store.formats import ExportOptions
 
     path = Path(args.out)
     if path.suffix.lower() != ".zip":
         raise CliError(f"{path}: the bundle is a ZIP file; give a name ending in .zip")
     BUNDLE_FORMAT.check(path)
-    nights, short = short_sessions(
-        scored_nights(
-            args.nights,
-            channels=args.channels,
-            signal=signal_config(args),
-            jobs=args.jobs,
-            use_cache=not args.rescore,
-        )
-    )
+    nights, short = nights_and_short(args)
     if not nights:
         raise CliError(f"no night to bundle: {short_text(short)}")
     options = ExportOptions(patient=args.patient, short=short)
