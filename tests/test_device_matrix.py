@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -261,3 +262,31 @@ def test_stream_record_and_live_on_every_source(kind, files, tmp_path, capsys):
     assert '"summary"' in capsys.readouterr().out
     screenshot = tmp_path / "live.png"
     assert screenshot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_the_electrode_check_on_every_source(kind, files, tmp_path):
+    """`bruxwatch check` reads 17 s of whatever the source sends and gives each electrode a
+    verdict (exit 1 when one is bad: these sources do not clench on cue)."""
+    with contextlib.ExitStack() as stack:
+        if kind == "lsl":
+            pytest.importorskip("pylsl")
+            name = f"bwcheck-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+            sender = LslSender(name)
+            stack.callback(sender.stop)
+            spec = f"lsl:{name}"
+        else:
+            spec = start_source(kind, files, stack)
+        done = subprocess.run(
+            [sys.executable, "-m", "bruxwatch.cli", "check", "--device", spec],
+            env=environment(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=150,
+        )
+    assert done.returncode in (0, 1), (done.stdout[-800:], done.stderr[-800:])
+    assert "Traceback" not in done.stdout + done.stderr
+    out = done.stdout
+    assert out.startswith("Electrode check: relax your jaw"), out[-500:]
+    assert re.search(r"^  .+: (GOOD|FAIR|BAD)", out, re.MULTILINE), out[-500:]
+    assert ("electrodes ready" in out) == (done.returncode == 0)

@@ -123,3 +123,18 @@ def test_the_check_inside_a_running_session_the_live_windows_button():
     assert [v.verdict for v in verdicts] == ["good", "bad"]
     assert steps[0] is not None and "CLENCH" in steps[0][1]
     assert steps[-1] is None  # over: no countdown
+
+
+def test_an_envelope_sensor_at_20_hz_is_judged_by_its_clench():
+    fs = 20.0
+    level = np.full(int(CHECK.end_s * fs), 40.0)
+    a, b = (int(t * fs) for t in CHECK.clench_s)
+    level[a:b] = 600.0  # the MyoWare's ENV pin rises with the clench
+    (v,) = check_electrodes(
+        level[None] + np.random.default_rng(0).normal(0, 2, level.size),
+        fs,
+        ["env"],
+        units="counts",
+        kind="envelope",
+    )
+    assert v.verdict == "good" and v.clench_ratio > 10

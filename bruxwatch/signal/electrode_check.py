@@ -102,10 +102,13 @@ def check_electrodes(
         )
     rest = _window(x, fs, protocol.rest_s)
     lines = [mains_hz] if mains_hz else [50.0, 60.0]
-    notches = [k * f for f in lines for k in range(1, 8) if k * f < band_edges(fs, filters)[1]]
-    sos = design_sos(fs, filters, notches)
-    # offline: no phase shift, no settling; an envelope's levels are compared as they are
-    filtered = x if kind == "envelope" else sps.sosfiltfilt(sos, x, axis=1)
+    if kind == "envelope":
+        filtered = x  # an envelope's levels are compared as they are: no band, no mains
+    else:
+        top = band_edges(fs, filters)[1]
+        notches = [k * f for f in lines for k in range(1, 8) if k * f < top]
+        sos = design_sos(fs, filters, notches)
+        filtered = sps.sosfiltfilt(sos, x, axis=1)  # offline: no phase shift, no settling
     rest_f = _window(filtered, fs, protocol.rest_s)
     clench_f = _window(filtered, fs, protocol.clench_s)
     in_uv = units in ("uV", "µV") and kind != "envelope"
