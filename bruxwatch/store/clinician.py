@@ -43,6 +43,7 @@ def night_indices(night: ScoredNight) -> dict:
     s = night.analysis.summary
     rated = s.enough_signal
     start, end = clock_span(night)
+    marks = against_marks(s)
     return {
         "night": night.label,
         "mode": night.mode,
@@ -54,10 +55,8 @@ def night_indices(night: ScoredNight) -> dict:
         "time_index_pct": round(s.clench_pct, 3) if rated else None,
         "work_index": round(s.work_per_hour, 1) if rated and calibrated(night) else None,
         "clusters": clusters(night.analysis.episodes).to_dict(),
-        "marks": {
-            r.mark.index: None if r.value is None else round(r.value, 2) for r in against_marks(s)
-        },
-        "above_marks": [r.mark.index for r in against_marks(s) if r.above],
+        "marks": {r.mark.index: None if r.value is None else round(r.value, 2) for r in marks},
+        "above_marks": [r.mark.index for r in marks if r.above],
     }
 
 
@@ -119,9 +118,10 @@ def clinician_summary(nights: Sequence[ScoredNight]) -> dict:
     }
 
 
-def clinician_lines(nights: Sequence[ScoredNight]) -> list[str]:
-    """The clinician's figures in sentences: the terminal's block, the PDF page's text."""
-    c = clinician_summary(nights)
+def clinician_lines(nights: Sequence[ScoredNight], summary: dict | None = None) -> list[str]:
+    """The clinician's figures in sentences: the terminal's block, the PDF page's text.
+    summary: `clinician_summary(nights)`, if already made."""
+    c = summary or clinician_summary(nights)
     lines = [f"Valid recording time: {c['valid_hours']:.1f} h of {c['recorded_hours']:.1f} h"]
     for m in c["marks"]:
         pooled = "-" if m["pooled"] is None else f"{m['pooled']:.1f}"

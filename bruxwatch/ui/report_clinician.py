@@ -50,7 +50,7 @@ def clinician_figure(nights: Sequence[ScoredNight], patient: str | None = None) 
     _marks_table(fig, summary)
     _marks_charts(fig, nights)
     bottom = _indices_table(fig, summary)
-    _summary_lines(fig, nights, bottom - 0.02)
+    _summary_lines(fig, nights, summary, bottom - 0.02)
     example_traces(fig, nights)
     fig.text(0.06, 0.035, DISCLAIMER, fontsize=7, weight="bold", wrap=True, va="top")
     return fig
@@ -180,9 +180,9 @@ def _indices_table(fig: Figure, summary: dict) -> float:
     return top - height
 
 
-def _summary_lines(fig: Figure, nights: Sequence[ScoredNight], y: float) -> None:
+def _summary_lines(fig: Figure, nights: Sequence[ScoredNight], summary: dict, y: float) -> None:
     """Clusters and variability in sentences from `y` down (the marks are drawn apart)."""
-    lines = [line for line in clinician_lines(nights)[4:] if line != MARKS_CAVEAT]
+    lines = [line for line in clinician_lines(nights, summary)[4:] if line != MARKS_CAVEAT]
     for line in lines:
         for part in textwrap.wrap(line, 120):
             fig.text(0.06, y, part, fontsize=7.5)
