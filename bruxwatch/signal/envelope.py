@@ -22,7 +22,13 @@ _MAX_STEPS = 2.0**62
 
 
 class ExactMovingSum:
-    """Causal sum of the last `window` quantized values per channel, exact across chunks."""
+    """Causal sum of the last `window` quantized values per channel, exact across chunks.
+
+    Its work space is kept from call to call and grows to the longest chunk seen: the
+    quantized values with the `window` before them ahead (int64), and one float64 row per
+    channel for the squares, reused for the window sums. A whole night scored in blocks
+    then allocates only each block's float32 result (no page faults for the rest).
+    """
 
     def __init__(self, window: int, n_channels: int, quantum: float) -> None:
         if window < 1:
@@ -30,38 +36,57 @@ class ExactMovingSum:
         self.window = int(window)
         self.quantum = float(quantum)
         self._limit = _MAX_STEPS / self.window
-        self._history = np.zeros((n_channels, self.window), dtype=np.int64)
         self._sum = np.zeros(n_channels, dtype=np.int64)
+        self._quantized = np.zeros((n_channels, self.window), dtype=np.int64)
+        self._scratch = np.empty((n_channels, 0))
+        self._last = 0  # quantized values of the last call, after the `window` ahead of them
 
     def reset(self) -> None:
-        self._history[:] = 0
+        self._quantized[:, : self.window] = 0
+        self._last = 0
         self._sum[:] = 0
+
+    def _space(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The work arrays for a chunk of n values: quantized (rows, window + n), with the
+        last `window` values before the chunk ahead, and scratch (rows, n) float64."""
+        w, rows = self.window, self._sum.shape[0]
+        history = self._quantized[:, self._last : self._last + w]
+        if self._quantized.shape[1] < w + n:
+            grown = np.empty((rows, w + n), dtype=np.int64)
+            grown[:, :w] = history
+            self._quantized, self._scratch = grown, np.empty((rows, n))
+        else:
+            self._quantized[:, :w] = history  # numpy copies overlapping ranges safely
+        self._last = n
+        return self._quantized[:, : w + n], self._scratch[:, :n]
 
     def process(self, values: np.ndarray, *, square: bool = False, scale: float = 1.0):
         """Window sums (channels, n) × `scale` as float32 (7 significant digits, plenty for an
         envelope), in the input's units (squared when `square`)."""
         n = values.shape[-1]
         w = self.window
-        n_rows = self._history.shape[0]
         if n == 0:
-            return np.zeros((n_rows, 0), dtype=np.float32)
+            return np.zeros((self._sum.shape[0], 0), dtype=np.float32)
+        quantized, scaled = self._space(n)
+        inverse = 1.0 / self.quantum
         if square:  # squares are >= 0: the cast to int64 below floors them
-            scaled = np.multiply(values, values)
-            scaled *= 1.0 / self.quantum
-            if scaled.max() > self._limit:  # rare: a reduction is cheaper than a clamp
+            np.multiply(values, values, out=scaled)
+            if scaled.max() * inverse > self._limit:  # rare: a reduction is cheaper than a clamp
+                scaled *= inverse
                 np.minimum(scaled, self._limit, out=scaled)
+                np.copyto(quantized[:, w:], scaled, casting="unsafe")
+            else:  # scaled and cast in one pass
+                np.multiply(scaled, inverse, out=quantized[:, w:], casting="unsafe")
         else:
-            scaled = np.multiply(values, 1.0 / self.quantum, dtype=np.float64)
+            np.multiply(values, inverse, out=scaled)
             np.clip(scaled, -self._limit, self._limit, out=scaled)
             np.rint(scaled, out=scaled)
-        quantized = np.empty((n_rows, w + n), dtype=np.int64)
-        quantized[:, :w] = self._history
-        np.copyto(quantized[:, w:], scaled, casting="unsafe")
-        steps = np.subtract(quantized[:, w:], quantized[:, :n])
+            np.copyto(quantized[:, w:], scaled, casting="unsafe")
+        steps = scaled.view(np.int64)  # the squares are used up: their space holds the sums
+        np.subtract(quantized[:, w:], quantized[:, :n], out=steps)
         steps[:, 0] += self._sum
         np.cumsum(steps, axis=-1, out=steps)
         self._sum = steps[:, -1].copy()
-        self._history = quantized[:, -w:].copy()
         out = np.empty(steps.shape, dtype=np.float32)
         np.multiply(steps, self.quantum * scale, out=out, casting="unsafe")  # one pass
         return out

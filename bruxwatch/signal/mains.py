@@ -15,8 +15,9 @@ The fundamental is always notched; its harmonics are notched when present
 
 Decisions are taken at sample indices fixed by the schedule (multiples of the check interval
 since the start of the stream), from samples before them, so any chunking of a stream gives
-the same notches at the same samples. The work is one small FFT per check (about 15 µs for
-two channels at 1 kHz): next to nothing against filtering.
+the same notches at the same samples. Where the windows lie is fixed by that schedule, so the
+spectra of all the checks inside a chunk are found in one FFT call and the decisions then
+taken in order: a night scored in 2-minute blocks pays one call per block, not one per check.
 """
 
 from __future__ import annotations
@@ -116,9 +117,10 @@ class MainsTracker:
         if self._start is None:
             self._start = first_index
             self._next_check = first_index + self.window
-        changes: list[tuple[int, NotchPlan]] = []
         end = first_index + n
         assert self._next_check is not None
+        checks: list[int] = []  # the checks inside the chunk whose window is complete
+        windows: list[np.ndarray] = []  # their windows (channels, window)
         while True:
             check = self._next_check
             window_start = check - self.window
@@ -129,14 +131,23 @@ class MainsTracker:
                 if lo == window_start + self._have:
                     self._take(x[:, lo - first_index : hi - first_index])
             if check > end:
-                return changes
+                break
             if self._have == self.window:
-                plan = self._decide(np.concatenate(self._parts, axis=-1))
-                if plan != self.plan:
-                    self.plan = plan
-                    changes.append((check - first_index, plan))
+                checks.append(check)
+                windows.append(np.concatenate(self._parts, axis=-1))
             self.restart()
             self._next_check = self._following(check)
+        if not checks:
+            return []
+        # where the windows are is fixed by the schedule, not by what is decided: their
+        # spectra are found at once (one FFT call), the decisions then taken in order
+        changes: list[tuple[int, NotchPlan]] = []
+        for check, strengths in zip(checks, self._strengths(np.stack(windows)), strict=True):
+            plan = self._decide(strengths)
+            if plan != self.plan:
+                self.plan = plan
+                changes.append((check - first_index, plan))
+        return changes
 
     # ---------------------------------------------------------------------------- private
     def _take(self, part: np.ndarray) -> None:
@@ -149,14 +160,18 @@ class MainsTracker:
             return check + self.window
         return (check // self.every + 1) * self.every
 
-    def _decide(self, x: np.ndarray) -> NotchPlan:
-        """The plan after looking at one second of raw samples (channels, window)."""
-        centred = x - x.mean(axis=-1, keepdims=True)
-        power = np.abs(np.fft.rfft(centred * self._taper, axis=-1)) ** 2  # (channels, bins)
+    def _strengths(self, windows: np.ndarray) -> list[dict[float, float]]:
+        """Each window's `_line_ratios`, from windows (checks, channels, window) of raw
+        samples."""
+        centred = windows - windows.mean(axis=-1, keepdims=True)
+        power = np.abs(np.fft.rfft(centred * self._taper, axis=-1)) ** 2  # (.., bins)
+        return self._line_ratios(power)
+
+    def _decide(self, strengths: dict[float, float]) -> NotchPlan:
+        """The plan after one check, given its lines' strengths (`_line_ratios`)."""
         ratio = self.config.harmonic_ratio
         f0 = self.plan.mains_hz
         assert f0 is not None
-        strengths = self._line_ratios(power)
         if self.auto_frequency:
             strength = {f: strengths[f] for f in CANDIDATES_HZ}
             best = max(strength, key=strength.__getitem__)
@@ -204,9 +219,10 @@ class MainsTracker:
         del self._seen[key]
         return True
 
-    def _line_ratios(self, power: np.ndarray) -> dict[float, float]:
-        """`_line_ratio` of every multiple of 50 and 60 Hz below the notch limit, those whose
-        neighbourhood fits in the spectrum in one vectorized median."""
+    def _line_ratios(self, power: np.ndarray) -> list[dict[float, float]]:
+        """For each check in power (checks, channels, bins): `_line_ratio` of every multiple
+        of 50 and 60 Hz below the notch limit, those whose neighbourhood fits in the spectrum
+        in one vectorized median."""
         if self._lines is None:
             limit = max(notch_limit(self.fs, self.high_hz, f) for f in CANDIDATES_HZ)
             freqs = sorted({f * k for f in CANDIDATES_HZ for k in range(1, int(limit // f) + 1)})
@@ -222,14 +238,17 @@ class MainsTracker:
                 centres[fits][:, None] + offsets[None, :],
             )
         fitting, others, centres, sides = self._lines
-        ratios = {f: self._line_ratio(power, f) for f in others}
+        ratios: list[dict[float, float]] = [
+            {f: self._line_ratio(each, f) for f in others} for each in power
+        ]
         if fitting:
-            line = power[:, centres - 1] + power[:, centres] + power[:, centres + 1]
+            line = power[..., centres - 1] + power[..., centres] + power[..., centres + 1]
             middle = sides.shape[1] // 2
-            floor = 3.0 * np.partition(power[:, sides], middle, axis=-1)[..., middle]
+            floor = 3.0 * np.partition(power[..., sides], middle, axis=-1)[..., middle]
             with np.errstate(divide="ignore", invalid="ignore"):
                 each = np.where(floor > 0, line / floor, np.where(line > 0, np.inf, 0.0))
-            ratios.update(zip(fitting, each.max(axis=0).tolist(), strict=True))
+            for found, best in zip(ratios, each.max(axis=-2).tolist(), strict=True):
+                found.update(zip(fitting, best, strict=True))
         return ratios
 
     def _line_ratio(self, power: np.ndarray, f: float) -> float:
