@@ -91,6 +91,7 @@ class EcgCanceller:
         self.r_peaks: list[int] = []  # sample indices of every R peak found
         self.matched: list[bool] = []  # each R peak's beat looked like the template
         self._peaks: list[float] = []  # d at the last R peaks
+        self._typical_peak = 0.0  # their median (0: no peaks)
         self._windows: list[np.ndarray] = []  # the last beats' windows (channels, width)
         self._beats: list[_Beat] = []  # beats whose window is not all subtracted yet
         self._misfits = 0  # beats in a row that did not fit the template
@@ -191,9 +192,9 @@ class EcgCanceller:
             return None
         threshold = self.config.min_snr * floor
         if self._peaks and block * self.block - self.r_peaks[-1] > LOST_S * self.fs:
-            self._peaks = []
+            self._peaks, self._typical_peak = [], 0.0
         if self._peaks:
-            threshold = max(threshold, float(np.median(self._peaks)) / 3.0)
+            threshold = max(threshold, self._typical_peak / 3.0)
         return threshold
 
     def _find_beats(self, buffer: np.ndarray, d: np.ndarray, end: int) -> None:
@@ -214,6 +215,7 @@ class EcgCanceller:
                 *self._peaks[-(self.config.beats_averaged - 1) :],
                 float(d[r - self._start]),
             ]
+            self._typical_peak = _median(self._peaks)
             self._beats.append(_Beat(r, onset))
             self._candidate = None
             self._scan = max(onset + self.confirm, r + self.refractory)
@@ -223,8 +225,9 @@ class EcgCanceller:
         """Drop the floors of blocks the search has left behind."""
         assert self._scan is not None
         oldest = self._scan // self.block - 1
-        for block in [b for b in self._floors if b < oldest]:
-            del self._floors[block]
+        floors = self._floors  # blocks come in ascending order, so the oldest are first
+        while floors and (first := next(iter(floors))) < oldest:
+            del floors[first]
 
     def _next_onset(self, d: np.ndarray, end: int) -> int | None:
         """The first index from `_scan` on where d is above its block's threshold."""
@@ -292,18 +295,43 @@ def _fitted(mean: np.ndarray, seen: np.ndarray, judge: int | None = None) -> np.
     beat does not look like the mean (a clench's onset, not a QRS): on any channel, or with
     `judge` (the channel wired as ECG) on that channel, the others then getting no template
     (zeros) where they do not fit (a clench under way there)."""
-    slope = np.gradient(mean, axis=1)
+    slope = _gradient(mean)
     k = seen.shape[1]
-    a, b = mean[:, :k], slope[:, :k]
-    aa, ab, bb = (a * a).sum(1), (a * b).sum(1), (b * b).sum(1)
-    ya, yb = (seen * a).sum(1), (seen * b).sum(1)
-    det = aa * bb - ab * ab
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(det > 0, (ya * bb - yb * ab) / det, 1.0)
-        shift = np.where(det > 0, (aa * yb - ab * ya) / det, 0.0)
-    fits = (scale > 0.5) & (scale < 2.0)
-    if not (np.all(fits) if judge is None else fits[judge]):
+    basis = np.stack((mean[:, :k], slope[:, :k]))  # (2, channels, k): a and b
+    (aa, ab), (_, bb) = (basis[:, None] * basis[None]).sum(-1).tolist()  # per channel
+    ya, yb = (seen * basis).sum(-1).tolist()
+    # the 2 x 2 least squares of each channel in Python floats (a few channels: numpy's
+    # per-call cost would be most of the work); the same IEEE arithmetic as numpy's
+    scales, shifts, fits = [], [], []
+    for aa_c, ab_c, bb_c, ya_c, yb_c in zip(aa, ab, bb, ya, yb, strict=True):
+        det = aa_c * bb_c - ab_c * ab_c
+        scale, shift = (1.0, 0.0)
+        if det > 0:
+            scale, shift = (ya_c * bb_c - yb_c * ab_c) / det, (aa_c * yb_c - ab_c * ya_c) / det
+        fit = 0.5 < scale < 2.0
+        fits.append(fit)
+        scales.append(scale if fit else 0.0)
+        shifts.append(min(max(shift, -scale), scale) if fit else 0.0)  # at most a sample
+    if not (all(fits) if judge is None else fits[judge]):
         return None
-    shift = np.clip(shift, -scale, scale)  # at most a sample either way
-    scale, shift = np.where(fits, scale, 0.0), np.where(fits, shift, 0.0)
-    return scale[:, None] * mean + shift[:, None] * slope
+    return np.array(scales)[:, None] * mean + np.array(shifts)[:, None] * slope
+
+
+def _gradient(mean: np.ndarray) -> np.ndarray:
+    """`np.gradient(mean, axis=1)`, the same numbers, without its general-case overhead (it
+    runs once a beat): central differences inside, one-sided at the two ends."""
+    slope = np.empty_like(mean)
+    np.subtract(mean[:, 2:], mean[:, :-2], out=slope[:, 1:-1])
+    slope[:, 1:-1] /= 2.0
+    np.subtract(mean[:, 1], mean[:, 0], out=slope[:, 0])
+    np.subtract(mean[:, -1], mean[:, -2], out=slope[:, -1])
+    return slope
+
+
+def _median(values: list[float]) -> float:
+    """`np.median` of a few floats (the last beats' R peaks), the same number, in Python."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2.0
