@@ -100,11 +100,13 @@ class Calibration:
         """The thresholds expressed in % MVC per channel."""
         return self.pct_mvc(self.thresholds(config)[:, None])[:, 0]
 
-    def pct_mvc(self, envelope: np.ndarray) -> np.ndarray:
-        """% MVC of an envelope (channels, n): 0 at rest, 100 at MVC."""
+    def pct_mvc(self, envelope: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """% MVC of an envelope (channels, n): 0 at rest, 100 at MVC (into `out`, float64 of
+        the same shape, when given)."""
         rest = np.asarray(self.rest)[:, None]
         span = (np.asarray(self.mvc) - np.asarray(self.rest))[:, None]
-        return (envelope - rest) * (100.0 / span)
+        out = np.subtract(envelope, rest, out=out)
+        return np.multiply(out, 100.0 / span, out=out)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -170,35 +172,56 @@ class AdaptiveBackground:
 
     def segments(self, envelope: np.ndarray, first_index: int) -> list[tuple[int, int, np.ndarray]]:
         """Feed a chunk; returns (lo, hi, background per channel) for the local sample ranges
-        [lo, hi) of constant background (split at the update points inside the chunk)."""
+        [lo, hi) of constant background (split at the update points inside the chunk).
+
+        The updates of a chunk whose window is full are found together, in one vectorized
+        partition over the windows ending at each update point; the same numbers as taking
+        them one by one."""
         n = envelope.shape[-1]
-        upd = self.update_every
+        upd, dec = self.update_every, self.decimation
         first_update = -(-first_index // upd) * upd
+        first_picked = -(-first_index // dec) * dec  # global index of the first value taken
+        values = np.concatenate(
+            (self._values, envelope[:, first_picked - first_index :: dec]), axis=-1
+        )
+        held = self._values.shape[-1]
         segments = []
         start = 0
-        for point in range(first_update, first_index + n, upd):
+        points = list(range(first_update, first_index + n, upd))
+        # where the values strictly before each point end in `values`
+        ends = [held + max(0, -(-(p - first_picked) // dec)) for p in points]
+        full = [end >= self.window for end in ends]
+        backgrounds = self._full_windows(values, [e for e in ends if e >= self.window])
+        for point, end, is_full in zip(points, ends, full, strict=True):
             local = point - first_index
             if local > start:
                 segments.append((start, local, self.background))
-            self._take(envelope, first_index, start, local)
-            self._update()
+            if is_full:
+                self.background = next(backgrounds)
+            else:
+                self._update(values[:, max(0, end - self.window) : end])
             start = local
         if n > start:
             segments.append((start, n, self.background))
-        self._take(envelope, first_index, start, n)
+        self._values = values[:, -self.window :]
         return segments
 
-    def _take(self, envelope: np.ndarray, first_index: int, lo: int, hi: int) -> None:
-        """Append the decimated samples with local index in [lo, hi)."""
-        dec = self.decimation
-        first = -(-(first_index + lo) // dec) * dec - first_index
-        if first < hi:
-            picked = envelope[:, first:hi:dec]
-            self._values = np.concatenate((self._values, picked), axis=-1)[:, -self.window :]
+    def _full_windows(self, values: np.ndarray, ends: list[int]):
+        """The background at each update whose `window` values end at `ends` in `values`,
+        one after the other."""
+        if not ends:
+            return iter(())
+        k = int(np.floor(self.config.background_percentile / 100.0 * (self.window - 1)))
+        windows = np.lib.stride_tricks.sliding_window_view(values, self.window, axis=-1)
+        picked = windows[:, np.asarray(ends) - self.window]  # (channels, updates, window)
+        found = np.partition(picked, k, axis=-1)[..., k]  # (channels, updates)
+        return iter(found.T.copy())
 
-    def _update(self) -> None:
-        count = self._values.shape[-1]
+    def _update(self, values: np.ndarray) -> None:
+        """The background from the values of a window not yet full (the night's first
+        minute): unchanged until `min_values` of them have been seen."""
+        count = values.shape[-1]
         if count < self.min_values:
             return
         k = int(np.floor(self.config.background_percentile / 100.0 * (count - 1)))
-        self.background = np.partition(self._values, k, axis=-1)[:, k].copy()
+        self.background = np.partition(values, k, axis=-1)[:, k].copy()

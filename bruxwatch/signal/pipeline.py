@@ -140,6 +140,7 @@ class Pipeline:
             self.floor_vs_rest = np.full((2, len(self.scored)), np.nan)  # lowest, highest
             self._guarded_for: tuple[np.ndarray | None, np.ndarray] = (None, self._fixed_thresholds)
         self._hysteresis = Hysteresis()  # onset at the threshold, offset at release_fraction
+        self._work = _DetectionWork()
         self.detector = EpisodeDetector(fs, config.detector, pct_mvc=calibration is not None)
         self.quality = QualityMonitor(
             fs,
@@ -395,8 +396,7 @@ class Pipeline:
         (`taking_part` (scored, n) bool, None: all); a channel left out does not count."""
         release = self.config.threshold.release_fraction
         if self.calibration is not None:
-            over = np.empty(envelope.shape, dtype=bool)
-            held = np.empty(envelope.shape, dtype=bool)  # above the release threshold
+            over, held, pct = self._work.arrays(envelope.shape)  # held: above the release
             thresholds = self._thresholds
             for lo, hi, floor in self._background.segments(envelope, first):
                 thresholds = self._guarded(floor)
@@ -405,11 +405,11 @@ class Pipeline:
                     envelope[:, lo:hi], release * thresholds[:, None], out=held[:, lo:hi]
                 )
             self._thresholds = thresholds
-            pct = self.calibration.pct_mvc(envelope)
+            self.calibration.pct_mvc(envelope, out=pct)
             if taking_part is not None:
                 over &= taking_part
                 held &= taking_part
-                pct = np.where(taking_part, pct, -np.inf)
+                pct[~taking_part] = -np.inf
             above = self._hysteresis.process(over.any(axis=0), held.any(axis=0))
             return pct.max(axis=0), above
         assert self._background is not None
@@ -473,6 +473,24 @@ def _mains_checked(mains_hz) -> tuple[float, ...]:
     """The mains lines whose residue after the notches the quality gate judges: both 50 and
     60 Hz (hum at the one not notched is residue too), none with the notch turned off."""
     return () if mains_hz is None else CANDIDATES_HZ
+
+
+class _DetectionWork:
+    """The detection level's work arrays, kept from chunk to chunk (grown to the longest):
+    above the threshold, above the release threshold (bool) and % MVC (float64), each
+    (scored channels, n). Nothing of them leaves `_detection_level`."""
+
+    def __init__(self) -> None:
+        self._over = self._held = np.empty((0, 0), dtype=bool)
+        self._pct = np.empty((0, 0))
+
+    def arrays(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rows, n = shape
+        if self._pct.shape[0] != rows or self._pct.shape[1] < n:
+            self._over = np.empty(shape, dtype=bool)
+            self._held = np.empty(shape, dtype=bool)
+            self._pct = np.empty(shape)
+        return self._over[:, :n], self._held[:, :n], self._pct[:, :n]
 
 
 class _DelayLine:
