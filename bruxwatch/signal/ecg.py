@@ -239,9 +239,10 @@ class EcgCanceller:
             threshold = self._threshold(block)
             first_block, maxima = self._block_max
             if threshold is not None and maxima[block - first_block] > threshold:
-                above = np.flatnonzero(d[pos - self._start : upto - self._start] > threshold)
-                if above.size:
-                    self._scan = pos + int(above[0])
+                above = d[pos - self._start : upto - self._start] > threshold
+                first = int(above.argmax())  # the first True, if there is one
+                if above[first]:
+                    self._scan = pos + first
                     return self._scan
             pos = upto
         self._scan = max(self._scan, end)
@@ -261,9 +262,9 @@ class EcgCanceller:
                 looks_like = True  # no template to tell yet: nothing against it
                 if len(self._windows) >= MIN_BEATS and at >= 0:
                     seen = beat.onset + self.confirm - w0  # what its confirmation had seen
-                    beat.template = _fitted(
-                        np.mean(self._windows, axis=0), buffer[:, at : at + seen], self.detect_on
-                    )
+                    mean = np.add.reduce(np.array(self._windows), axis=0)  # np.mean's sums
+                    mean /= len(self._windows)
+                    beat.template = _fitted(mean, buffer[:, at : at + seen], self.detect_on)
                     looks_like = beat.template is not None
                 beat.matched = looks_like
                 self.matched.append(looks_like)
@@ -284,7 +285,9 @@ class EcgCanceller:
                 still.append(beat)
             elif beat.whole and beat.matched:  # a clench's onset must not shape the template
                 keep = self.config.beats_averaged - 1
-                self._windows = [*self._windows[-keep:], np.concatenate(beat.pieces, axis=1)]
+                pieces = beat.pieces  # copies already: one needs no joining
+                window = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)
+                self._windows = [*self._windows[-keep:], window]
         self._beats = still
 
 
@@ -297,7 +300,8 @@ def _fitted(mean: np.ndarray, seen: np.ndarray, judge: int | None = None) -> np.
     (zeros) where they do not fit (a clench under way there)."""
     slope = _gradient(mean)
     k = seen.shape[1]
-    basis = np.stack((mean[:, :k], slope[:, :k]))  # (2, channels, k): a and b
+    basis = np.empty((2, *seen.shape))  # a and b: mean and slope over what was seen
+    basis[0], basis[1] = mean[:, :k], slope[:, :k]
     (aa, ab), (_, bb) = (basis[:, None] * basis[None]).sum(-1).tolist()  # per channel
     ya, yb = (seen * basis).sum(-1).tolist()
     # the 2 x 2 least squares of each channel in Python floats (a few channels: numpy's
