@@ -181,13 +181,16 @@ class AdaptiveBackground:
         upd, dec = self.update_every, self.decimation
         first_update = -(-first_index // upd) * upd
         first_picked = -(-first_index // dec) * dec  # global index of the first value taken
-        values = np.concatenate(
-            (self._values, envelope[:, first_picked - first_index :: dec]), axis=-1
-        )
+        picked = envelope[:, first_picked - first_index :: dec]
+        points = range(first_update, first_index + n, upd)
+        if not points:  # a live chunk, most of the time: nothing changes inside it
+            if picked.shape[-1]:
+                self._values = np.concatenate((self._values, picked), axis=-1)[:, -self.window :]
+            return [(0, n, self.background)] if n else []
+        values = np.concatenate((self._values, picked), axis=-1)
         held = self._values.shape[-1]
         segments = []
         start = 0
-        points = list(range(first_update, first_index + n, upd))
         # where the values strictly before each point end in `values`
         ends = [held + max(0, -(-(p - first_picked) // dec)) for p in points]
         full = [end >= self.window for end in ends]
