@@ -39,12 +39,37 @@ def test_a_false_beat_a_missed_beat_and_a_misshapen_beat_are_left_out():
     beats.insert(15, 14.45)  # a clench's onset taken for a beat: two halved intervals
     beats.remove(22.0)  # a beat lost: one doubled interval
     matched = [True] * len(beats)
-    matched[5] = False  # its shape did not fit the template: both its intervals go
+    matched[9] = False  # its shape did not fit the template: both its intervals go
     hr = heart_rate([round(b * FS) for b in beats], matched, FS)
     assert np.all(np.abs(hr.rr_s - 1.0) < 1e-9)
     assert hr.rr_s.size == len(beats) - 1 - 2 - 2 - 1
     assert hr.rejected == 5 and hr.beats == len(beats)
     assert abs(hr.mean_bpm() - 60.0) < 1e-6
+
+
+def test_stray_beats_far_apart_give_no_heart_rate_only_a_run_of_consistent_ones_does():
+    # a weak ECG in the masseter leads: one beat in five of a 60-bpm heart found, here and
+    # there; their intervals of 1 s and 2 s (a beat missed between) each lie within 30-180
+    # bpm, and taken alone made a heart rate of 43 bpm; what counts now is the rare run of
+    # six beats found in a row, and it is right
+    rng = np.random.default_rng(3)
+    heart = np.arange(0.0, 3600.0, 1.0)
+    found = heart[rng.random(heart.size) < 0.2]
+    hr = heart_rate([round(t * FS) for t in found], [True] * found.size, FS)
+    assert 0 < hr.rr_s.size < 0.05 * found.size
+    assert np.all(np.abs(hr.rr_s - 1.0) < 1e-9) and abs(hr.mean_bpm() - 60.0) < 1e-6
+    # one in ten: no run at all, so no heart rate rather than a wrong one
+    sparse = heart[rng.random(heart.size) < 0.1]
+    hr = heart_rate([round(t * FS) for t in sparse], [True] * sparse.size, FS)
+    assert hr.rr_s.size == 0 and hr.mean_bpm() is None and hr.resting_bpm() is None
+    # at the start, four good intervals and then a misfit: too short a run to trust; the
+    # five after it are a run, and count from their first interval on
+    beats = list(np.arange(0.0, 12.0, 1.0))
+    matched = [True] * len(beats)
+    matched[4] = False
+    hr = heart_rate([round(b * FS) for b in beats], matched, FS)
+    assert hr.t_s.tolist() == [6.0, 7.0, 8.0, 9.0, 10.0, 11.0]
+    assert hr.rejected == len(beats) - 1 - 6
 
 
 def test_an_episode_is_hr_confirmed_by_a_rise_of_a_fifth_around_its_onset():

@@ -9,7 +9,12 @@ onset can pass for a QRS. An RR interval (s) counts only when
 - it differs by at most `max_change` from the median of the last `reference_beats`
   accepted intervals (when there are that many within the last 30 s): a missed beat
   doubles an interval and a false one halves it, far more than the heart changes in one
-  beat.
+  beat;
+- with no such reference (at the start, or after 30 s without an accepted interval), it is
+  one of a run of `reference_beats` intervals between consecutive beats that all lie within
+  `max_change` of the run's median: then the whole run counts. Stray detections far apart
+  (a weak ECG in the masseter leads: a few beats found an hour, and clench onsets) make no
+  such run, so they give no heart rate rather than a wrong one.
 
 An episode is HR-confirmed when the highest heart rate over `peak_beats` consecutive
 intervals in `window_s` around its onset (a single short interval is within the heart's own
@@ -103,26 +108,43 @@ def heart_rate(
     candidate = ok[1:] & ok[:-1] & (rr_all >= low) & (rr_all <= high)
     times: list[float] = []
     intervals: list[float] = []
-    recent: deque[tuple[float, float]] = deque(maxlen=config.reference_beats)  # (t, rr)
-    n_ref, middle = config.reference_beats, config.reference_beats // 2
+    n_ref = config.reference_beats
+    recent: deque[tuple[float, float]] = deque(maxlen=n_ref)  # (t, rr) accepted
+    run: deque[tuple[int, float, float]] = deque(maxlen=n_ref)  # (k, t, rr) awaiting a run
     for k in np.flatnonzero(candidate).tolist():
         rr, t = float(rr_all[k]), float(r[k + 1])
         if len(recent) == n_ref and t - recent[0][0] <= REFERENCE_SPAN_S:
-            ordered = sorted(v for _, v in recent)
-            reference = (
-                ordered[middle] if n_ref % 2 else 0.5 * (ordered[middle - 1] + ordered[middle])
-            )
+            reference = _median([v for _, v in recent])
             if abs(rr - reference) > config.max_change * reference:
                 continue
-        recent.append((t, rr))
-        times.append(t)
-        intervals.append(rr)
+            accepted = [(t, rr)]
+        else:  # no reference: only a run of consistent intervals between consecutive beats
+            if run and run[-1][0] != k - 1:
+                run.clear()
+            run.append((k, t, rr))
+            if len(run) < n_ref:
+                continue
+            middle = _median([v for _, _, v in run])
+            if any(abs(v - middle) > config.max_change * middle for _, _, v in run):
+                continue
+            accepted = [(t_run, v) for _, t_run, v in run]
+            run.clear()
+        for t_ok, rr_ok in accepted:
+            recent.append((t_ok, rr_ok))
+            times.append(t_ok)
+            intervals.append(rr_ok)
     return HeartRate(
         np.array(times),
         np.array(intervals),
         beats=int(r.size),
         rejected=max(0, int(r.size) - 1 - len(intervals)),
     )
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else 0.5 * (ordered[middle - 1] + ordered[middle])
 
 
 @dataclass(frozen=True)

@@ -309,11 +309,12 @@ class ReviewWindow(QtWidgets.QMainWindow):
 
     def _draw_heart(self) -> None:
         """The accepted beat-to-beat heart rate (bpm) on the night's time axis, the episodes
-        marked; hidden for a night with no beats found."""
+        marked; hidden for a night with no heart rate (no beats found, or none that made a
+        run of consistent intervals)."""
         plot, heart = self.heart, self.night.heart
         plot.clear()
-        plot.setVisible(heart is not None)
-        if heart is None:
+        plot.setVisible(heart is not None and heart.rr_s.size > 0)
+        if heart is None or heart.rr_s.size == 0:
             return
         curve = plot.plot(heart.t_s, heart.bpm, pen=pg.mkPen((200, 30, 60), width=1))
         curve.setDownsampling(auto=True, method="peak")
