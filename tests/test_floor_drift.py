@@ -70,3 +70,46 @@ def test_streaming_equals_offline_with_the_guard(cuts):
     np.testing.assert_array_equal(chunked.floor_vs_rest, whole.floor_vs_rest)
     assert (whole.floor_vs_rest[1] > 2).all()  # the guard was active
     assert any(isinstance(e, EpisodeEnd) for e in expected)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 40_000), min_size=1, max_size=12), st.integers(0, 3))
+def test_the_background_is_its_definition_for_any_chunking(sizes, start_block):
+    """At each update point (a multiple of `update_s`) the background becomes the
+    `background_percentile` of the decimated envelope (global indices that are multiples of
+    `decimate_s`) of the last `background_window_s` before the point, once `warmup_s` of it
+    has been seen: found here one point at a time, and by the chunk's partition."""
+    from bruxwatch.signal.calibration import AdaptiveBackground
+    from bruxwatch.signal.config import ThresholdConfig
+
+    config = ThresholdConfig()
+    rng = np.random.default_rng(len(sizes))
+    n = 200_000
+    envelope = np.abs(rng.normal(3.0, 1.0, (2, n))).astype(np.float32)
+    envelope[:, 60_000:90_000] *= 20  # a long clench in the window for a while
+    first = start_block * 777  # a stream that does not start at sample 0
+    dec = round(config.decimate_s * 1000)
+    every = round(config.update_s * 1000)
+    window = round(config.background_window_s / config.decimate_s)
+    warmup = round(config.warmup_s / config.decimate_s)
+    expected = {}  # update point -> background
+    for point in range(-(-first // every) * every, first + n, every):
+        taken = [i for i in range(-(-first // dec) * dec, point, dec)][-window:]
+        if len(taken) >= warmup:
+            values = envelope[:, np.asarray(taken) - first]
+            k = int(np.floor(config.background_percentile / 100.0 * (len(taken) - 1)))
+            expected[point] = np.partition(values, k, axis=-1)[:, k]
+
+    for cuts in (sizes, [n], [999] * 201):
+        background = AdaptiveBackground(1000.0, 2, config)
+        found, pos = {}, 0
+        for size in [*cuts, n]:
+            stop = min(n, pos + size)
+            for lo, _, value in background.segments(envelope[:, pos:stop], first + pos):
+                if not np.isnan(value).all():
+                    found.setdefault(first + pos + lo, value.copy())
+            pos = stop
+        # each update's value holds from its point on: the first segment starting there
+        for point, value in expected.items():
+            assert np.array_equal(found[point], value), point
+        assert len(expected) > 30
