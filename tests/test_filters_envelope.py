@@ -7,7 +7,7 @@ import pytest
 from scipy import signal as sps
 
 from bruxwatch.signal.config import FilterConfig
-from bruxwatch.signal.envelope import MovingRms
+from bruxwatch.signal.envelope import MovingAverage, MovingRms
 from bruxwatch.signal.filters import StreamingFilter, band_edges, design_sos, notch_frequencies
 
 
@@ -58,6 +58,25 @@ def test_filter_and_rms_chunked_are_bit_identical(cut):
         np.concatenate([r2.process(whole[:, :cut]), r2.process(whole[:, cut:])], axis=1),
         r1.process(whole),
     )
+
+
+def test_the_moving_sums_kept_work_space_gives_the_same_envelope_for_any_chunking():
+    """The work space grows to the longest chunk and is reused by shorter ones: long, short,
+    empty and longer chunks in turn, and a reset, give what one pass and a fresh one give;
+    a returned envelope is not overwritten by the next call."""
+    x = np.random.default_rng(2).normal(0, 5, (2, 20_000))
+    whole = MovingRms(125, 2).process(x)
+    rms = MovingRms(125, 2)
+    cuts = [0, 7000, 7003, 7003, 7100, 12_000, 12_050, 20_000]
+    parts = [rms.process(x[:, a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    first = parts[0].copy()
+    np.testing.assert_array_equal(np.concatenate(parts, axis=1), whole)
+    np.testing.assert_array_equal(parts[0], first)
+    rms.reset()
+    np.testing.assert_array_equal(rms.process(x[:, :5000]), whole[:, :5000])
+    mean = MovingAverage(50, 2)  # the envelope streams' moving mean, the same way
+    pieces = [mean.process(x[:, a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    np.testing.assert_array_equal(np.concatenate(pieces, axis=1), MovingAverage(50, 2).process(x))
 
 
 def test_rms_of_a_sine_is_amplitude_over_root_two():
