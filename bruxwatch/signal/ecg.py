@@ -215,7 +215,7 @@ class EcgCanceller:
                 *self._peaks[-(self.config.beats_averaged - 1) :],
                 float(d[r - self._start]),
             ]
-            self._typical_peak = _median(self._peaks)
+            self._typical_peak = median_of_few(self._peaks)
             self._beats.append(_Beat(r, onset))
             self._candidate = None
             self._scan = max(onset + self.confirm, r + self.refractory)
@@ -332,8 +332,9 @@ def _gradient(mean: np.ndarray) -> np.ndarray:
     return slope
 
 
-def _median(values: list[float]) -> float:
-    """`np.median` of a few floats (the last beats' R peaks), the same number, in Python."""
+def median_of_few(values: list[float]) -> float:
+    """`np.median` of a few floats (the last beats' R peaks, RR intervals), the same number,
+    in Python: numpy's call would cost more than the sorting."""
     ordered = sorted(values)
     middle = len(ordered) // 2
     if len(ordered) % 2:

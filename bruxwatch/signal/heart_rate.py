@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bruxwatch.signal.config import HeartConfig
+from bruxwatch.signal.ecg import median_of_few
 
 REFERENCE_SPAN_S = 30.0
 """Accepted intervals older than this (s) are not a reference for the next one."""
@@ -114,7 +115,7 @@ def heart_rate(
     for k in np.flatnonzero(candidate).tolist():
         rr, t = float(rr_all[k]), float(r[k + 1])
         if len(recent) == n_ref and t - recent[0][0] <= REFERENCE_SPAN_S:
-            reference = _median([v for _, v in recent])
+            reference = median_of_few([v for _, v in recent])
             if abs(rr - reference) > config.max_change * reference:
                 continue
             accepted = [(t, rr)]
@@ -124,7 +125,7 @@ def heart_rate(
             run.append((k, t, rr))
             if len(run) < n_ref:
                 continue
-            middle = _median([v for _, _, v in run])
+            middle = median_of_few([v for _, _, v in run])
             if any(abs(v - middle) > config.max_change * middle for _, _, v in run):
                 continue
             accepted = [(t_run, v) for _, t_run, v in run]
@@ -139,12 +140,6 @@ def heart_rate(
         beats=int(r.size),
         rejected=max(0, int(r.size) - 1 - len(intervals)),
     )
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else 0.5 * (ordered[middle - 1] + ordered[middle])
 
 
 @dataclass(frozen=True)
