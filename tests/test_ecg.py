@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Calibration, Pipeline, SignalConfig, analyze
-from bruxwatch.signal.config import FilterConfig
+from bruxwatch.signal.config import EcgConfig, FilterConfig
 from bruxwatch.signal.ecg import EcgCanceller
 from bruxwatch.signal.filters import StreamingFilter, design_sos
 from bruxwatch.signal.pipeline import processing_delay
@@ -153,3 +153,60 @@ def test_the_per_beat_shortcuts_give_numpys_numbers():
     for width in (2, 3, 4, 101, 151):
         mean = rng.standard_normal((3, width)) * 40.0
         assert np.array_equal(_gradient(mean), np.gradient(mean, axis=1))
+        beats = rng.standard_normal((5, 3, width)) * 40.0  # a run of beats at once
+        assert np.array_equal(_gradient(beats), np.gradient(beats, axis=-1))
+
+
+def _cleaned_in(y: np.ndarray, fs: float, size: int, config, detect_on=None):
+    canceller = EcgCanceller(fs, y.shape[0], config, detect_on=detect_on)
+    parts = [canceller.process(y[:, lo : lo + size], lo)[0] for lo in range(0, y.shape[1], size)]
+    parts.append(canceller.flush()[0])
+    return np.concatenate(parts, axis=1), canceller
+
+
+def test_beats_handled_in_runs_give_what_one_by_one_gives(monkeypatch):
+    """A whole block's beats are fitted together; 25-sample chunks cut every window, so each
+    beat goes alone. Same output and R peaks, also where clenches make beats misfit, with an
+    ECG lead judging, and for a shorter template."""
+    from bruxwatch.signal import ecg
+
+    handled = []
+    run = ecg.EcgCanceller._subtract_run
+    monkeypatch.setattr(
+        ecg.EcgCanceller,
+        "_subtract_run",
+        lambda self, buffer, beats: handled.append(run(self, buffer, beats)) or handled[-1],
+    )
+    cases = [
+        (dict(seed=6, ecg_uv=150.0, episodes_per_hour=60.0), None, EcgConfig()),
+        (dict(seed=4, ecg_lead=True, ecg_uv=60.0), 2, EcgConfig()),
+        (dict(seed=7, ecg_uv=120.0, episodes_per_hour=60.0), None, EcgConfig(beats_averaged=4)),
+    ]
+    for kw, detect_on, config in cases:
+        sim = Simulator(SimulatorConfig(scenario="night", duration_s=300, **kw))
+        y = StreamingFilter(design_sos(sim.fs, FilterConfig()), sim.info.n_channels).process(
+            sim.generate()
+        )
+        handled.clear()
+        whole, at_once = _cleaned_in(y, sim.fs, y.shape[1], config, detect_on)
+        in_runs = sum(handled)
+        handled.clear()
+        chunked, one_by_one = _cleaned_in(y, sim.fs, 25, config, detect_on)
+        assert sum(handled) == 0 and in_runs > 0.75 * len(at_once.r_peaks) > 200
+        assert not all(at_once.matched)  # some beats did not fit: the runs were cut there
+        assert at_once.r_peaks == one_by_one.r_peaks
+        assert at_once.matched == one_by_one.matched
+        np.testing.assert_array_equal(whole, chunked)
+
+
+def test_a_confirmation_longer_than_the_window_after_the_peak():
+    """confirm_s may exceed after_s: the template is fitted on the window's samples only."""
+    sim = resting(150.0, seconds=60)
+    config = SignalConfig(ecg=EcgConfig(after_s=0.01, confirm_s=0.05))
+    result = analyze(sim.generate(), sim.fs, config=config)
+    y = band_passed(sim)
+    whole, canceller = _cleaned_in(y, sim.fs, y.shape[1], config.ecg)
+    chunked, again = _cleaned_in(y, sim.fs, 37, config.ecg)
+    assert 50 <= len(canceller.r_peaks) <= 65 and again.r_peaks == canceller.r_peaks
+    np.testing.assert_array_equal(whole, chunked)
+    assert result.heart is not None and len(result.heart.rr_s) > 40

@@ -45,6 +45,9 @@ MIN_BEATS = 3
 """Beats averaged before a template is subtracted at all."""
 LOST_S = 2.0
 """No beat for this long (s): the typical R peak is forgotten and learnt again."""
+RUN_BEATS = 32
+"""Most beats handled at once (`EcgCanceller._subtract_run`): a beat that does not fit the
+template makes the work done for the beats after it in the run go to waste."""
 FLOOR_STEP = 4
 """A block's floor is the median of every `FLOOR_STEP`-th sample of it (counted from the
 block's start): plenty for a floor, and a quarter of the work."""
@@ -86,6 +89,8 @@ class EcgCanceller:
         self.confirm = max(1, round(config.confirm_s * fs))
         self.refractory = max(self.confirm, round(config.refractory_s * fs))
         self.delay = self.before + self.confirm
+        self.width = self.before + self.after + 1  # samples of a beat's window
+        self.known = min(self.width, self.delay)  # of them, the most a confirmation sees
         self.block = max(2, round(config.block_s * fs))
         self.n_channels = n_channels
         self.r_peaks: list[int] = []  # sample indices of every R peak found
@@ -251,84 +256,169 @@ class EcgCanceller:
 
     def _subtract(self, buffer: np.ndarray, end: int) -> None:
         """Subtract each beat's template from the samples of its window seen so far, keeping
-        those samples as they came for the template of the beats to come."""
-        width = self.before + self.after + 1
-        still = []
-        for beat in self._beats:
-            w0 = beat.r - self.before  # its window starts at buffer index w0 - self._start
-            at = w0 - self._start
-            if not beat.started:  # the beats before it are all through: their mean
-                beat.started = True
-                looks_like = True  # no template to tell yet: nothing against it
-                if len(self._windows) >= MIN_BEATS and at >= 0:
-                    seen = beat.onset + self.confirm - w0  # what its confirmation had seen
-                    mean = np.add.reduce(np.array(self._windows), axis=0)  # np.mean's sums
-                    mean /= len(self._windows)
-                    beat.template = _fitted(mean, buffer[:, at : at + seen], self.detect_on)
-                    looks_like = beat.template is not None
-                beat.matched = looks_like
-                self.matched.append(looks_like)
-                self._misfits = 0 if looks_like else self._misfits + 1
-                if self._misfits >= self.config.beats_averaged:  # a template gone wrong
-                    self._windows, self._misfits = [], 0
-            lo, seen = beat.done, min(width, end - w0)
-            if lo == 0 and at < 0:  # the stream started inside the window
-                beat.whole = False
-                lo = -at
-            if seen > lo:
-                piece = buffer[:, at + lo : at + seen]
-                beat.pieces.append(piece.copy())
-                if beat.template is not None:
-                    piece -= beat.template[:, lo:seen]
-            beat.done = max(lo, seen)
-            if seen < width:
+        those samples as they came for the template of the beats to come.
+
+        Beats are taken in order. Once the template holds its full `beats_averaged` beats, a
+        run of beats whose windows lie whole in `buffer` and do not overlap is handled at once
+        (`_subtract_run`); the others (a stream's first beats, a window cut by the end of the
+        buffer) one by one. Both take the same arithmetic (`_templates`), so the output does
+        not depend on which way a beat went, and so not on the chunking.
+        """
+        beats, still, k = self._beats, [], 0
+        full = max(MIN_BEATS, self.config.beats_averaged)
+        while k < len(beats):
+            run = self._run_length(beats, k, end)
+            if run and len(self._windows) == full:
+                k += self._subtract_run(buffer, beats[k : k + run])
+                continue
+            beat = beats[k]
+            if not self._subtract_one(buffer, end, beat):
                 still.append(beat)
-            elif beat.whole and beat.matched:  # a clench's onset must not shape the template
-                keep = self.config.beats_averaged - 1
-                pieces = beat.pieces  # copies already: one needs no joining
-                window = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)
-                self._windows = [*self._windows[-keep:], window]
+            k += 1
         self._beats = still
 
+    def _run_length(self, beats: list[_Beat], k: int, end: int) -> int:
+        """How many beats from beats[k] on are not started yet, have their whole window in
+        the buffer (up to `end`) and do not overlap the next one's."""
+        width = self.width
+        run, last = 0, None
+        for beat in beats[k:]:
+            w0 = beat.r - self.before
+            if beat.started or w0 < self._start or w0 + width > end:
+                break
+            if last is not None and w0 < last + width:
+                break
+            run, last = run + 1, w0
+            if run == RUN_BEATS:
+                break
+        return run
 
-def _fitted(mean: np.ndarray, seen: np.ndarray, judge: int | None = None) -> np.ndarray | None:
-    """The template for one beat: the mean beat `mean` (channels, width), scaled and shifted
-    by a fraction of a sample to fit the part of the beat seen so far (channels, k), by least
-    squares on mean and its derivative (a shift of s samples: mean - s × mean'). None when the
-    beat does not look like the mean (a clench's onset, not a QRS): on any channel, or with
-    `judge` (the channel wired as ECG) on that channel, the others then getting no template
-    (zeros) where they do not fit (a clench under way there)."""
+    def _subtract_run(self, buffer: np.ndarray, run: list[_Beat]) -> int:
+        """Handle `run` (see `_run_length`) on the guess that every beat fits the template:
+        each one's template is the mean of the `beats_averaged` windows before it, the run's
+        own included. Up to the first beat that does not fit, the guess held; that beat is
+        handled too, and the rest of the run is left for the next call. Returns how many
+        beats were handled."""
+        width, m = self.width, len(run)
+        columns = np.array([b.r - self.before - self._start for b in run])[:, None]
+        columns = columns + np.arange(width)  # (m, width) buffer indices, disjoint rows
+        windows = buffer[:, columns].transpose(1, 0, 2)  # as they came (m, channels, width)
+        history = np.concatenate((np.array(self._windows), windows[: m - 1]))
+        seen = [b.onset + self.confirm - (b.r - self.before) for b in run]
+        templates, fits = _templates(
+            history, len(self._windows), windows[..., : self.known], seen, self.detect_on
+        )
+        fitted = fits.index(False) if False in fits else m  # the beats before the misfit
+        if fitted:
+            buffer[:, columns[:fitted]] -= templates[:fitted].transpose(1, 0, 2)
+            self._windows = [*self._windows, *windows[:fitted]][-self.config.beats_averaged :]
+        for k, beat in enumerate(run[: fitted + 1]):  # the misfit, if any, keeps its samples
+            self._start_beat(beat, k < fitted)
+            beat.done = width
+        return min(m, fitted + 1)
+
+    def _start_beat(self, beat: _Beat, looks_like: bool) -> None:
+        """Record whether `beat` fitted the template; learn the template again after
+        `beats_averaged` misfits in a row."""
+        beat.started = True
+        beat.matched = looks_like
+        self.matched.append(looks_like)
+        self._misfits = 0 if looks_like else self._misfits + 1
+        if self._misfits >= self.config.beats_averaged:  # a template gone wrong
+            self._windows, self._misfits = [], 0
+
+    def _subtract_one(self, buffer: np.ndarray, end: int, beat: _Beat) -> bool:
+        """Handle one beat with the samples of its window in the buffer; True once its whole
+        window has passed."""
+        width = self.width
+        w0 = beat.r - self.before  # its window starts at buffer index w0 - self._start
+        at = w0 - self._start
+        if not beat.started:  # the beats before it are all through: their mean
+            looks_like = True  # no template to tell yet: nothing against it
+            if len(self._windows) >= MIN_BEATS and at >= 0:
+                seen = beat.onset + self.confirm - w0  # what its confirmation had seen
+                counted = min(seen, self.known)
+                start = np.zeros((1, self.n_channels, self.known))
+                start[0, :, :counted] = buffer[:, at : at + counted]
+                history = np.array(self._windows)
+                templates, fits = _templates(history, len(history), start, [seen], self.detect_on)
+                looks_like = fits[0]
+                beat.template = templates[0] if looks_like else None
+            self._start_beat(beat, looks_like)
+        lo, seen = beat.done, min(width, end - w0)
+        if lo == 0 and at < 0:  # the stream started inside the window
+            beat.whole = False
+            lo = -at
+        if seen > lo:
+            piece = buffer[:, at + lo : at + seen]
+            beat.pieces.append(piece.copy())
+            if beat.template is not None:
+                piece -= beat.template[:, lo:seen]
+        beat.done = max(lo, seen)
+        if seen < width:
+            return False
+        if beat.whole and beat.matched:  # a clench's onset must not shape the template
+            keep = self.config.beats_averaged - 1
+            pieces = beat.pieces  # copies already: one needs no joining
+            window = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)
+            self._windows = [*self._windows[-keep:], window]
+        return True
+
+
+def _templates(
+    history: np.ndarray,
+    averaged: int,
+    beats: np.ndarray,
+    seen: list[int],
+    judge: int | None = None,
+) -> tuple[np.ndarray, list[bool]]:
+    """The templates of m beats in a row, and whether each beat looks like its template.
+
+    history: the windows (channels, width) before the first beat, then the windows of the
+        beats but the last: beat k's template comes from the mean of history[k : k +
+        averaged], its `averaged` windows before it (the same sums, in the same order, as
+        numpy's mean of them).
+    beats: (m, channels, K) the start of each beat's window as it came, K = the most that
+        confirmation can have seen (`before_s + confirm_s`, at most the window); seen[k] <= K
+        of them were seen when beat k was confirmed, and only those count (the sums run over
+        all K, zero past seen[k], so that every beat takes the same arithmetic).
+    The mean is scaled and shifted by a fraction of a sample to fit what was seen, by least
+    squares on the mean and its derivative (a shift of s samples: mean - s × mean'). A beat
+    does not look like its mean (a clench's onset, not a QRS) where that fails on any
+    channel, or with `judge` (the channel wired as ECG) on that channel, the others then
+    getting no template (zeros) where they do not fit (a clench under way there).
+    """
+    m, known = len(seen), beats.shape[-1]
+    mean = history[:m].copy()
+    for k in range(1, averaged):
+        mean += history[k : k + m]
+    mean /= averaged
     slope = _gradient(mean)
-    k = seen.shape[1]
-    basis = np.empty((2, *seen.shape))  # a and b: mean and slope over what was seen
-    basis[0], basis[1] = mean[:, :k], slope[:, :k]
-    (aa, ab), (_, bb) = (basis[:, None] * basis[None]).sum(-1).tolist()  # per channel
-    ya, yb = (seen * basis).sum(-1).tolist()
-    # the 2 x 2 least squares of each channel in Python floats (a few channels: numpy's
-    # per-call cost would be most of the work); the same IEEE arithmetic as numpy's
-    scales, shifts, fits = [], [], []
-    for aa_c, ab_c, bb_c, ya_c, yb_c in zip(aa, ab, bb, ya, yb, strict=True):
-        det = aa_c * bb_c - ab_c * ab_c
-        scale, shift = (1.0, 0.0)
-        if det > 0:
-            scale, shift = (ya_c * bb_c - yb_c * ab_c) / det, (aa_c * yb_c - ab_c * ya_c) / det
-        fit = 0.5 < scale < 2.0
-        fits.append(fit)
-        scales.append(scale if fit else 0.0)
-        shifts.append(min(max(shift, -scale), scale) if fit else 0.0)  # at most a sample
-    if not (all(fits) if judge is None else fits[judge]):
-        return None
-    return np.array(scales)[:, None] * mean + np.array(shifts)[:, None] * slope
+    counted = (np.arange(known) < np.array(seen)[:, None])[:, None, :]  # (m, 1, K)
+    a, b = mean[..., :known] * counted, slope[..., :known] * counted
+    aa, ab, bb = (a * a).sum(-1), (a * b).sum(-1), (b * b).sum(-1)  # (m, channels)
+    ya, yb = (beats * a).sum(-1), (beats * b).sum(-1)
+    det = aa * bb - ab * ab
+    solvable = det > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(solvable, (ya * bb - yb * ab) / det, 1.0)
+        shift = np.where(solvable, (aa * yb - ab * ya) / det, 0.0)
+    fit = (scale > 0.5) & (scale < 2.0)
+    scales = np.where(fit, scale, 0.0)
+    shifts = np.where(fit, np.minimum(np.maximum(shift, -scale), scale), 0.0)  # <= a sample
+    templates = scales[..., None] * mean + shifts[..., None] * slope
+    looks_like = fit.all(axis=1) if judge is None else fit[:, judge]
+    return templates, looks_like.tolist()
 
 
 def _gradient(mean: np.ndarray) -> np.ndarray:
-    """`np.gradient(mean, axis=1)`, the same numbers, without its general-case overhead (it
-    runs once a beat): central differences inside, one-sided at the two ends."""
+    """`np.gradient(mean, axis=-1)`, the same numbers, without its general-case overhead:
+    central differences inside, one-sided at the two ends."""
     slope = np.empty_like(mean)
-    np.subtract(mean[:, 2:], mean[:, :-2], out=slope[:, 1:-1])
-    slope[:, 1:-1] /= 2.0
-    np.subtract(mean[:, 1], mean[:, 0], out=slope[:, 0])
-    np.subtract(mean[:, -1], mean[:, -2], out=slope[:, -1])
+    np.subtract(mean[..., 2:], mean[..., :-2], out=slope[..., 1:-1])
+    slope[..., 1:-1] /= 2.0
+    np.subtract(mean[..., 1], mean[..., 0], out=slope[..., 0])
+    np.subtract(mean[..., -1], mean[..., -2], out=slope[..., -1])
     return slope
 
 
