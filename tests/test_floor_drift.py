@@ -113,3 +113,53 @@ def test_the_background_is_its_definition_for_any_chunking(sizes, start_block):
         for point, value in expected.items():
             assert np.array_equal(found[point], value), point
         assert len(expected) > 30
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(1, 40_000), min_size=1, max_size=12))
+def test_each_sample_is_judged_against_its_own_guarded_threshold(sizes):
+    """Above threshold at each sample means: the envelope reaches max(calibrated threshold,
+    min_rest_multiple x the running floor of that sample) on a channel, held down to the
+    release fraction of it; found here per sample, by the pipeline in stretches of equal
+    thresholds, for any chunking."""
+    from bruxwatch.signal.calibration import AdaptiveBackground
+    from bruxwatch.signal.hysteresis import Hysteresis
+
+    sim, x = night(8.0, seconds=300)
+    t = np.arange(x.shape[1]) / sim.fs
+    x += (60 * np.sin(2 * np.pi * 70 * t) * ((t % 20) < 3))[None, :]  # clench-like bursts
+    pipeline = Pipeline(sim.info, calibration=CALIBRATION)
+    envelopes, above, pos = [], [], 0
+    for size in [*sizes, x.shape[1]]:
+        out = pipeline.process(Chunk(pos, x[:, pos : pos + size]))
+        envelopes.append(out.envelope)
+        above.append(out.above)
+        pos = min(x.shape[1], pos + size)
+    envelope = np.concatenate(envelopes, axis=1)
+    config = pipeline.config.threshold
+    floor = AdaptiveBackground(sim.fs, 2, config).process(envelope, 0)  # (2, n) per sample
+    threshold = np.fmax(CALIBRATION.thresholds(config)[:, None], config.min_rest_multiple * floor)
+    on = (envelope >= threshold).any(axis=0)
+    stay = (envelope >= config.release_fraction * threshold).any(axis=0)
+    expected = Hysteresis().process(on, stay)
+    np.testing.assert_array_equal(np.concatenate(above), expected)
+    assert (threshold > CALIBRATION.thresholds(config)[:, None]).mean() > 0.1  # guard raised
+    assert 0.01 < expected.mean() < 0.5
+
+
+@given(st.lists(st.integers(0, 2), min_size=1, max_size=30), st.integers(1, 3))
+def test_segments_of_equal_thresholds_are_joined_and_nothing_else(rows, channels):
+    from bruxwatch.signal.pipeline import _stretches_of_equal
+
+    bounds = np.cumsum([0, *range(1, len(rows) + 1)]).tolist()  # segments of growing length
+    segments = [(bounds[k], bounds[k + 1], None) for k in range(len(rows))]
+    values = np.repeat(np.array(rows, dtype=float)[:, None], channels, axis=1)
+    stretches = _stretches_of_equal(segments, values)
+    per_sample = np.concatenate([np.full(hi - lo, values[k, 0]) for lo, hi, k in stretches])
+    expected = np.concatenate(
+        [np.full(hi - lo, r) for (lo, hi, _), r in zip(segments, rows, strict=True)]
+    )
+    np.testing.assert_array_equal(per_sample, expected)
+    assert [lo for lo, _, _ in stretches] == [0] + [
+        segments[k][0] for k in range(1, len(rows)) if rows[k] != rows[k - 1]
+    ]

@@ -138,7 +138,6 @@ class Pipeline:
             self._fixed_thresholds = calibration.thresholds(config.threshold)
             self._rest = np.asarray(calibration.rest, dtype=np.float64)
             self.floor_vs_rest = np.full((2, len(self.scored)), np.nan)  # lowest, highest
-            self._guarded_for: tuple[np.ndarray | None, np.ndarray] = (None, self._fixed_thresholds)
         self._hysteresis = Hysteresis()  # onset at the threshold, offset at release_fraction
         self._work = _DetectionWork()
         self.detector = EpisodeDetector(fs, config.detector, pct_mvc=calibration is not None)
@@ -397,14 +396,15 @@ class Pipeline:
         release = self.config.threshold.release_fraction
         if self.calibration is not None:
             over, held, pct = self._work.arrays(envelope.shape)  # held: above the release
-            thresholds = self._thresholds
-            for lo, hi, floor in self._background.segments(envelope, first):
-                thresholds = self._guarded(floor)
-                np.greater_equal(envelope[:, lo:hi], thresholds[:, None], out=over[:, lo:hi])
-                np.greater_equal(
-                    envelope[:, lo:hi], release * thresholds[:, None], out=held[:, lo:hi]
-                )
-            self._thresholds = thresholds
+            segments = self._background.segments(envelope, first)
+            if segments:
+                thresholds = self._guarded(np.array([floor for _, _, floor in segments]))
+                for lo, hi, k in _stretches_of_equal(segments, thresholds):
+                    np.greater_equal(envelope[:, lo:hi], thresholds[k, :, None], out=over[:, lo:hi])
+                    np.greater_equal(
+                        envelope[:, lo:hi], release * thresholds[k, :, None], out=held[:, lo:hi]
+                    )
+                self._thresholds = thresholds[-1]
             self.calibration.pct_mvc(envelope, out=pct)
             if taking_part is not None:
                 over &= taking_part
@@ -426,21 +426,17 @@ class Pipeline:
         level = ratio.max(axis=0)
         return level, self._hysteresis.process(level >= factor, level >= release * factor)
 
-    def _guarded(self, floor: np.ndarray) -> np.ndarray:
-        """The calibrated thresholds, raised where the running floor (NaN: warming up) has
-        risen so far that they would no longer be `min_rest_multiple` x above it; the floor's
-        lowest and highest ratio to the calibrated rest are kept for the night's summary."""
-        if floor is self._guarded_for[0]:  # the floor changes every update_s, not per chunk
-            return self._guarded_for[1]
-        thresholds = self._fixed_thresholds
-        if not np.isnan(floor).all():
-            ratio = floor / np.maximum(self._rest, 1e-12)
-            low, high = self.floor_vs_rest
-            self.floor_vs_rest = np.stack((np.fmin(low, ratio), np.fmax(high, ratio)))
-            guard = self.config.threshold.min_rest_multiple * floor
-            thresholds = np.fmax(self._fixed_thresholds, guard)
-        self._guarded_for = (floor, thresholds)
-        return thresholds
+    def _guarded(self, floors: np.ndarray) -> np.ndarray:
+        """The calibrated thresholds under running floors (segments, channels) (NaN: warming
+        up), raised where a floor has risen so far that they would no longer be
+        `min_rest_multiple` x above it; the floor's lowest and highest ratio to the
+        calibrated rest are kept for the night's summary."""
+        ratio = floors / np.maximum(self._rest, 1e-12)  # fmin and fmax pass over NaN
+        low, high = self.floor_vs_rest
+        self.floor_vs_rest = np.stack(
+            (np.fmin(low, np.fmin.reduce(ratio)), np.fmax(high, np.fmax.reduce(ratio)))
+        )
+        return np.fmax(self._fixed_thresholds, self.config.threshold.min_rest_multiple * floors)
 
     def _mark_artifacts(self, events: list[Event]) -> list[Event]:
         out: list[Event] = []
@@ -473,6 +469,17 @@ def _mains_checked(mains_hz) -> tuple[float, ...]:
     """The mains lines whose residue after the notches the quality gate judges: both 50 and
     60 Hz (hum at the one not notched is residue too), none with the notch turned off."""
     return () if mains_hz is None else CANDIDATES_HZ
+
+
+def _stretches_of_equal(
+    segments: list[tuple[int, int, np.ndarray]], values: np.ndarray
+) -> list[tuple[int, int, int]]:
+    """The segments [lo, hi) joined where the rows of `values` (one per segment) stay the
+    same: (lo, hi, index of a row that holds throughout)."""
+    changes = np.flatnonzero((values[1:] != values[:-1]).any(axis=1)) + 1
+    starts = [0, *changes.tolist()]
+    ends = [*changes.tolist(), len(segments)]
+    return [(segments[a][0], segments[b - 1][1], a) for a, b in zip(starts, ends, strict=True)]
 
 
 class _DetectionWork:
