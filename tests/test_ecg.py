@@ -142,14 +142,18 @@ def _ecg_night() -> np.ndarray:
 
 
 def test_the_per_beat_shortcuts_give_numpys_numbers():
-    """ECG removal's per-beat helpers stand in for np.median and np.gradient: bit for bit."""
-    from bruxwatch.signal.ecg import _gradient, median_of_few
+    """ECG removal's helpers stand in for np.median and np.gradient: bit for bit."""
+    from bruxwatch.signal.ecg import _gradient, median_of_few, median_of_rows
 
     rng = np.random.default_rng(5)
     for size in range(1, 10):
         for _ in range(50):
             values = (rng.standard_normal(size) * 1e3).tolist()
             assert median_of_few(values) == float(np.median(values))
+    for length in (1, 2, 3, 32, 125, 126):  # every 4th sample of a block: 250 Hz to 1 kHz
+        rows = rng.standard_normal((7, length)) ** 2 * 1e3  # like squared EMG
+        assert np.array_equal(median_of_rows(rows), np.median(rows, axis=-1))
+        assert np.array_equal(median_of_rows(rows[:, ::2]), np.median(rows[:, ::2], axis=-1))
     for width in (2, 3, 4, 101, 151):
         mean = rng.standard_normal((3, width)) * 40.0
         assert np.array_equal(_gradient(mean), np.gradient(mean, axis=1))

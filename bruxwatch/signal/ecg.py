@@ -167,7 +167,7 @@ class EcgCanceller:
         whole = (n - head) // L
         if whole:
             blocks = d[head : head + whole * L].reshape(whole, L)
-            medians = np.median(blocks[:, ::FLOOR_STEP], axis=1)
+            medians = median_of_rows(blocks[:, ::FLOOR_STEP])
             first_block = (first + head) // L
             self._block_parts, self._block_at = [], None
             for k, value in enumerate(medians.tolist()):
@@ -185,7 +185,7 @@ class EcgCanceller:
         if start + part.shape[0] == (block + 1) * self.block:
             values = np.concatenate(self._block_parts)
             if values.shape[0] >= self.block // 2:
-                self._floors[block] = float(np.median(values[::FLOOR_STEP]))
+                self._floors[block] = float(median_of_rows(values[None, ::FLOOR_STEP])[0])
             self._block_parts, self._block_at = [], None
 
     def _threshold(self, block: int) -> float | None:
@@ -420,6 +420,16 @@ def _gradient(mean: np.ndarray) -> np.ndarray:
     np.subtract(mean[..., 1], mean[..., 0], out=slope[..., 0])
     np.subtract(mean[..., -1], mean[..., -2], out=slope[..., -1])
     return slope
+
+
+def median_of_rows(rows: np.ndarray) -> np.ndarray:
+    """`np.median(rows, axis=-1)` of rows without NaN, the same numbers, from one partition
+    (numpy's also partitions to find NaNs, which costs it five times as much here)."""
+    half = rows.shape[-1] // 2
+    if rows.shape[-1] % 2:
+        return np.partition(rows, half, axis=-1)[..., half]
+    middle = np.partition(rows, (half - 1, half), axis=-1)
+    return (middle[..., half - 1] + middle[..., half]) / 2.0
 
 
 def median_of_few(values: list[float]) -> float:
