@@ -8,9 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
-from bruxwatch.signal import Pipeline, analyze
+from bruxwatch.signal import Pipeline, SignalConfig, analyze
 from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.events import EpisodeEnd
+from bruxwatch.signal.pipeline import processing_delay
 from bruxwatch.signal.scoring import calibration_note
 from bruxwatch.stream import Chunk
 from tests.streaming import by_kind, whole_and_chunked
@@ -121,30 +122,36 @@ def test_each_sample_is_judged_against_its_own_guarded_threshold(sizes):
     """Above threshold at each sample means: the envelope reaches max(calibrated threshold,
     min_rest_multiple x the running floor of that sample) on a channel, held down to the
     release fraction of it; found here per sample, by the pipeline in stretches of equal
-    thresholds, for any chunking."""
+    thresholds, for any chunking, also where each chunk scored begins at a floor update (5 s)."""
     from bruxwatch.signal.calibration import AdaptiveBackground
     from bruxwatch.signal.hysteresis import Hysteresis
 
     sim, x = night(8.0, seconds=300)
     t = np.arange(x.shape[1]) / sim.fs
     x += (60 * np.sin(2 * np.pi * 70 * t) * ((t % 20) < 3))[None, :]  # clench-like bursts
-    pipeline = Pipeline(sim.info, calibration=CALIBRATION)
-    envelopes, above, pos = [], [], 0
-    for size in [*sizes, x.shape[1]]:
-        out = pipeline.process(Chunk(pos, x[:, pos : pos + size]))
-        envelopes.append(out.envelope)
-        above.append(out.above)
-        pos = min(x.shape[1], pos + size)
-    envelope = np.concatenate(envelopes, axis=1)
-    config = pipeline.config.threshold
-    floor = AdaptiveBackground(sim.fs, 2, config).process(envelope, 0)  # (2, n) per sample
-    threshold = np.fmax(CALIBRATION.thresholds(config)[:, None], config.min_rest_multiple * floor)
-    on = (envelope >= threshold).any(axis=0)
-    stay = (envelope >= config.release_fraction * threshold).any(axis=0)
-    expected = Hysteresis().process(on, stay)
-    np.testing.assert_array_equal(np.concatenate(above), expected)
-    assert (threshold > CALIBRATION.thresholds(config)[:, None]).mean() > 0.1  # guard raised
-    assert 0.01 < expected.mean() < 0.5
+    delay = processing_delay(sim.fs, "raw", SignalConfig())  # ECG removal's: 70 samples
+    for cuts in ([*sizes, x.shape[1]], [5000 + delay] + [5000] * 60):
+        pipeline = Pipeline(sim.info, calibration=CALIBRATION)
+        envelopes, above, pos = [], [], 0
+        for size in cuts:
+            out = pipeline.process(Chunk(pos, x[:, pos : pos + size]))
+            envelopes.append(out.envelope)
+            above.append(out.above)
+            pos = min(x.shape[1], pos + size)
+        envelope = np.concatenate(envelopes, axis=1)
+        config = pipeline.config.threshold
+        floor = AdaptiveBackground(sim.fs, 2, config).process(envelope, 0)  # (2, n) per sample
+        fixed = CALIBRATION.thresholds(config)[:, None]
+        threshold = np.fmax(fixed, config.min_rest_multiple * floor)
+        on = (envelope >= threshold).any(axis=0)
+        stay = (envelope >= config.release_fraction * threshold).any(axis=0)
+        expected = Hysteresis().process(on, stay)
+        np.testing.assert_array_equal(np.concatenate(above), expected)
+        assert (threshold > fixed).mean() > 0.1  # the guard raised the thresholds
+        assert 0.01 < expected.mean() < 0.5
+        ratio = floor / np.asarray(CALIBRATION.rest)[:, None]
+        expected_range = [np.nanmin(ratio, axis=1), np.nanmax(ratio, axis=1)]
+        np.testing.assert_array_equal(pipeline.floor_vs_rest, expected_range)
 
 
 @given(st.lists(st.integers(0, 2), min_size=1, max_size=30), st.integers(1, 3))

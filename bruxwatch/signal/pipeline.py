@@ -138,6 +138,7 @@ class Pipeline:
             self._fixed_thresholds = calibration.thresholds(config.threshold)
             self._rest = np.asarray(calibration.rest, dtype=np.float64)
             self.floor_vs_rest = np.full((2, len(self.scored)), np.nan)  # lowest, highest
+            self._floor_seen: np.ndarray | None = None  # the running floor last guarded
         self._hysteresis = Hysteresis()  # onset at the threshold, offset at release_fraction
         self._work = _DetectionWork()
         self.detector = EpisodeDetector(fs, config.detector, pct_mvc=calibration is not None)
@@ -398,7 +399,11 @@ class Pipeline:
             over, held, pct = self._work.arrays(envelope.shape)  # held: above the release
             segments = self._background.segments(envelope, first)
             if segments:
-                thresholds = self._guarded(np.array([floor for _, _, floor in segments]))
+                if len(segments) == 1 and segments[0][2] is self._floor_seen:
+                    thresholds = self._thresholds[None]  # a live chunk: the floor is the same
+                else:
+                    thresholds = self._guarded(np.array([floor for _, _, floor in segments]))
+                    self._floor_seen = segments[-1][2]  # replaced, never changed, when updated
                 for lo, hi, k in _stretches_of_equal(segments, thresholds):
                     np.greater_equal(envelope[:, lo:hi], thresholds[k, :, None], out=over[:, lo:hi])
                     np.greater_equal(
@@ -476,6 +481,8 @@ def _stretches_of_equal(
 ) -> list[tuple[int, int, int]]:
     """The segments [lo, hi) joined where the rows of `values` (one per segment) stay the
     same: (lo, hi, index of a row that holds throughout)."""
+    if len(segments) == 1:
+        return [(segments[0][0], segments[0][1], 0)]
     changes = np.flatnonzero((values[1:] != values[:-1]).any(axis=1)) + 1
     starts = [0, *changes.tolist()]
     ends = [*changes.tolist(), len(segments)]
