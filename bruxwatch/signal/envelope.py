@@ -85,7 +85,8 @@ class ExactMovingSum:
         steps = scaled.view(np.int64)  # the squares are used up: their space holds the sums
         np.subtract(quantized[:, w:], quantized[:, :n], out=steps)
         steps[:, 0] += self._sum
-        np.cumsum(steps, axis=-1, out=steps)
+        for row in steps:  # one row at a time: numpy lets other threads run only then
+            np.cumsum(row, out=row)
         self._sum = steps[:, -1].copy()
         out = np.empty(steps.shape, dtype=np.float32)
         np.multiply(steps, self.quantum * scale, out=out, casting="unsafe")  # one pass
