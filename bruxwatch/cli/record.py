@@ -38,6 +38,10 @@ from bruxwatch.store.user_files import (
     saved_calibration,
 )
 
+LIVE_READ_WINDOW_S = 0.2
+"""Longest serial read (s) while the live window shows the stream: it gets data 5 times a
+second at rest (a headless recorder reads less often; see Session)."""
+
 
 def cmd_live(args: argparse.Namespace) -> int:
 
@@ -80,6 +84,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         store=store,
         feedback=FeedbackConfig(**feedback_config),
         actuators=actuators_for(args.feedback, device),
+        idle_window_s=LIVE_READ_WINDOW_S,
     )
     publish_lsl(session, getattr(args, "lsl", None))
     sound = keep_sound(session, args.audio, device)

@@ -12,6 +12,7 @@ import errno
 import glob
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -96,7 +97,8 @@ class SerialLink:
         restartable: bool = True,
     ) -> None:
         self.path = path
-        self.read_window_s = read_window_s
+        self._window = read_window_s
+        self._shortened = threading.Event()  # set when the window is cut during a wait
         self.baud = baud
         self.handshake = handshake
         self.reconnect = reconnect
@@ -108,6 +110,20 @@ class SerialLink:
         self.on_notice: Callable[[str], None] = lambda text: log.warning("%s", text)
         self._closed = False
         self._quiet_since: float | None = None  # set while an outage is under way
+
+    @property
+    def read_window_s(self) -> float:
+        """How long bytes gather between reads (s). Cutting it ends the wait under way at
+        once (from any thread), so a clench seen during a long resting read is read in short
+        windows from then on, not one long read later."""
+        return self._window
+
+    @read_window_s.setter
+    def read_window_s(self, seconds: float) -> None:
+        shorter = seconds < self._window
+        self._window = seconds
+        if shorter:
+            self._shortened.set()
 
     def open(self) -> None:
         self.port = open_port(self.path, self.baud)
@@ -138,7 +154,10 @@ class SerialLink:
                 window = min(window, SAFE_BUFFER_BYTES / rate)
             wait = last + window - time.monotonic()
             if wait > 0:
-                time.sleep(wait)
+                self._shortened.wait(wait)  # returns early when the window is cut
+            self._shortened.clear()
+            if self._closed:
+                return
             now = time.monotonic()
             elapsed, last = now - last, now
             try:
@@ -169,6 +188,7 @@ class SerialLink:
 
     def close(self) -> None:
         self._closed = True
+        self._shortened.set()  # a reader waiting out its window stops now
         if self.port is not None:
             with contextlib.suppress(serial.SerialException, OSError):
                 self.port.close()

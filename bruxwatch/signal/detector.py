@@ -70,6 +70,12 @@ class EpisodeDetector:
         included), or None when the signal is below threshold now."""
         return self._run_start if self._above else None
 
+    @property
+    def run_under_way(self) -> bool:
+        """A run above threshold is in progress: above now, or in a dip that may still merge
+        (shorter than the merge gap so far), after which `clench_since_index` goes on."""
+        return self._run_start is not None
+
     def process(self, above: np.ndarray, level: np.ndarray, first_index: int) -> list[Event]:
         """Feed one chunk; returns the events it completes, in time order."""
         self._events = []
