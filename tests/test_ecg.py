@@ -141,7 +141,7 @@ def _ecg_night() -> np.ndarray:
     return _CACHE["y"]
 
 
-def test_the_per_beat_shortcuts_give_numpys_numbers():
+def test_the_shortcuts_give_numpys_numbers():
     """ECG removal's helpers stand in for np.median and np.gradient: bit for bit."""
     from bruxwatch.signal.ecg import _gradient, median_of_few, median_of_rows
 

@@ -267,8 +267,8 @@ class EcgCanceller:
         beats, still, k = self._beats, [], 0
         full = max(MIN_BEATS, self.config.beats_averaged)
         while k < len(beats):
-            run = self._run_length(beats, k, end)
-            if run and len(self._windows) == full:
+            run = self._run_length(beats, k, end) if len(self._windows) == full else 0
+            if run:
                 k += self._subtract_run(buffer, beats[k : k + run])
                 continue
             beat = beats[k]
