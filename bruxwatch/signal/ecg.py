@@ -278,8 +278,8 @@ class EcgCanceller:
         self._beats = still
 
     def _run_length(self, beats: list[_Beat], k: int, end: int) -> int:
-        """How many beats from beats[k] on are not started yet, have their whole window in
-        the buffer (up to `end`) and do not overlap the next one's."""
+        """How many beats from beats[k] on (at most `RUN_BEATS`) are not started yet, have
+        their whole window in the buffer (up to `end`) and do not overlap the next one's."""
         width = self.width
         run, last = 0, None
         for beat in beats[k:]:
