@@ -1,7 +1,9 @@
 """Offline and per-chunk speed of the signal chain, against baselines measured in the same run.
 
 Scores two simulated nights (8 h, 2 channels, 1 kHz by default) with `bruxwatch.signal.analyze`
-called as a plain library function (no allocator tuning), then again after
+called as a plain library function (no allocator tuning): first with the NumPy/SciPy code
+alone, then with the optional compiled loops (`bruxwatch.signal.compiled`, when Numba is
+installed: `pip install -e '.[fast]'`; the time to load them is printed), then again after
 `bruxwatch.memory.keep_freed_memory()`, as the bruxwatch command calls it:
 - quiet: the simulator's default night (mains 4 uV with its 2nd and 3rd harmonics, a 12-uV ECG
   that ECG removal mostly does not find);
@@ -30,7 +32,7 @@ from scipy import signal as sps
 
 from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.memory import keep_freed_memory
-from bruxwatch.signal import Calibration, Pipeline, analyze
+from bruxwatch.signal import Calibration, Pipeline, analyze, compiled
 from bruxwatch.signal.config import FilterConfig
 from bruxwatch.signal.filters import design_sos
 from bruxwatch.stream import Chunk
@@ -118,6 +120,7 @@ def main() -> int:
         f"{total / 1e6:.1f} M samples each"
     )
     rows = []
+    compiled.set_enabled(False)
     for night, (sim, x) in nights.items():
         x64 = x.astype(np.float64)
         bare = best_of(args.repeat, lambda x64=x64: sps.sosfilt(sos, x64, axis=-1))
@@ -126,23 +129,35 @@ def main() -> int:
         plain = score_seconds(x, args.fs, args.repeat)
         episodes = len(analyze(x, args.fs, calibration=CALIBRATION).episodes)
         rows.append((night, bare, bf, plain, episodes, len(sim.truth.episodes)))
+    compiled.set_enabled(True)
+    start = time.perf_counter()
+    fast = compiled.load()
+    load_s = time.perf_counter() - start
+    for k, (_, x) in enumerate(nights.values()):
+        rows[k] += (score_seconds(x, args.fs, args.repeat) if fast else None,)
     tuned = keep_freed_memory()
     for k, (_, x) in enumerate(nights.values()):
         rows[k] += (score_seconds(x, args.fs, args.repeat) if tuned else None,)
 
-    for night, bare, bf, plain, episodes, truth, with_tuning in rows:
+    if fast:
+        print(f"compiled loops loaded in {load_s:.3f} s (Numba's import and its disk cache)")
+    else:
+        print("compiled loops: Numba not installed (pip install -e '.[fast]'); NumPy code only")
+    for night, bare, bf, plain, episodes, truth, with_loops, with_tuning in rows:
         print(f"\n{night} night ({episodes} episodes scored, {truth} simulated)")
         print(f"  bare sosfilt pass (1 thread):                 {bare:7.3f} s")
         if bf is not None:
             print(f"  BrainFlow band-pass + notch (1 thread):       {bf:7.3f} s")
-        for name, seconds in plain.items():
-            line = (
-                f"  analyze {name:10s} as a library call: {seconds:7.3f} s  "
-                f"{total / seconds / 1e6:5.1f} M samples/s  {seconds / bare:5.2f}x the bare pass"
-            )
-            if bf is not None:
-                line += f", {bf / seconds:4.2f}x BrainFlow's speed"
-            print(line)
+        for label, times in (("NumPy/SciPy", plain), ("compiled", with_loops)):
+            for name, seconds in (times or {}).items():
+                rate = total / seconds / 1e6
+                line = (
+                    f"  analyze {name:10s} {label:11s}: {seconds:7.3f} s  "
+                    f"{rate:5.1f} M samples/s  {seconds / bare:5.2f}x the bare pass"
+                )
+                if bf is not None:
+                    line += f", {bf / seconds:4.2f}x BrainFlow's speed"
+                print(line)
         if with_tuning is not None:
             for name, seconds in with_tuning.items():
                 print(

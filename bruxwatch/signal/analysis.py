@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bruxwatch.signal import compiled
 from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.config import SignalConfig
 from bruxwatch.signal.events import Burst, BurstEnd, Episode, EpisodeEnd, Event, Gap
@@ -130,6 +131,8 @@ def analyze_chunks(
     """Score a stream given as chunks in order (gaps as jumps in `first_index`), such as a
     recording read back from the store. Same pipeline and result as `analyze`."""
     pipeline = Pipeline(info, config or SignalConfig(), calibration)
+    if total is not None:
+        compiled.prepare(total * info.n_channels)
     events: list[Event] = []
     stream = iter(chunks)
     # Two-stage software pipeline: a worker filters chunk k+1 while this thread scores chunk k.

@@ -103,10 +103,14 @@ class Calibration:
     def pct_mvc(self, envelope: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """% MVC of an envelope (channels, n): 0 at rest, 100 at MVC (into `out`, float64 of
         the same shape, when given)."""
-        rest = np.asarray(self.rest)[:, None]
-        span = (np.asarray(self.mvc) - np.asarray(self.rest))[:, None]
-        out = np.subtract(envelope, rest, out=out)
-        return np.multiply(out, 100.0 / span, out=out)
+        rest, scale = self.pct_terms()
+        out = np.subtract(envelope, rest[:, None], out=out)
+        return np.multiply(out, scale[:, None], out=out)
+
+    def pct_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rest, scale) per channel, float64: % MVC = (envelope − rest) × scale."""
+        rest = np.asarray(self.rest, dtype=np.float64)
+        return rest, 100.0 / (np.asarray(self.mvc, dtype=np.float64) - rest)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -5,7 +5,9 @@ handling (array-API dispatch, validation, four `moveaxis` calls: about 120 us of
 SciPy 1.17), not filtering. StreamingFilter therefore calls the Cython loop behind it,
 `scipy.signal._sosfilt._sosfilt`, on state it already keeps in that loop's layout. That name
 is private, so it is used only after a self-check at import shows it gives exactly what the
-public `sosfilt` gives; otherwise (another SciPy) the public function is used.
+public `sosfilt` gives; otherwise (another SciPy) the public function is used. Long blocks go
+through bruxwatch's own compiled loop instead when it is loaded (`signal.compiled`: the same
+numbers, two channels at a time).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import signal as sps
 
+from bruxwatch.signal import compiled
 from bruxwatch.signal.config import FilterConfig
 from bruxwatch.signal.mains import fixed_plan
 
@@ -113,8 +116,13 @@ class StreamingFilter:
         if fresh.any():
             self._state[fresh] = self._zi_unit[None, :, :] * x[fresh, 0][:, None, None]
             self._seeded[:] = True
-        if _KERNEL is not None:
+        fast = compiled.kernels_for(x.shape[-1])
+        if fast is not None:
             y = np.array(x, dtype=np.float64, order="C")  # filtered in place
+            fast.sos_cascade(self.sos, y, self._state)
+            return y
+        if _KERNEL is not None:
+            y = np.array(x, dtype=np.float64, order="C")
             _KERNEL(self.sos, y, self._state)
             return y
         y, zi = sps.sosfilt(self.sos, x, axis=-1, zi=self._state.transpose(1, 0, 2))

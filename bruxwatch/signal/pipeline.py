@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bruxwatch.signal import compiled
 from bruxwatch.signal.calibration import AdaptiveBackground, Calibration
 from bruxwatch.signal.concealment import RecentSamples
 from bruxwatch.signal.config import SignalConfig
@@ -404,7 +405,16 @@ class Pipeline:
                 else:
                     thresholds = self._guarded(np.array([floor for _, _, floor in segments]))
                     self._floor_seen = segments[-1][2]  # replaced, never changed, when updated
-                for lo, hi, k in _stretches_of_equal(segments, thresholds):
+                stretches = _stretches_of_equal(segments, thresholds)
+                fast = compiled.kernels_for(envelope.shape[1])
+                if (
+                    fast is not None and envelope.dtype == np.float32
+                ):  # the same comparisons and % MVC in one compiled pass
+                    self._thresholds = thresholds[-1]
+                    return self._calibrated_level(
+                        fast, envelope, stretches, thresholds, taking_part
+                    )
+                for lo, hi, k in stretches:
                     np.greater_equal(envelope[:, lo:hi], thresholds[k, :, None], out=over[:, lo:hi])
                     np.greater_equal(
                         envelope[:, lo:hi], release * thresholds[k, :, None], out=held[:, lo:hi]
@@ -430,6 +440,42 @@ class Pipeline:
         self._thresholds = factor * self._background.background
         level = ratio.max(axis=0)
         return level, self._hysteresis.process(level >= factor, level >= release * factor)
+
+    def _calibrated_level(
+        self,
+        fast,
+        envelope: np.ndarray,
+        stretches: list[tuple[int, int, int]],
+        thresholds: np.ndarray,
+        taking_part: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The calibrated branch of `_detection_level` through `compiled.calibrated_level`."""
+        assert self.calibration is not None
+        n = envelope.shape[1]
+        starts = np.array([lo for lo, _, _ in stretches], dtype=np.int64)
+        ends = np.array([hi for _, hi, _ in stretches], dtype=np.int64)
+        chosen = np.ascontiguousarray(thresholds[[k for _, _, k in stretches]], dtype=np.float64)
+        releases = self.config.threshold.release_fraction * chosen
+        rest, scale = self.calibration.pct_terms()
+        on, stay = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+        level = np.empty(n)
+        everyone = taking_part is None
+        part = np.ones((1, 1), dtype=bool) if everyone else taking_part
+        fast.calibrated_level(
+            np.ascontiguousarray(envelope),
+            starts,
+            ends,
+            chosen,
+            releases,
+            rest,
+            scale,
+            np.ascontiguousarray(part),
+            everyone,
+            on,
+            stay,
+            level,
+        )
+        return level, self._hysteresis.process(on, stay)
 
     def _guarded(self, floors: np.ndarray) -> np.ndarray:
         """The calibrated thresholds under running floors (segments, channels) (NaN: warming

@@ -1,0 +1,202 @@
+"""The optional compiled loops give exactly what the NumPy/SciPy code gives, and load only when
+a job pays for them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
+from bruxwatch.signal import Calibration, analyze, compiled
+from bruxwatch.signal.envelope import ExactMovingSum, MovingRms
+from bruxwatch.signal.filters import StreamingFilter, design_sos
+
+pytest.importorskip("numba")
+
+
+@pytest.fixture
+def loaded():
+    assert compiled.load(), "Numba is installed: the loops must load"
+    yield
+    compiled.set_enabled(True)
+
+
+def _chunked(rng: np.random.Generator, n: int) -> list[tuple[int, int]]:
+    """Random cut points: blocks below and above `compiled.MIN_SAMPLES` mixed."""
+    cuts, pos = [], 0
+    while pos < n:
+        size = int(rng.choice([1, 7, 300, compiled.MIN_SAMPLES - 1, compiled.MIN_SAMPLES, 9000]))
+        cuts.append((pos, min(n, pos + size)))
+        pos += size
+    return cuts
+
+
+def _both_ways(run):
+    compiled.set_enabled(True)
+    fast = run()
+    compiled.set_enabled(False)
+    plain = run()
+    compiled.set_enabled(True)
+    return fast, plain
+
+
+@pytest.mark.parametrize("n_channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_filter_is_bit_identical_for_any_chunking(loaded, n_channels, seed):
+    rng = np.random.default_rng(seed)
+    notches = [50.0, 100.0, 150.0][: 1 + seed * 2]
+    sos = design_sos(1000.0, notches_hz=notches)
+    x = rng.standard_normal((n_channels, 40_000)) * 30 + rng.uniform(-500, 500, (n_channels, 1))
+    cuts = _chunked(rng, x.shape[1])
+
+    def run():
+        f = StreamingFilter(sos, n_channels)
+        y = np.concatenate([f.process(x[:, a:b]) for a, b in cuts], axis=1)
+        return y, f._state.copy()
+
+    (fast, fast_state), (plain, plain_state) = _both_ways(run)
+    assert np.array_equal(fast, plain)
+    assert np.array_equal(fast_state, plain_state)
+    assert np.abs(fast).max() > 1  # the test filtered something
+
+
+@pytest.mark.parametrize("window", [1, 100, 257])
+def test_moving_rms_is_bit_identical_for_any_chunking(loaded, window):
+    rng = np.random.default_rng(window)
+    x = rng.standard_normal((3, 30_000)) * rng.uniform(0.01, 300, (3, 1))
+    cuts = _chunked(rng, x.shape[1])
+
+    def run():
+        rms = MovingRms(window, 3)
+        return np.concatenate([rms.process(x[:, a:b]) for a, b in cuts], axis=1)
+
+    fast, plain = _both_ways(run)
+    assert fast.dtype == plain.dtype == np.float32
+    assert np.array_equal(fast, plain)
+
+
+def test_moving_sum_saturates_as_numpy_does(loaded):
+    """Squares beyond the int64 grid saturate at the same value on both paths."""
+    x = np.full((2, 5000), 3.0)
+    x[0, 2000:2100] = 1e12  # its square on the 2^-12 grid overflows int64
+    window = 50
+
+    def run():
+        total = ExactMovingSum(window, 2, 2.0**-12)
+        return total.process(x, square=True, scale=1.0 / window)
+
+    fast, plain = _both_ways(run)
+    assert np.array_equal(fast, plain)
+    assert 1e13 < fast[0, 2099] < 1e23  # saturated, short of the squares (1e24)
+
+
+@pytest.mark.parametrize("calibrated", [True, False])
+def test_analyze_scores_a_bedroom_night_identically(loaded, calibrated):
+    sim = Simulator(
+        SimulatorConfig(
+            scenario="night",
+            duration_s=1200.0,
+            fs=1000.0,
+            seed=2,
+            mains_uv=40.0,
+            ecg_uv=80.0,
+            rest_drift=2.0,
+        )
+    )
+    x = sim.generate()
+    calibration = Calibration(rest=(2.4, 2.4), mvc=(220.0, 220.0)) if calibrated else None
+
+    def run():
+        return analyze(x, 1000.0, calibration=calibration)
+
+    fast, plain = _both_ways(run)
+    assert fast.events == plain.events
+    assert fast.episodes and fast.episodes == plain.episodes
+    assert fast.bad_intervals == plain.bad_intervals
+    assert fast.heart is not None and plain.heart is not None and fast.heart.beats > 500
+    assert np.array_equal(fast.heart.t_s, plain.heart.t_s)
+    assert np.array_equal(fast.heart.rr_s, plain.heart.rr_s)
+    assert fast.summary.to_dict() == plain.summary.to_dict()
+
+
+def test_a_channel_left_out_is_left_out_alike(loaded):
+    """With one lead flat for a while (the quality gate leaves it out), calibrated detection
+    counts the other channel only, on both paths."""
+    sim = Simulator(SimulatorConfig(scenario="night", duration_s=1200.0, fs=1000.0, seed=2))
+    x = sim.generate()
+    x[1, 200_000:700_000] = 0.0
+    calibration = Calibration(rest=(2.4, 2.4), mvc=(220.0, 220.0))
+    fast, plain = _both_ways(lambda: analyze(x, 1000.0, calibration=calibration))
+    assert fast.bad_intervals  # the flat lead was noticed
+    assert fast.events == plain.events
+    assert any(200 < e.start_s < 700 for e in fast.bursts)  # scored on the other channel
+
+
+def test_calibrated_level_meets_its_definition_at_ties_and_left_out_channels(loaded):
+    """The compiled detection level against the NumPy definition, on envelopes that sit
+    exactly on the thresholds and channels left out where they are the highest."""
+    rng = np.random.default_rng(7)
+    n = compiled.MIN_SAMPLES + 500
+    thresholds = np.array([[20.0, 30.0], [24.0, 30.0], [20.0, 36.0]])  # three stretches
+    releases = 0.5 * thresholds
+    starts, ends = np.array([0, 1000, 3000]), np.array([1000, 3000, n])
+    k_of = np.repeat(np.arange(3), ends - starts)  # the stretch of each sample
+    envelope = rng.choice([0.0, 10.0, 12.0, 15.0, 18.0, 20.0, 24.0, 30.0, 36.0, 50.0], (2, n))
+    envelope = envelope.astype(np.float32)  # every value above is exact in float32
+    taking_part = rng.random((2, n)) > 0.3
+    rest, scale = np.array([2.0, 3.0]), np.array([0.5, 0.25])
+
+    fast = compiled.kernels_for(n)
+    for part in (taking_part, None):
+        on, stay, level = np.empty(n, bool), np.empty(n, bool), np.empty(n)
+        mask = np.ones((1, 1), bool) if part is None else part
+        fast.calibrated_level(
+            envelope, starts, ends, thresholds, releases, rest, scale, mask, part is None,
+            on, stay, level,
+        )  # fmt: skip
+        counted = np.ones((2, n), bool) if part is None else part
+        want_on = ((envelope >= thresholds[k_of].T) & counted).any(axis=0)
+        want_stay = ((envelope >= releases[k_of].T) & counted).any(axis=0)
+        pct = (envelope - rest[:, None]) * scale[:, None]
+        want_level = np.where(counted, pct, -np.inf).max(axis=0)
+        assert np.array_equal(on, want_on) and np.array_equal(stay, want_stay)
+        assert np.array_equal(level, want_level)
+        assert (envelope == thresholds[k_of].T).any() and want_on.any() and not want_on.all()
+
+
+def _in_a_fresh_process(code: str, **environment: str) -> str:
+    env = {**os.environ, **environment}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    return done.stdout.strip()
+
+
+SHORT_ANALYSIS = """
+import sys
+import numpy as np
+from bruxwatch.signal import analyze, compiled
+x = np.random.default_rng(0).standard_normal((2, 120_000)) * 5
+analyze(x, 1000.0)
+print(sys.modules.get("numba") is not None, compiled.kernels_for(compiled.MIN_SAMPLES) is not None)
+compiled.prepare(compiled.PAYS_OFF_VALUES)
+print(sys.modules.get("numba") is not None, compiled.kernels_for(compiled.MIN_SAMPLES) is not None)
+"""
+
+
+def test_a_short_job_does_not_load_numba_a_long_one_does():
+    assert _in_a_fresh_process(SHORT_ANALYSIS).split() == ["False", "False", "True", "True"]
+
+
+def test_the_environment_switch_keeps_numba_out():
+    out = _in_a_fresh_process(SHORT_ANALYSIS, BRUXWATCH_COMPILED="0")
+    assert out.split() == ["False", "False", "False", "False"]
+
+
+def test_without_numba_the_numpy_code_runs():
+    code = "import sys\nsys.modules['numba'] = None\n" + SHORT_ANALYSIS
+    assert _in_a_fresh_process(code).split() == ["False", "False", "False", "False"]
