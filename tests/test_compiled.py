@@ -168,6 +168,29 @@ def test_calibrated_level_meets_its_definition_at_ties_and_left_out_channels(loa
         assert (envelope == thresholds[k_of].T).any() and want_on.any() and not want_on.all()
 
 
+def test_adaptive_level_meets_its_definition_with_left_out_channels(loaded):
+    """The compiled adaptive level (float32 ratio to the background, 0 where a channel is left
+    out) against the NumPy definition, over three stretches of backgrounds."""
+    rng = np.random.default_rng(8)
+    n = compiled.MIN_SAMPLES + 700
+    starts, ends = np.array([0, 1500, 2500]), np.array([1500, 2500, n])
+    k_of = np.repeat(np.arange(3), ends - starts)
+    inverses = (1.0 / rng.uniform(1.0, 9.0, (3, 3))).astype(np.float32)
+    envelope = (rng.random((3, n)) * 40).astype(np.float32)
+    taking_part = rng.random((3, n)) > 0.4
+    fast = compiled.kernels_for(n)
+    for part in (taking_part, None):
+        level = np.empty(n, dtype=np.float32)
+        mask = np.ones((1, 1), bool) if part is None else part
+        fast.adaptive_level(envelope, starts, ends, inverses, mask, part is None, level)
+        ratio = envelope * inverses[k_of].T
+        if part is not None:
+            ratio[~part] = 0
+        assert ratio.dtype == np.float32
+        assert np.array_equal(level, ratio.max(axis=0))
+    assert (~taking_part).all(axis=0).any()  # somewhere no channel takes part
+
+
 def _in_a_fresh_process(code: str, **environment: str) -> str:
     env = {**os.environ, **environment}
     done = subprocess.run(

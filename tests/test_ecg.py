@@ -142,8 +142,8 @@ def _ecg_night() -> np.ndarray:
 
 
 def test_the_shortcuts_give_numpys_numbers():
-    """ECG removal's helpers stand in for np.median and np.gradient: bit for bit."""
-    from bruxwatch.signal.ecg import _gradient, median_of_few, median_of_rows
+    """ECG removal's helpers stand in for np.median, np.gradient and np.einsum: bit for bit."""
+    from bruxwatch.signal.ecg import _gradient, _summed_squares, median_of_few, median_of_rows
 
     rng = np.random.default_rng(5)
     for size in range(1, 10):
@@ -159,6 +159,9 @@ def test_the_shortcuts_give_numpys_numbers():
         assert np.array_equal(_gradient(mean), np.gradient(mean, axis=1))
         beats = rng.standard_normal((5, 3, width)) * 40.0  # a run of beats at once
         assert np.array_equal(_gradient(beats), np.gradient(beats, axis=-1))
+    for channels in (1, 2, 3, 5):
+        x = rng.standard_normal((channels, 10_001)) * rng.uniform(0.1, 1e3, (channels, 1))
+        assert np.array_equal(_summed_squares(x), np.einsum("cn,cn->n", x, x))
 
 
 def _cleaned_in(y: np.ndarray, fs: float, size: int, config, detect_on=None):

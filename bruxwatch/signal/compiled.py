@@ -1,6 +1,6 @@
 """Optional compiled loops (Numba) for the per-sample stages whose cost is arithmetic, not
 Python: the filter's SOS cascade, the envelope's exact moving sum of squares, and the
-calibrated detection's comparisons and % MVC.
+detection level (calibrated: comparisons and % MVC; adaptive: ratio to the background).
 
 Each loop does the same floating-point operations in the same order as the NumPy/SciPy code it
 stands in for, so its results are bit-identical (no fast-math, no fused multiply-add); the
@@ -55,6 +55,7 @@ def load() -> bool:
                 sos_cascade=compiled_loops.sos_cascade,
                 moving_sum_of_squares=compiled_loops.moving_sum_of_squares,
                 calibrated_level=compiled_loops.calibrated_level,
+                adaptive_level=compiled_loops.adaptive_level,
             )
     return _enabled and _kernels is not None
 

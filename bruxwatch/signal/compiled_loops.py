@@ -67,24 +67,32 @@ def _sos_single(sos, y, state):  # pragma: no cover - compiled
         y[i] = a
 
 
-@_jit("void(float64[:, :], int64[:, :], int64[::1], float64, float64, float64, float32[:, ::1])")
-def moving_sum_of_squares(values, quantized, sums, inverse, limit, factor, out):  # pragma: no cover
-    """Window sums of quantized squares, as `envelope.ExactMovingSum.process(square=True)`:
-    quantized (channels, window + n) holds the last `window` quantized squares ahead and
-    receives this block's; sums (channels,) is carried; out = sum × factor as float32."""
-    n_channels, n = values.shape
-    window = quantized.shape[1] - n
-    for c in range(n_channels):
-        total = sums[c]
+@_jit(
+    "void(float64[:, ::1], int64[:, ::1], int64, int64[::1], float64, float64, float64, boolean,"
+    " float32[:, ::1])"
+)
+def moving_sum_of_squares(  # pragma: no cover - compiled
+    values, quantized, window, sums, inverse, limit, factor, root, out
+):
+    """Window sums of quantized squares, as `envelope.ExactMovingSum.process(square=True)`
+    (and `MovingRms`'s square root when `root`): quantized (channels, >= window + n) holds the
+    last `window` quantized squares ahead and receives this block's after them; sums
+    (channels,) is carried; out = sum × factor as float32. The squares are quantized in one
+    loop (it vectorizes), the sums run in another."""
+    n = values.shape[1]
+    for c in range(values.shape[0]):
+        row = values[c]
+        steps = quantized[c]
+        ahead = steps[window : window + n]
         for i in range(n):
-            v = values[c, i]
-            q = (v * v) * inverse
-            if q > limit:
-                q = limit
-            step = np.int64(q)
-            quantized[c, window + i] = step
-            total += step - quantized[c, i]
-            out[c, i] = np.float32(total * factor)
+            q = (row[i] * row[i]) * inverse
+            ahead[i] = np.int64(q if q <= limit else limit)
+        total = sums[c]
+        result = out[c]
+        for i in range(n):
+            total += ahead[i] - steps[i]
+            mean = np.float32(total * factor)
+            result[i] = np.sqrt(mean) if root else mean
         sums[c] = total
 
 
@@ -152,3 +160,37 @@ def calibrated_level(  # pragma: no cover - compiled
                         over[i] = over[i] | (counted[i] & (e >= t))
                         held[i] = held[i] | (counted[i] & (e >= r))
                         highest[i] = pct if pct > highest[i] else highest[i]
+
+
+@_jit(
+    "void(float32[:, ::1], int64[::1], int64[::1], float32[:, ::1], boolean[:, ::1], boolean,"
+    " float32[::1])"
+)
+def adaptive_level(  # pragma: no cover - compiled
+    envelope, starts, ends, inverses, taking_part, all_take_part, level
+):
+    """The adaptive detection level, as `Pipeline._detection_level` computes it in NumPy: the
+    highest envelope × 1/background (float32) over the channels taking part (0 where none
+    does). Stretch k, samples [starts[k], ends[k]), has inverses[k] (channels,)."""
+    for k in range(starts.shape[0]):
+        lo = starts[k]
+        hi = ends[k]
+        highest = level[lo:hi]
+        for c in range(envelope.shape[0]):
+            row = envelope[c, lo:hi]
+            inverse = inverses[k, c]
+            if all_take_part and c == 0:
+                for i in range(hi - lo):
+                    highest[i] = row[i] * inverse
+            elif all_take_part:
+                for i in range(hi - lo):
+                    ratio = row[i] * inverse
+                    highest[i] = ratio if ratio > highest[i] else highest[i]
+            else:
+                counted = taking_part[c, lo:hi]
+                for i in range(hi - lo):
+                    ratio = row[i] * inverse if counted[i] else np.float32(0.0)
+                    if c == 0:
+                        highest[i] = ratio
+                    else:
+                        highest[i] = ratio if ratio > highest[i] else highest[i]

@@ -124,10 +124,8 @@ class EcgCanceller:
             self._scan = first_index
         buffer = np.concatenate((self._held, y), axis=1) if self._held.shape[1] else y.copy()
         end = self._start + buffer.shape[1]
-        if self.detect_on is None:
-            d = np.einsum("cn,cn->n", buffer, buffer)  # d[i - self._start]
-        else:
-            d = np.square(buffer[self.detect_on])
+        lead = self.detect_on
+        d = _summed_squares(buffer if lead is None else buffer[lead : lead + 1])  # d[i - start]
         self._collect_floors(d[first_index - self._start :], first_index)
         # the largest d of each block in the buffer: the search skips blocks below threshold
         L = self.block
@@ -409,6 +407,15 @@ def _templates(
     templates = scales[..., None] * mean + shifts[..., None] * slope
     looks_like = fit.all(axis=1) if judge is None else fit[:, judge]
     return templates, looks_like.tolist()
+
+
+def _summed_squares(x: np.ndarray) -> np.ndarray:
+    """The sum over channels of x² (channels, n), channel after channel: the numbers
+    `einsum("cn,cn->n", x, x)` gives, but in ufunc loops, which let other threads run."""
+    total = np.multiply(x[0], x[0])
+    for row in x[1:]:
+        total += row * row
+    return total
 
 
 def _gradient(mean: np.ndarray) -> np.ndarray:

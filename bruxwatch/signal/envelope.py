@@ -62,21 +62,34 @@ class ExactMovingSum:
         self._last = n
         return self._quantized[:, : w + n], self._scratch[:, :n]
 
-    def process(self, values: np.ndarray, *, square: bool = False, scale: float = 1.0):
+    def process(
+        self, values: np.ndarray, *, square: bool = False, scale: float = 1.0, root: bool = False
+    ):
         """Window sums (channels, n) × `scale` as float32 (7 significant digits, plenty for an
-        envelope), in the input's units (squared when `square`)."""
+        envelope), in the input's units (squared when `square`); their square roots when
+        `root` (float32's)."""
         n = values.shape[-1]
         w = self.window
         if n == 0:
             return np.zeros((self._sum.shape[0], 0), dtype=np.float32)
+        if root and not square:
+            raise ValueError("a root is taken of sums of squares only")
         quantized, scaled = self._space(n)
         inverse = 1.0 / self.quantum
         fast = compiled.kernels_for(n) if square and values.dtype == np.float64 else None
-        if fast is not None:  # the same arithmetic in one compiled pass
+        if fast is not None:  # the same arithmetic in two compiled loops
             out = np.empty(values.shape, dtype=np.float32)
-            factor = self.quantum * scale
-            limit = self._limit
-            fast.moving_sum_of_squares(values, quantized, self._sum, inverse, limit, factor, out)
+            fast.moving_sum_of_squares(
+                np.ascontiguousarray(values),
+                self._quantized,
+                w,
+                self._sum,
+                inverse,
+                self._limit,
+                self.quantum * scale,
+                root,
+                out,
+            )
             return out
         if square:  # squares are >= 0: the cast to int64 below floors them
             np.multiply(values, values, out=scaled)
@@ -99,7 +112,7 @@ class ExactMovingSum:
         self._sum = steps[:, -1].copy()
         out = np.empty(steps.shape, dtype=np.float32)
         np.multiply(steps, self.quantum * scale, out=out, casting="unsafe")  # one pass
-        return out
+        return np.sqrt(out, out=out) if root else out
 
 
 class MovingAverage:
@@ -134,8 +147,7 @@ class MovingRms:
         self._sum.reset()
 
     def process(self, x: np.ndarray) -> np.ndarray:
-        out = self._sum.process(x, square=True, scale=1.0 / self.window)
-        return np.sqrt(out, out=out)
+        return self._sum.process(x, square=True, scale=1.0 / self.window, root=True)
 
 
 def window_samples(seconds: float, fs: float) -> int:

@@ -429,16 +429,34 @@ class Pipeline:
             return pct.max(axis=0), above
         assert self._background is not None
         factor = self.config.threshold.adaptive_factor
-        ratio = np.empty(envelope.shape, dtype=envelope.dtype)
-        for lo, hi, background in self._background.segments(envelope, first):
+        segments = self._background.segments(envelope, first)
+        inverses = []
+        for _, _, background in segments:
             # 1 / background; 0 while warming up (NaN) or for a dead, all-zero channel
             with np.errstate(divide="ignore", invalid="ignore"):
-                inverse = np.where(background > 0, 1.0 / background, 0.0).astype(ratio.dtype)
-            np.multiply(envelope[:, lo:hi], inverse[:, None], out=ratio[:, lo:hi])
-        if taking_part is not None:
-            ratio[~taking_part] = 0
+                inverses.append(np.where(background > 0, 1.0 / background, 0.0))
+        fast = compiled.kernels_for(envelope.shape[1])
+        if fast is not None and segments and envelope.dtype == np.float32:
+            level = np.empty(envelope.shape[1], dtype=np.float32)
+            everyone = taking_part is None
+            fast.adaptive_level(
+                np.ascontiguousarray(envelope),
+                np.array([lo for lo, _, _ in segments], dtype=np.int64),
+                np.array([hi for _, hi, _ in segments], dtype=np.int64),
+                np.array(inverses, dtype=np.float32),
+                np.ones((1, 1), dtype=bool) if everyone else np.ascontiguousarray(taking_part),
+                everyone,
+                level,
+            )
+        else:
+            ratio = np.empty(envelope.shape, dtype=envelope.dtype)
+            for (lo, hi, _), inverse in zip(segments, inverses, strict=True):
+                inverse = inverse.astype(ratio.dtype)
+                np.multiply(envelope[:, lo:hi], inverse[:, None], out=ratio[:, lo:hi])
+            if taking_part is not None:
+                ratio[~taking_part] = 0
+            level = ratio.max(axis=0)
         self._thresholds = factor * self._background.background
-        level = ratio.max(axis=0)
         return level, self._hysteresis.process(level >= factor, level >= release * factor)
 
     def _calibrated_level(
