@@ -8,12 +8,14 @@ tests check that on random data and chunkings. Installed with the `fast` extra
 (`pip install 'bruxwatch[fast]'`); without Numba, or with `BRUXWATCH_COMPILED=0` in the
 environment, the NumPy/SciPy code runs and gives the same numbers more slowly.
 
-Loading costs about 0.25 s (Numba's import, and its on-disk cache of the loops), about what
-the loops save on one 8-hour night of 2 channels at 1 kHz. So nothing loads them on its own
-but a job at least `PAYS_OFF_VALUES` long (`prepare`, which `analyze` calls): a short command
-and a live session never import Numba, and a process that scores several nights (a report, a
-re-scoring of a study) gains on every night after the first. Once loaded, they run for any
-block of at least `MIN_SAMPLES` samples per channel (a 10-ms live chunk gains nothing).
+Loading costs about 0.25 s (Numba's import, and its on-disk cache of the loops) and about
+110 MB of memory, about what the loops save on one 8-hour night of 2 channels at 1 kHz (a
+one-night `bruxwatch analyze` took 3.4 s either way). So a process loads them once the jobs it
+was given add up to `PAYS_OFF_VALUES` (`prepare`, which `analyze` calls for each recording):
+a live session, a short command or one night never imports Numba, and a process that scores
+several nights (a report, a re-scoring of a study) loads them at the second night and gains
+on every night from there. Once loaded, they run for any block of at least `MIN_SAMPLES`
+samples per channel (a 10-ms live chunk gains nothing).
 """
 
 from __future__ import annotations
@@ -24,15 +26,16 @@ from types import SimpleNamespace
 MIN_SAMPLES = 4096
 """Samples per channel from which a block goes through a compiled loop (once loaded)."""
 
-PAYS_OFF_VALUES = 30_000_000
-"""Samples × channels of a job from which `prepare` loads the loops (about 4 h of 2 channels
-at 1 kHz): below it, loading costs more than it saves."""
+PAYS_OFF_VALUES = 60_000_000
+"""Samples × channels a process must have been given (`prepare`) before it loads the loops:
+more than one 8-hour night of 2 channels at 1 kHz (57.6 M)."""
 
 _SWITCH = "BRUXWATCH_COMPILED"
 
 _enabled = os.environ.get(_SWITCH, "1").strip().lower() not in ("0", "no", "off", "false")
 _kernels: SimpleNamespace | None = None
 _tried = False
+_given = 0  # samples × channels of the jobs `prepare` was told of
 
 
 def set_enabled(enabled: bool) -> None:
@@ -61,8 +64,11 @@ def load() -> bool:
 
 
 def prepare(n_values: int) -> None:
-    """Load the loops if a job of `n_values` samples × channels pays for loading them."""
-    if _enabled and n_values >= PAYS_OFF_VALUES:
+    """A job of `n_values` samples × channels is about to run: load the loops once this
+    process's jobs add up to `PAYS_OFF_VALUES`."""
+    global _given
+    _given += max(0, int(n_values))
+    if _enabled and _given >= PAYS_OFF_VALUES:
         load()
 
 
