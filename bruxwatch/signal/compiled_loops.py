@@ -1,5 +1,5 @@
-"""The compiled loops behind `signal.compiled` (imports Numba: import this module only through
-`compiled.kernels_for`, which falls back to NumPy without it)."""
+"""The compiled loops behind `signal.compiled`. This module imports Numba: it is imported only
+by `compiled.load`, which falls back to the NumPy/SciPy code without it."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def sos_cascade(sos: np.ndarray, y: np.ndarray, state: np.ndarray) -> None:
     """y (channels, n) C-ordered float64, filtered in place through the sections `sos`
     (sections, 6) with `state` (channels, sections, 2) carried, exactly as
     scipy.signal.sosfilt's loop (transposed direct form II). Channels go two at a time: two
-    independent recursions overlap in the processor (0.43 s for 7 sections × 2 channels × 8 h
+    independent recursions overlap in the processor (about 0.43 s for 7 sections × 2 channels × 8 h
     at 1 kHz, against 0.49 s for SciPy's loop, which takes one channel after the other)."""
     n_channels = y.shape[0]
     for c in range(0, n_channels - 1, 2):

@@ -407,9 +407,7 @@ class Pipeline:
                     self._floor_seen = segments[-1][2]  # replaced, never changed, when updated
                 stretches = _stretches_of_equal(segments, thresholds)
                 fast = compiled.kernels_for(envelope.shape[1])
-                if (
-                    fast is not None and envelope.dtype == np.float32
-                ):  # the same comparisons and % MVC in one compiled pass
+                if fast is not None and envelope.dtype == np.float32:  # one compiled pass
                     self._thresholds = thresholds[-1]
                     return self._calibrated_level(
                         fast, envelope, stretches, thresholds, taking_part
