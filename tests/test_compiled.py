@@ -12,6 +12,8 @@ import pytest
 
 from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Calibration, analyze, compiled
+from bruxwatch.signal.config import EcgConfig, FilterConfig
+from bruxwatch.signal.ecg import EcgCanceller
 from bruxwatch.signal.envelope import ExactMovingSum, MovingRms
 from bruxwatch.signal.filters import StreamingFilter, design_sos
 
@@ -121,6 +123,62 @@ def test_analyze_scores_a_bedroom_night_identically(loaded, calibrated):
     assert np.array_equal(fast.heart.t_s, plain.heart.t_s)
     assert np.array_equal(fast.heart.rr_s, plain.heart.rr_s)
     assert fast.summary.to_dict() == plain.summary.to_dict()
+
+
+def test_the_compiled_sum_is_numpys_to_the_last_bit(loaded):
+    """ECG removal's least-squares sums follow NumPy's summation order (pairwise, eight
+    partial sums): every length around its block edges, magnitudes far apart."""
+    from bruxwatch.signal.compiled_loops import pairwise_sum
+
+    rng = np.random.default_rng(11)
+    lengths = [*range(0, 300), 511, 1000, 1023, 4097]
+    differing = 0
+    for n in lengths:
+        for _ in range(3):
+            x = rng.standard_normal(n) * 10.0 ** rng.uniform(-6, 6, n)
+            differing += pairwise_sum(x) != np.add.reduce(x)
+            rows = rng.standard_normal((2, 3, n))
+            products = rows * rows
+            sums = products.sum(-1)  # as ECG removal sums: over the last axis of a 3-D array
+            differing += sum(
+                pairwise_sum(products[i, j]) != sums[i, j] for i in range(2) for j in range(3)
+            )
+    assert differing == 0
+
+
+def _ecg_cases():
+    """Nights whose ECG removal sees misfits (clenches), an ECG lead judging, and templates
+    of 1, 2, 4 and 8 beats."""
+    return [
+        (dict(seed=6, ecg_uv=150.0, episodes_per_hour=60.0), None, EcgConfig()),
+        (dict(seed=4, ecg_lead=True, ecg_uv=60.0), 2, EcgConfig()),
+        (dict(seed=7, ecg_uv=120.0, episodes_per_hour=60.0), None, EcgConfig(beats_averaged=4)),
+        (dict(seed=8, ecg_uv=100.0, episodes_per_hour=60.0), None, EcgConfig(beats_averaged=2)),
+        (dict(seed=9, ecg_uv=100.0, episodes_per_hour=60.0), None, EcgConfig(beats_averaged=1)),
+    ]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_ecg_removal_is_bit_identical_for_any_chunking(loaded, case):
+    kw, detect_on, config = _ecg_cases()[case]
+    sim = Simulator(SimulatorConfig(scenario="night", duration_s=300, mains_uv=20.0, **kw))
+    y = StreamingFilter(design_sos(sim.fs, FilterConfig()), sim.info.n_channels).process(
+        sim.generate()
+    )
+    cuts = _chunked(np.random.default_rng(case), y.shape[1])
+
+    def run():
+        canceller = EcgCanceller(sim.fs, y.shape[0], config, detect_on=detect_on)
+        parts = [canceller.process(y[:, a:b], a)[0] for a, b in cuts]
+        parts.append(canceller.flush()[0])
+        return np.concatenate(parts, axis=1), canceller.r_peaks, canceller.matched
+
+    (fast, fast_peaks, fast_matched), (plain, plain_peaks, plain_matched) = _both_ways(run)
+    assert len(plain_peaks) > 250 and not all(plain_matched)  # beats, some of them misfits
+    assert fast_peaks == plain_peaks
+    assert fast_matched == plain_matched
+    assert np.array_equal(fast, plain)
+    assert not np.array_equal(plain, y)  # beats were taken out
 
 
 def test_a_channel_left_out_is_left_out_alike(loaded):

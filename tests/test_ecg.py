@@ -76,6 +76,21 @@ def test_r_peaks_are_found_and_the_qrs_complexes_taken_out():
         assert after < 2 * clean_floor, (fs, before, after, clean_floor)
 
 
+def test_templates_of_one_or_two_beats_are_subtracted_too():
+    """A template may hold fewer beats than the three a subtraction waits for by default:
+    it is subtracted once it holds them all, and keeps only the last ones."""
+    sim = resting(150.0)
+    y = band_passed(sim)
+    settled = int(10 * FS)
+    before = np.percentile(rms_envelope(y[:, settled:], FS), 99)
+    for averaged in (1, 2):
+        canceller = EcgCanceller(FS, y.shape[0], EcgConfig(beats_averaged=averaged))
+        out = np.concatenate([canceller.process(y, 0)[0], canceller.flush()[0]], axis=1)
+        assert len(canceller._windows) == averaged and len(canceller._peaks) == averaged
+        after = np.percentile(rms_envelope(out[:, settled:], FS), 99)
+        assert after < before / 3  # a one-beat template is noisy, but takes most out
+
+
 def test_heartbeats_make_no_episode_and_do_not_raise_the_background():
     sim = resting(150.0, seconds=600, seed=4)
     x = sim.generate()
@@ -175,8 +190,9 @@ def test_beats_handled_in_runs_give_what_one_by_one_gives(monkeypatch):
     """A whole block's beats are fitted together; 25-sample chunks cut every window, so each
     beat goes alone. Same output and R peaks, also where clenches make beats misfit, with an
     ECG lead judging, and for a shorter template."""
-    from bruxwatch.signal import ecg
+    from bruxwatch.signal import compiled, ecg
 
+    monkeypatch.setattr(compiled, "_enabled", False)  # the NumPy runs are the ones counted
     handled = []
     run = ecg.EcgCanceller._subtract_run
     monkeypatch.setattr(

@@ -59,6 +59,9 @@ def load() -> bool:
                 moving_sum_of_squares=compiled_loops.moving_sum_of_squares,
                 calibrated_level=compiled_loops.calibrated_level,
                 adaptive_level=compiled_loops.adaptive_level,
+                summed_squares=compiled_loops.summed_squares,
+                find_beats=compiled_loops.find_beats,
+                subtract_beats=compiled_loops.subtract_beats,
             )
     return _enabled and _kernels is not None
 

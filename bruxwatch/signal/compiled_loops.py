@@ -194,3 +194,250 @@ def adaptive_level(  # pragma: no cover - compiled
                         highest[i] = ratio
                     else:
                         highest[i] = ratio if ratio > highest[i] else highest[i]
+
+
+@_jit("void(float64[:, ::1], float64[::1])")
+def summed_squares(x, out):  # pragma: no cover - compiled
+    """out = the sum over channels of x² (channels, n), channel after channel, as
+    `ecg._summed_squares` adds them."""
+    first = x[0]
+    for i in range(out.shape[0]):
+        out[i] = first[i] * first[i]
+    for c in range(1, x.shape[0]):
+        row = x[c]
+        for i in range(out.shape[0]):
+            out[i] = out[i] + row[i] * row[i]
+
+
+@_jit(
+    "int64(float64[::1], int64, int64[::1], int64[::1], float64[::1], float64[::1],"
+    " boolean[::1], int64, float64[::1], int64[::1], int64[::1])"
+)
+def find_beats(  # pragma: no cover - compiled
+    d, start, state, settings, numbers, floors, has_floor, floor_first, peaks, onsets, r_peaks
+):
+    """`ecg.EcgCanceller._find_beats` over d[i - start] (the summed squares of samples
+    [start, start + len(d))), decision for decision: the search for the next onset block by
+    block (a block is searched where its largest d, NaN counting as largest, is above its
+    threshold), the R peak as the first largest d of the confirmation (the first NaN, as
+    `np.argmax`), the last R peaks and their median.
+
+    state: [scan, candidate (-1: none), peaks kept, last R peak], carried in and out.
+    settings: [block, confirm, refractory, beats averaged]; numbers: [min_snr, samples after
+    which the peaks are forgotten, typical R peak (out too)]. floors[b - floor_first] is
+    block b's floor where has_floor. peaks: the last R peaks' d (beats averaged). Each beat
+    found goes to onsets and r_peaks; returns how many."""
+    scan, candidate, kept, last_r = state[0], state[1], state[2], state[3]
+    block, confirm, refractory, averaged = settings[0], settings[1], settings[2], settings[3]
+    min_snr, lost, typical = numbers[0], numbers[1], numbers[2]
+    end = start + d.shape[0]
+    found = 0
+    while True:
+        if candidate < 0:
+            pos = scan
+            while pos < end and candidate < 0:
+                b = pos // block
+                upto = min(end, (b + 1) * block)
+                f = b - 1 - floor_first
+                if 0 <= f < floors.shape[0] and has_floor[f]:
+                    threshold = min_snr * floors[f]
+                    if kept > 0 and np.float64(b * block - last_r) > lost:
+                        kept = 0
+                        typical = 0.0
+                    if kept > 0:
+                        third = typical / 3.0
+                        if third > threshold:
+                            threshold = third
+                    lo = max(b * block, start) - start
+                    largest = d[lo]
+                    for j in range(lo + 1, upto - start):
+                        v = d[j]
+                        if v > largest or v != v:
+                            largest = v
+                    if largest > threshold:
+                        for j in range(pos - start, upto - start):
+                            if d[j] > threshold:
+                                candidate = start + j
+                                break
+                if candidate < 0:
+                    pos = upto
+            if candidate < 0:
+                scan = max(scan, end)
+                break
+            scan = candidate
+        onset = candidate
+        if onset + confirm > end:
+            break
+        lo = onset - start
+        best = lo
+        largest = d[lo]
+        if largest == largest:
+            for j in range(lo + 1, lo + confirm):
+                v = d[j]
+                if v != v:
+                    best = j
+                    break
+                if v > largest:
+                    best = j
+                    largest = v
+        r = start + best
+        if kept < averaged:
+            kept += 1
+        else:
+            for k in range(averaged - 1):
+                peaks[k] = peaks[k + 1]
+        peaks[kept - 1] = d[best]
+        ordered = np.sort(peaks[:kept])
+        middle = kept // 2
+        typical = ordered[middle] if kept % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
+        onsets[found] = onset
+        r_peaks[found] = r
+        found += 1
+        last_r = r
+        candidate = -1
+        scan = max(onset + confirm, r + refractory)
+    state[0], state[1], state[2], state[3] = scan, candidate, kept, last_r
+    numbers[2] = typical
+    return found
+
+
+@_jit("float64(float64[::1], int64, int64)")
+def _pairwise_sum(values, lo, n):  # pragma: no cover - compiled
+    """The sum of values[lo : lo + n] in NumPy's own order for a contiguous float64 sum
+    (`np.add.reduce`: pairwise halves down to blocks of at most 128, each summed in eight
+    interleaved partial sums), so that it gives NumPy's number to the last bit."""
+    if n < 8:
+        total = -0.0
+        for i in range(n):
+            total += values[lo + i]
+        return total
+    if n <= 128:
+        r0, r1, r2, r3 = values[lo], values[lo + 1], values[lo + 2], values[lo + 3]
+        r4, r5, r6, r7 = values[lo + 4], values[lo + 5], values[lo + 6], values[lo + 7]
+        i = 8
+        whole = n - n % 8
+        while i < whole:
+            r0 += values[lo + i]
+            r1 += values[lo + i + 1]
+            r2 += values[lo + i + 2]
+            r3 += values[lo + i + 3]
+            r4 += values[lo + i + 4]
+            r5 += values[lo + i + 5]
+            r6 += values[lo + i + 6]
+            r7 += values[lo + i + 7]
+            i += 8
+        total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            total += values[lo + i]
+            i += 1
+        return total
+    half = n // 2
+    half -= half % 8
+    return _pairwise_sum(values, lo, half) + _pairwise_sum(values, lo + half, n - half)
+
+
+def pairwise_sum(values: np.ndarray) -> float:
+    """NumPy's sum of a contiguous float64 vector, the compiled way (for the tests)."""
+    return _pairwise_sum(np.ascontiguousarray(values, dtype=np.float64), 0, values.shape[0])
+
+
+@_jit(
+    "int64(float64[:, ::1], int64[::1], int64[::1], float64[:, :, ::1], int64, int64,"
+    " float64[:, :, ::1])"
+)
+def subtract_beats(  # pragma: no cover - compiled
+    buffer, starts, seen, history, judge, known, windows
+):
+    """`ecg.EcgCanceller._subtract_run` for beats taken one after another, with the
+    arithmetic of `ecg._templates` step for step: beat k's window is buffer[:, starts[k] :
+    starts[k] + width] (windows apart, whole in the buffer); its template is the mean of the
+    `averaged` windows before it (history (averaged, channels, width) as they came, oldest
+    first, then the beats that fitted here), scaled and shifted by least squares over the
+    first seen[k] of its `known` first samples; a beat looks like its template where every
+    channel fits (or the channel `judge`, >= 0). Each beat that does is subtracted and its
+    window as it came goes to windows[k]; the loop stops at the first that does not.
+    Returns how many beats fitted."""
+    averaged, n_channels, width = history.shape
+    m = starts.shape[0]
+    past = np.empty((averaged + m, n_channels, width))
+    past[:averaged] = history
+    mean = np.empty(width)
+    slope = np.empty(width)
+    a = np.empty(known)
+    b = np.empty(known)
+    product = np.empty(known)
+    scales = np.empty(n_channels)
+    shifts = np.empty(n_channels)
+    for k in range(m):
+        w0 = starts[k]
+        looks_like = True
+        for c in range(n_channels):
+            for i in range(width):
+                mean[i] = past[k, c, i]
+            for j in range(1, averaged):
+                for i in range(width):
+                    mean[i] = mean[i] + past[k + j, c, i]
+            for i in range(width):
+                mean[i] = mean[i] / averaged
+            for i in range(1, width - 1):
+                slope[i] = (mean[i + 1] - mean[i - 1]) / 2.0
+            slope[0] = mean[1] - mean[0]
+            slope[width - 1] = mean[width - 1] - mean[width - 2]
+            for i in range(known):
+                counted = 1.0 if i < seen[k] else 0.0
+                a[i] = mean[i] * counted
+                b[i] = slope[i] * counted
+            for i in range(known):
+                product[i] = a[i] * a[i]
+            aa = _pairwise_sum(product, 0, known)
+            for i in range(known):
+                product[i] = a[i] * b[i]
+            ab = _pairwise_sum(product, 0, known)
+            for i in range(known):
+                product[i] = b[i] * b[i]
+            bb = _pairwise_sum(product, 0, known)
+            for i in range(known):
+                product[i] = buffer[c, w0 + i] * a[i]
+            ya = _pairwise_sum(product, 0, known)
+            for i in range(known):
+                product[i] = buffer[c, w0 + i] * b[i]
+            yb = _pairwise_sum(product, 0, known)
+            det = aa * bb - ab * ab
+            if det > 0:
+                scale = (ya * bb - yb * ab) / det
+                shift = (aa * yb - ab * ya) / det
+            else:
+                scale = 1.0
+                shift = 0.0
+            fit = scale > 0.5 and scale < 2.0
+            if fit:
+                low = -scale  # np.maximum, then np.minimum: NaN passes through
+                held = shift if (shift >= low or shift != shift) else low
+                shifts[c] = held if (held <= scale or held != held) else scale
+                scales[c] = scale
+            else:
+                scales[c] = 0.0
+                shifts[c] = 0.0
+            if (judge < 0 or c == judge) and not fit:
+                looks_like = False
+        if not looks_like:
+            return k
+        for c in range(n_channels):
+            for i in range(width):
+                windows[k, c, i] = buffer[c, w0 + i]
+                past[averaged + k, c, i] = buffer[c, w0 + i]
+        for c in range(n_channels):
+            for i in range(width):
+                mean[i] = past[k, c, i]
+            for j in range(1, averaged):
+                for i in range(width):
+                    mean[i] = mean[i] + past[k + j, c, i]
+            for i in range(width):
+                mean[i] = mean[i] / averaged
+            for i in range(1, width - 1):
+                slope[i] = (mean[i + 1] - mean[i - 1]) / 2.0
+            slope[0] = mean[1] - mean[0]
+            slope[width - 1] = mean[width - 1] - mean[width - 2]
+            for i in range(width):
+                buffer[c, w0 + i] = buffer[c, w0 + i] - (scales[c] * mean[i] + shifts[c] * slope[i])
+    return m

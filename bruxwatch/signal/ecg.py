@@ -39,10 +39,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bruxwatch.signal import compiled
 from bruxwatch.signal.config import EcgConfig
 
 MIN_BEATS = 3
-"""Beats averaged before a template is subtracted at all."""
+"""Beats averaged before a template is subtracted at all (fewer when the template holds
+fewer: `beats_averaged`)."""
 LOST_S = 2.0
 """No beat for this long (s): the typical R peak is forgotten and learnt again."""
 RUN_BEATS = 32
@@ -125,16 +127,19 @@ class EcgCanceller:
         buffer = np.concatenate((self._held, y), axis=1) if self._held.shape[1] else y.copy()
         end = self._start + buffer.shape[1]
         lead = self.detect_on
-        d = _summed_squares(buffer if lead is None else buffer[lead : lead + 1])  # d[i - start]
+        rows = buffer if lead is None else buffer[lead : lead + 1]
+        fast = compiled.kernels_for(buffer.shape[1])
+        if fast is None:
+            d = _summed_squares(rows)  # d[i - start]
+        else:
+            d = np.empty(buffer.shape[1])
+            fast.summed_squares(rows, d)
         self._collect_floors(d[first_index - self._start :], first_index)
-        # the largest d of each block in the buffer: the search skips blocks below threshold
-        L = self.block
-        first_block = self._start // L
-        edges = np.arange(first_block, (end - 1) // L + 1) * L - self._start
-        if edges.size:
-            edges[0] = 0
-            self._block_max = (first_block, np.maximum.reduceat(d, edges).tolist())
-        self._find_beats(buffer, d, end)
+        if fast is None:
+            self._block_max = self._largest_of_blocks(d, end)
+            self._find_beats(buffer, d, end)
+        else:
+            self._find_beats_compiled(fast, d, end)
         self._subtract(buffer, end)
         ready = max(0, buffer.shape[1] - self.delay)
         out, self._held = buffer[:, :ready], buffer[:, ready:]
@@ -200,6 +205,69 @@ class EcgCanceller:
             threshold = max(threshold, self._typical_peak / 3.0)
         return threshold
 
+    def _largest_of_blocks(self, d: np.ndarray, end: int) -> tuple[int, list[float]]:
+        """The first block in the buffer and the largest d of each block in it (the search
+        skips blocks below their threshold)."""
+        L = self.block
+        first_block = self._start // L
+        edges = np.arange(first_block, (end - 1) // L + 1) * L - self._start
+        if not edges.size:
+            return self._block_max
+        edges[0] = 0
+        return first_block, np.maximum.reduceat(d, edges).tolist()
+
+    def _find_beats_compiled(self, fast, d: np.ndarray, end: int) -> None:
+        """`_find_beats` in one compiled loop (`compiled_loops.find_beats`): the same
+        decisions, so the same beats."""
+        assert self._scan is not None
+        L, averaged = self.block, self.config.beats_averaged
+        first_floor = self._scan // L - 1
+        last_floor = (end - 1) // L - 1
+        count = max(0, last_floor - first_floor + 1)
+        floors = np.zeros(count)
+        has_floor = np.zeros(count, dtype=bool)
+        for b in range(first_floor, first_floor + count):
+            value = self._floors.get(b)
+            if value is not None:
+                floors[b - first_floor], has_floor[b - first_floor] = value, True
+        peaks = np.zeros(averaged)
+        peaks[: len(self._peaks)] = self._peaks
+        state = np.array(
+            [
+                self._scan,
+                -1 if self._candidate is None else self._candidate,
+                len(self._peaks),
+                self.r_peaks[-1] if self.r_peaks else -1,
+            ],
+            dtype=np.int64,
+        )
+        settings = np.array([L, self.confirm, self.refractory, averaged], dtype=np.int64)
+        numbers = np.array([self.config.min_snr, LOST_S * self.fs, self._typical_peak])
+        most = d.shape[0] // self.confirm + 1
+        onsets, r_peaks = np.empty(most, dtype=np.int64), np.empty(most, dtype=np.int64)
+        found = fast.find_beats(
+            d,
+            self._start,
+            state,
+            settings,
+            numbers,
+            floors,
+            has_floor,
+            first_floor,
+            peaks,
+            onsets,
+            r_peaks,
+        )
+        for onset, r in zip(onsets[:found].tolist(), r_peaks[:found].tolist(), strict=True):
+            self.r_peaks.append(r)
+            self._beats.append(_Beat(r, onset))
+        scan, candidate, kept, _ = state.tolist()
+        self._scan = scan
+        self._candidate = None if candidate < 0 else candidate
+        self._peaks = peaks[:kept].tolist()
+        self._typical_peak = float(numbers[2])
+        self._forget_floors()
+
     def _find_beats(self, buffer: np.ndarray, d: np.ndarray, end: int) -> None:
         """Detect every beat whose confirmation window ends by `end`."""
         assert self._scan is not None
@@ -214,10 +282,8 @@ class EcgCanceller:
             lo = onset - self._start
             r = onset + int(np.argmax(d[lo : lo + self.confirm]))
             self.r_peaks.append(r)
-            self._peaks = [
-                *self._peaks[-(self.config.beats_averaged - 1) :],
-                float(d[r - self._start]),
-            ]
+            self._peaks = [*self._peaks, float(d[r - self._start])]
+            self._peaks = self._peaks[-self.config.beats_averaged :]
             self._typical_peak = median_of_few(self._peaks)
             self._beats.append(_Beat(r, onset))
             self._candidate = None
@@ -263,9 +329,14 @@ class EcgCanceller:
         not depend on which way a beat went, and so not on the chunking.
         """
         beats, still, k = self._beats, [], 0
-        full = max(MIN_BEATS, self.config.beats_averaged)
+        full = self.config.beats_averaged
+        fast = compiled.kernels_for(buffer.shape[1])
+        most = RUN_BEATS if fast is None else len(beats)  # compiled: a misfit wastes nothing
         while k < len(beats):
-            run = self._run_length(beats, k, end) if len(self._windows) == full else 0
+            run = self._run_length(beats, k, end, most) if len(self._windows) == full else 0
+            if run and fast is not None:
+                k += self._subtract_run_compiled(fast, buffer, beats[k : k + run])
+                continue
             if run:
                 k += self._subtract_run(buffer, beats[k : k + run])
                 continue
@@ -275,9 +346,9 @@ class EcgCanceller:
             k += 1
         self._beats = still
 
-    def _run_length(self, beats: list[_Beat], k: int, end: int) -> int:
-        """How many beats from beats[k] on (at most `RUN_BEATS`) are not started yet, have
-        their whole window in the buffer (up to `end`) and do not overlap the next one's."""
+    def _run_length(self, beats: list[_Beat], k: int, end: int, most: int) -> int:
+        """How many beats from beats[k] on (at most `most`) are not started yet, have their
+        whole window in the buffer (up to `end`) and do not overlap the next one's."""
         width = self.width
         run, last = 0, None
         for beat in beats[k:]:
@@ -287,7 +358,7 @@ class EcgCanceller:
             if last is not None and w0 < last + width:
                 break
             run, last = run + 1, w0
-            if run == RUN_BEATS:
+            if run == most:
                 break
         return run
 
@@ -315,6 +386,30 @@ class EcgCanceller:
             beat.done = width
         return min(m, fitted + 1)
 
+    def _subtract_run_compiled(self, fast, buffer: np.ndarray, run: list[_Beat]) -> int:
+        """`_subtract_run` in one compiled loop (`compiled_loops.subtract_beats`), beat after
+        beat with the arithmetic of `_templates`: the same output, and no work is wasted
+        after a beat that does not fit. Returns how many beats were handled."""
+        width, m = self.width, len(run)
+        starts = np.array([b.r - self.before - self._start for b in run], dtype=np.int64)
+        seen = np.array([b.onset + self.confirm - (b.r - self.before) for b in run], dtype=np.int64)
+        windows = np.empty((m, self.n_channels, width))
+        fitted = fast.subtract_beats(
+            buffer,
+            starts,
+            seen,
+            np.array(self._windows),
+            -1 if self.detect_on is None else self.detect_on,
+            self.known,
+            windows,
+        )
+        if fitted:
+            self._windows = [*self._windows, *windows[:fitted]][-self.config.beats_averaged :]
+        for k, beat in enumerate(run[: fitted + 1]):  # the misfit, if any, keeps its samples
+            self._start_beat(beat, k < fitted)
+            beat.done = width
+        return min(m, fitted + 1)
+
     def _start_beat(self, beat: _Beat, looks_like: bool) -> None:
         """Record whether `beat` fitted the template; learn the template again after
         `beats_averaged` misfits in a row."""
@@ -333,7 +428,7 @@ class EcgCanceller:
         at = w0 - self._start
         if not beat.started:  # the beats before it are all through: their mean
             looks_like = True  # no template to tell yet: nothing against it
-            if len(self._windows) >= MIN_BEATS and at >= 0:
+            if len(self._windows) >= min(MIN_BEATS, self.config.beats_averaged) and at >= 0:
                 seen = beat.onset + self.confirm - w0  # what its confirmation had seen
                 counted = min(seen, self.known)
                 start = np.zeros((1, self.n_channels, self.known))
@@ -356,10 +451,9 @@ class EcgCanceller:
         if seen < width:
             return False
         if beat.whole and beat.matched:  # a clench's onset must not shape the template
-            keep = self.config.beats_averaged - 1
             pieces = beat.pieces  # copies already: one needs no joining
             window = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)
-            self._windows = [*self._windows[-keep:], window]
+            self._windows = [*self._windows, window][-self.config.beats_averaged :]
         return True
 
 
