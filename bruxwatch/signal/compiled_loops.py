@@ -14,7 +14,7 @@ def _jit(signature: str):
 
 
 def sos_cascade(sos: np.ndarray, y: np.ndarray, state: np.ndarray) -> None:
-    """y (channels, n) C-ordered float64, filtered in place through the sections `sos`
+    """y (channels, n) float64 with contiguous rows, filtered in place through the sections `sos`
     (sections, 6) with `state` (channels, sections, 2) carried, exactly as
     scipy.signal.sosfilt's loop (transposed direct form II). Channels go two at a time: two
     independent recursions overlap in the processor (about 0.43 s for 7 sections × 2 channels × 8 h
@@ -22,20 +22,20 @@ def sos_cascade(sos: np.ndarray, y: np.ndarray, state: np.ndarray) -> None:
     n_channels = y.shape[0]
     for c in range(0, n_channels - 1, 2):
         pair = np.ascontiguousarray(state[c : c + 2].transpose(1, 0, 2))
-        _sos_pair(sos, y[c : c + 2], pair)
+        _sos_pair(sos, y[c], y[c + 1], pair)
         state[c : c + 2] = pair.transpose(1, 0, 2)
     if n_channels % 2:
         _sos_single(sos, y[n_channels - 1], state[n_channels - 1])
 
 
-@_jit("void(float64[:, ::1], float64[:, ::1], float64[:, :, ::1])")
-def _sos_pair(sos, y, state):  # pragma: no cover - compiled
-    """Two channels y (2, n) in place; state (sections, 2 channels, 2). The channel indices
-    are constants here: a loop over channels costs half again as much."""
-    n = y.shape[1]
+@_jit("void(float64[:, ::1], float64[::1], float64[::1], float64[:, :, ::1])")
+def _sos_pair(sos, first, second, state):  # pragma: no cover - compiled
+    """Two channels, rows `first` and `second` (n,), in place; state (sections, 2 channels,
+    2). The channels are constants here: a loop over channels costs half again as much."""
+    n = first.shape[0]
     for i in range(n):
-        a = y[0, i]
-        b = y[1, i]
+        a = first[i]
+        b = second[i]
         for s in range(sos.shape[0]):
             b0 = sos[s, 0]
             b1 = sos[s, 1]
@@ -50,8 +50,8 @@ def _sos_pair(sos, y, state):  # pragma: no cover - compiled
             state[s, 1, 1] = b2 * b - a2 * yb
             a = ya
             b = yb
-        y[0, i] = a
-        y[1, i] = b
+        first[i] = a
+        second[i] = b
 
 
 @_jit("void(float64[:, ::1], float64[::1], float64[:, ::1])")
@@ -67,33 +67,47 @@ def _sos_single(sos, y, state):  # pragma: no cover - compiled
         y[i] = a
 
 
-@_jit(
-    "void(float64[:, ::1], int64[:, ::1], int64, int64[::1], float64, float64, float64, boolean,"
-    " float32[:, ::1])"
-)
-def moving_sum_of_squares(  # pragma: no cover - compiled
-    values, quantized, window, sums, inverse, limit, factor, root, out
-):
+def moving_sum_of_squares(
+    values: np.ndarray,
+    quantized: np.ndarray,
+    window: int,
+    sums: np.ndarray,
+    inverse: float,
+    limit: float,
+    factor: float,
+    root: bool,
+    out: np.ndarray,
+) -> None:
     """Window sums of quantized squares, as `envelope.ExactMovingSum.process(square=True)`
     (and `MovingRms`'s square root when `root`): quantized (channels, >= window + n) holds the
     last `window` quantized squares ahead and receives this block's after them; sums
-    (channels,) is carried; out = sum × factor as float32. The squares are quantized in one
-    loop (it vectorizes), the sums run in another."""
-    n = values.shape[1]
+    (channels,) is carried; out = sum × factor as float32. One row at a time: values may be a
+    view whose rows are apart (ECG removal's output), each row is contiguous."""
     for c in range(values.shape[0]):
-        row = values[c]
-        steps = quantized[c]
-        ahead = steps[window : window + n]
-        for i in range(n):
-            q = (row[i] * row[i]) * inverse
-            ahead[i] = np.int64(q if q <= limit else limit)
-        total = sums[c]
-        result = out[c]
-        for i in range(n):
-            total += ahead[i] - steps[i]
-            mean = np.float32(total * factor)
-            result[i] = np.sqrt(mean) if root else mean
-        sums[c] = total
+        sums[c] = _moving_sum_row(
+            values[c], quantized[c], window, sums[c], inverse, limit, factor, root, out[c]
+        )
+
+
+@_jit(
+    "int64(float64[::1], int64[::1], int64, int64, float64, float64, float64, boolean,"
+    " float32[::1])"
+)
+def _moving_sum_row(  # pragma: no cover - compiled
+    row, steps, window, total, inverse, limit, factor, root, result
+):
+    """One channel of `moving_sum_of_squares`; returns its sum carried on. The squares are
+    quantized in one loop (it vectorizes), the sums run in another."""
+    n = row.shape[0]
+    ahead = steps[window : window + n]
+    for i in range(n):
+        q = (row[i] * row[i]) * inverse
+        ahead[i] = np.int64(q if q <= limit else limit)
+    for i in range(n):
+        total += ahead[i] - steps[i]
+        mean = np.float32(total * factor)
+        result[i] = np.sqrt(mean) if root else mean
+    return total
 
 
 @_jit(
@@ -218,9 +232,9 @@ def find_beats(  # pragma: no cover - compiled
 ):
     """`ecg.EcgCanceller._find_beats` over d[i - start] (the summed squares of samples
     [start, start + len(d))), decision for decision: the search for the next onset block by
-    block (a block is searched where its largest d, NaN counting as largest, is above its
-    threshold), the R peak as the first largest d of the confirmation (the first NaN, as
-    `np.argmax`), the last R peaks and their median.
+    block (the first d above the block's threshold, none in a block holding a NaN, whose
+    largest d is NaN there), the R peak as the first largest d of the confirmation (the
+    first NaN, as `np.argmax`), the last R peaks and their median.
 
     state: [scan, candidate (-1: none), peaks kept, last R peak], carried in and out.
     settings: [block, confirm, refractory, beats averaged]; numbers: [min_snr, samples after
@@ -248,16 +262,14 @@ def find_beats(  # pragma: no cover - compiled
                         third = typical / 3.0
                         if third > threshold:
                             threshold = third
-                    lo = max(b * block, start) - start
-                    largest = d[lo]
-                    for j in range(lo + 1, upto - start):
-                        v = d[j]
-                        if v > largest or v != v:
-                            largest = v
-                    if largest > threshold:
-                        for j in range(pos - start, upto - start):
-                            if d[j] > threshold:
-                                candidate = start + j
+                    for j in range(pos - start, upto - start):
+                        if d[j] > threshold:
+                            candidate = start + j
+                            break
+                    if candidate >= 0:  # a NaN in the block makes its largest d NaN: skipped
+                        for j in range(max(b * block, start) - start, upto - start):
+                            if d[j] != d[j]:
+                                candidate = -1
                                 break
                 if candidate < 0:
                     pos = upto

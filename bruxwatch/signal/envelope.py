@@ -80,7 +80,7 @@ class ExactMovingSum:
         if fast is not None:  # the same arithmetic in two compiled loops
             out = np.empty(values.shape, dtype=np.float32)
             fast.moving_sum_of_squares(
-                np.ascontiguousarray(values),
+                values if values.strides[-1] == values.itemsize else values.copy(),
                 self._quantized,
                 w,
                 self._sum,
