@@ -185,6 +185,56 @@ def test_ecg_removal_is_bit_identical_for_any_chunking(loaded, case):
     assert not np.array_equal(plain, y, equal_nan=True)  # beats were taken out
 
 
+def test_the_float64_copy_checks_what_held_valid_checks(loaded):
+    """One pass converts a chunk and checks it against the valid range: inclusive bounds,
+    NaN and infinities outside, float32 and float64, rows that lie apart."""
+    from bruxwatch.signal.compiled_loops import checked_float64
+
+    rng = np.random.default_rng(5)
+    for dtype in (np.float32, np.float64):
+        wide = (rng.standard_normal((2, 9000)) * 100).astype(dtype)
+        samples = wide[:, 500:8500]  # a view: its rows lie apart
+        for bad in (None, np.nan, np.inf, -np.inf, 1000.5, -1000.5, 1000.0):
+            x = samples.copy()
+            if bad is not None:
+                x[1, 4321] = bad
+            view = wide.copy()
+            view[:, 500:8500] = x
+            out = np.empty(x.shape)
+            valid = checked_float64(view[:, 500:8500], out, -1000.0, 1000.0)
+            assert valid == bool(np.all((x >= -1000.0) & (x <= 1000.0)))
+            assert np.array_equal(out, x.astype(np.float64), equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+def test_impossible_samples_are_held_alike(loaded, dtype):
+    """Chunks with samples beyond the rails, NaN and infinities, as float32, float64 or
+    integers, through the pipeline both ways: the same filtered signal and events."""
+    from bruxwatch.signal import Pipeline
+    from bruxwatch.stream import Chunk
+
+    sim = Simulator(SimulatorConfig(scenario="night", duration_s=120.0, fs=1000.0, seed=3))
+    x = sim.generate() * 1000
+    x[0, 30_000:30_050] = 2e9  # beyond max_abs
+    if dtype != np.int32:
+        x[1, 70_000] = np.nan
+        x[0, 90_000:90_003] = np.inf
+    x = x.astype(dtype)
+    cuts = _chunked(np.random.default_rng(1), x.shape[1])
+
+    def run():
+        pipeline = Pipeline(sim.info)
+        results = [pipeline.process(Chunk(a, x[:, a:b])) for a, b in cuts]
+        events = [e for r in results for e in r.events] + pipeline.finish()
+        return np.concatenate([r.filtered for r in results], axis=1), events
+
+    (fast, fast_events), (plain, plain_events) = _both_ways(run)
+    assert np.isfinite(plain).all()  # the impossible samples were held
+    assert np.array_equal(fast, plain)
+    assert fast_events == plain_events
+    assert any("invalid" in getattr(e, "flags", ()) for e in plain_events)
+
+
 def test_a_channel_left_out_is_left_out_alike(loaded):
     """With one lead flat for a while (the quality gate leaves it out), calibrated detection
     counts the other channel only, on both paths."""

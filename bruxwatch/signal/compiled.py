@@ -56,6 +56,7 @@ def load() -> bool:
         else:
             _kernels = SimpleNamespace(
                 sos_cascade=compiled_loops.sos_cascade,
+                checked_float64=compiled_loops.checked_float64,
                 moving_sum_of_squares=compiled_loops.moving_sum_of_squares,
                 calibrated_level=compiled_loops.calibrated_level,
                 adaptive_level=compiled_loops.adaptive_level,

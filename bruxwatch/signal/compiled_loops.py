@@ -7,10 +7,35 @@ import numba
 import numpy as np
 
 
-def _jit(signature: str):
-    """Compiled ahead of the first call for `signature`, without the interpreter lock, cached
-    on disk by Numba; no fast-math, so the arithmetic is IEEE's, step for step."""
-    return numba.njit(signature, nogil=True, cache=True, error_model="numpy", boundscheck=False)
+def _jit(*signatures: str):
+    """Compiled ahead of the first call for each of `signatures`, without the interpreter
+    lock, cached on disk by Numba; no fast-math, so the arithmetic is IEEE's, step for step."""
+    return numba.njit(
+        list(signatures), nogil=True, cache=True, error_model="numpy", boundscheck=False
+    )
+
+
+def checked_float64(samples: np.ndarray, raw: np.ndarray, low: float, high: float) -> bool:
+    """raw (channels, n) float64 = samples (float32 or float64, contiguous rows, which may lie
+    apart), one row at a time; True when every sample lies in [low, high] (NaN does not), as
+    `Pipeline._held_valid` asks: the conversion and the check in one pass."""
+    valid = True
+    for c in range(samples.shape[0]):
+        valid &= _checked_row(samples[c], raw[c], low, high)
+    return valid
+
+
+@_jit(
+    "boolean(float32[::1], float64[::1], float64, float64)",
+    "boolean(float64[::1], float64[::1], float64, float64)",
+)
+def _checked_row(source, out, low, high):  # pragma: no cover - compiled
+    valid = True
+    for i in range(source.shape[0]):
+        v = np.float64(source[i])
+        out[i] = v
+        valid = valid & (v >= low) & (v <= high)
+    return valid
 
 
 def sos_cascade(sos: np.ndarray, y: np.ndarray, state: np.ndarray) -> None:

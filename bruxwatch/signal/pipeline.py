@@ -190,9 +190,10 @@ class Pipeline:
         another thread while `score` handles this one (`analyze` does); calls to each stage
         must stay in stream order.
         """
-        x = np.asarray(chunk.samples, dtype=np.float64)
+        x = np.asarray(chunk.samples)
         if x.ndim != 2 or x.shape[0] != self.info.n_channels:
             raise ValueError(f"chunk must be (channels={self.info.n_channels}, n), got {x.shape}")
+        x, checked = self._float64(x)
         first = chunk.first_index
         if self._filter_next is not None and first < self._filter_next:
             raise ValueError(f"chunk at sample {first} overlaps samples already processed")
@@ -204,7 +205,7 @@ class Pipeline:
             self._recent.clear()
             if self._filter is not None:
                 self._filter.reset()
-        x, invalid = self._held_valid(x)
+        x, invalid = (x, None) if checked else self._held_valid(x)
         bridged = max(gap, 0)
         if bridged:
             mains = self._mains.plan.mains_hz if self._mains is not None else None
@@ -305,6 +306,19 @@ class Pipeline:
         carried += [bandpass + now.index(f) if f in now else None for f in wanted]
         self._filter.replace_sections(sos, carried)
         self._notched = wanted
+
+    def _float64(self, samples: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The chunk as float64, and whether every sample is known to be possible (True: no
+        need to check them again): with the compiled loops, a long float block is converted
+        and checked in one pass."""
+        fast = compiled.kernels_for(samples.shape[1])
+        if fast is None or samples.dtype not in (np.float32, np.float64):
+            return np.asarray(samples, dtype=np.float64), False
+        if samples.strides[1] != samples.itemsize:
+            samples = np.ascontiguousarray(samples)  # rows must be contiguous
+        x = np.empty(samples.shape)
+        low, high = self._valid_range
+        return x, fast.checked_float64(samples, x, low, high)
 
     def _held_valid(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """x with impossible samples (not finite, beyond the rails or `max_abs`) replaced by
