@@ -19,7 +19,8 @@ During a clench the floor rises with the EMG and detection pauses, which is harm
 ECG is small against a clench.
 
 Subtraction: the template of each channel is the mean of the last `beats_averaged` beats
-over [R − `before_s`, R + `after_s`]; from the third beat on it is subtracted at every beat.
+over [R − `before_s`, R + `after_s`]; from the third beat on (the second, with a template
+of one beat) it is subtracted at every beat.
 A beat is known only `confirm_s` after its onset, so its samples from `before_s` before the
 R peak must still be held: the canceller hands samples on `before_s + confirm_s` late (70 ms
 by default) and `flush` gives the rest at the end of a stream or before a long gap.
@@ -50,6 +51,8 @@ LOST_S = 2.0
 RUN_BEATS = 32
 """Most beats handled at once (`EcgCanceller._subtract_run`): a beat that does not fit the
 template makes the work done for the beats after it in the run go to waste."""
+_NO_FLOOR = -1.0
+"""Stands for a block without a floor yet (a floor, a median of squares, is never below 0)."""
 FLOOR_STEP = 4
 """A block's floor is the median of every `FLOOR_STEP`-th sample of it (counted from the
 block's start): plenty for a floor, and a quarter of the work."""
@@ -138,9 +141,10 @@ class EcgCanceller:
         if fast is None:
             self._block_max = self._largest_of_blocks(d, end)
             self._find_beats(buffer, d, end)
+            self._subtract(buffer, end)
         else:
-            self._find_beats_compiled(fast, d, end)
-        self._subtract(buffer, end)
+            onsets, r_peaks = self._find_beats_compiled(fast, d, end)
+            self._subtract_compiled(fast, buffer, end, onsets, r_peaks)
         ready = max(0, buffer.shape[1] - self.delay)
         out, self._held = buffer[:, :ready], buffer[:, ready:]
         start, self._start = self._start, self._start + ready
@@ -216,20 +220,19 @@ class EcgCanceller:
         edges[0] = 0
         return first_block, np.maximum.reduceat(d, edges).tolist()
 
-    def _find_beats_compiled(self, fast, d: np.ndarray, end: int) -> None:
+    def _find_beats_compiled(self, fast, d: np.ndarray, end: int) -> tuple[np.ndarray, np.ndarray]:
         """`_find_beats` in one compiled loop (`compiled_loops.find_beats`): the same
-        decisions, so the same beats."""
+        decisions, so the same beats. Returns the onsets and R peaks of the beats found, for
+        `_subtract_compiled` (their R peaks are in `r_peaks` already)."""
         assert self._scan is not None
         L, averaged = self.block, self.config.beats_averaged
         first_floor = self._scan // L - 1
         last_floor = (end - 1) // L - 1
-        count = max(0, last_floor - first_floor + 1)
-        floors = np.zeros(count)
-        has_floor = np.zeros(count, dtype=bool)
-        for b in range(first_floor, first_floor + count):
-            value = self._floors.get(b)
-            if value is not None:
-                floors[b - first_floor], has_floor[b - first_floor] = value, True
+        get = self._floors.get
+        floors = np.array(
+            [get(b, _NO_FLOOR) for b in range(first_floor, last_floor + 1)], dtype=np.float64
+        )
+        has_floor = floors != _NO_FLOOR  # a NaN floor is a floor (no beat is above it)
         peaks = np.zeros(averaged)
         peaks[: len(self._peaks)] = self._peaks
         state = np.array(
@@ -258,15 +261,14 @@ class EcgCanceller:
             onsets,
             r_peaks,
         )
-        for onset, r in zip(onsets[:found].tolist(), r_peaks[:found].tolist(), strict=True):
-            self.r_peaks.append(r)
-            self._beats.append(_Beat(r, onset))
+        self.r_peaks += r_peaks[:found].tolist()
         scan, candidate, kept, _ = state.tolist()
         self._scan = scan
         self._candidate = None if candidate < 0 else candidate
         self._peaks = peaks[:kept].tolist()
         self._typical_peak = float(numbers[2])
         self._forget_floors()
+        return onsets[:found], r_peaks[:found]
 
     def _find_beats(self, buffer: np.ndarray, d: np.ndarray, end: int) -> None:
         """Detect every beat whose confirmation window ends by `end`."""
@@ -330,13 +332,8 @@ class EcgCanceller:
         """
         beats, still, k = self._beats, [], 0
         full = self.config.beats_averaged
-        fast = compiled.kernels_for(buffer.shape[1])
-        most = RUN_BEATS if fast is None else len(beats)  # compiled: a misfit wastes nothing
         while k < len(beats):
-            run = self._run_length(beats, k, end, most) if len(self._windows) == full else 0
-            if run and fast is not None:
-                k += self._subtract_run_compiled(fast, buffer, beats[k : k + run])
-                continue
+            run = self._run_length(beats, k, end) if len(self._windows) == full else 0
             if run:
                 k += self._subtract_run(buffer, beats[k : k + run])
                 continue
@@ -346,9 +343,9 @@ class EcgCanceller:
             k += 1
         self._beats = still
 
-    def _run_length(self, beats: list[_Beat], k: int, end: int, most: int) -> int:
-        """How many beats from beats[k] on (at most `most`) are not started yet, have their
-        whole window in the buffer (up to `end`) and do not overlap the next one's."""
+    def _run_length(self, beats: list[_Beat], k: int, end: int) -> int:
+        """How many beats from beats[k] on (at most `RUN_BEATS`) are not started yet, have
+        their whole window in the buffer (up to `end`) and do not overlap the next one's."""
         width = self.width
         run, last = 0, None
         for beat in beats[k:]:
@@ -358,7 +355,7 @@ class EcgCanceller:
             if last is not None and w0 < last + width:
                 break
             run, last = run + 1, w0
-            if run == most:
+            if run == RUN_BEATS:
                 break
         return run
 
@@ -386,29 +383,53 @@ class EcgCanceller:
             beat.done = width
         return min(m, fitted + 1)
 
-    def _subtract_run_compiled(self, fast, buffer: np.ndarray, run: list[_Beat]) -> int:
-        """`_subtract_run` in one compiled loop (`compiled_loops.subtract_beats`), beat after
-        beat with the arithmetic of `_templates`: the same output, and no work is wasted
-        after a beat that does not fit. Returns how many beats were handled."""
-        width, m = self.width, len(run)
-        starts = np.array([b.r - self.before - self._start for b in run], dtype=np.int64)
-        seen = np.array([b.onset + self.confirm - (b.r - self.before) for b in run], dtype=np.int64)
-        windows = np.empty((m, self.n_channels, width))
-        fitted = fast.subtract_beats(
-            buffer,
-            starts,
-            seen,
-            np.array(self._windows),
-            -1 if self.detect_on is None else self.detect_on,
-            self.known,
-            windows,
-        )
-        if fitted:
-            self._windows = [*self._windows, *windows[:fitted]][-self.config.beats_averaged :]
-        for k, beat in enumerate(run[: fitted + 1]):  # the misfit, if any, keeps its samples
-            self._start_beat(beat, k < fitted)
-            beat.done = width
-        return min(m, fitted + 1)
+    def _subtract_compiled(
+        self, fast, buffer: np.ndarray, end: int, onsets: np.ndarray, r_peaks: np.ndarray
+    ) -> None:
+        """`_subtract` with the compiled loops, for the beats still under way (`_beats`, all
+        started) and then those just found (their onsets and R peaks, in order).
+
+        Once the template holds its full `beats_averaged` beats, each run of new beats whose
+        windows lie whole in `buffer` and apart goes through `compiled_loops.subtract_beats`
+        beat after beat, with `_templates`'s arithmetic, up to the first beat that does not
+        fit (which keeps its samples); the others are handled one by one, as objects. The
+        same output and decisions as `_subtract`."""
+        still = [beat for beat in self._beats if not self._subtract_one(buffer, end, beat)]
+        full, width = self.config.beats_averaged, self.width
+        starts = r_peaks - self.before  # each window's first sample index
+        whole = (starts >= self._start) & (starts + width <= end)
+        apart = np.ones(starts.shape[0], dtype=bool)
+        apart[1:] = starts[1:] >= starts[:-1] + width  # from the window before it
+        k, m = 0, starts.shape[0]
+        while k < m:
+            run = 0
+            if len(self._windows) == full and whole[k]:
+                more = whole[k + 1 :] & apart[k + 1 :]
+                run = 1 + (int(np.argmin(more)) if not more.all() else more.shape[0])
+            if not run:
+                beat = _Beat(int(r_peaks[k]), int(onsets[k]))
+                if not self._subtract_one(buffer, end, beat):
+                    still.append(beat)
+                k += 1
+                continue
+            windows = np.empty((run, self.n_channels, width))
+            fitted = fast.subtract_beats(
+                buffer,
+                starts[k : k + run] - self._start,
+                onsets[k : k + run] + self.confirm - starts[k : k + run],
+                np.array(self._windows),
+                -1 if self.detect_on is None else self.detect_on,
+                self.known,
+                windows,
+            )
+            if fitted:
+                self._windows = [*self._windows, *windows[:fitted]][-full:]
+                self.matched += [True] * fitted
+                self._misfits = 0
+            if fitted < run:  # the misfit keeps its samples
+                self._start_beat(_Beat(int(r_peaks[k + fitted]), int(onsets[k + fitted])), False)
+            k += min(run, fitted + 1)
+        self._beats = still
 
     def _start_beat(self, beat: _Beat, looks_like: bool) -> None:
         """Record whether `beat` fitted the template; learn the template again after
