@@ -398,8 +398,8 @@ def subtract_beats(  # pragma: no cover - compiled
     m = starts.shape[0]
     past = np.empty((averaged + m, n_channels, width))
     past[:averaged] = history
-    mean = np.empty(width)
-    slope = np.empty(width)
+    means = np.empty((n_channels, width))
+    slopes = np.empty((n_channels, width))
     a = np.empty(known)
     b = np.empty(known)
     product = np.empty(known)
@@ -409,6 +409,8 @@ def subtract_beats(  # pragma: no cover - compiled
         w0 = starts[k]
         looks_like = True
         for c in range(n_channels):
+            mean = means[c]
+            slope = slopes[c]
             for i in range(width):
                 mean[i] = past[k, c, i]
             for j in range(1, averaged):
@@ -464,17 +466,8 @@ def subtract_beats(  # pragma: no cover - compiled
                 windows[k, c, i] = buffer[c, w0 + i]
                 past[averaged + k, c, i] = buffer[c, w0 + i]
         for c in range(n_channels):
-            for i in range(width):
-                mean[i] = past[k, c, i]
-            for j in range(1, averaged):
-                for i in range(width):
-                    mean[i] = mean[i] + past[k + j, c, i]
-            for i in range(width):
-                mean[i] = mean[i] / averaged
-            for i in range(1, width - 1):
-                slope[i] = (mean[i + 1] - mean[i - 1]) / 2.0
-            slope[0] = mean[1] - mean[0]
-            slope[width - 1] = mean[width - 1] - mean[width - 2]
+            mean = means[c]
+            slope = slopes[c]
             for i in range(width):
                 buffer[c, w0 + i] = buffer[c, w0 + i] - (scales[c] * mean[i] + shifts[c] * slope[i])
     return m
