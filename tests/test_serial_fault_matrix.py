@@ -101,10 +101,14 @@ def index_errors(chunks, sent, board_kind: str) -> tuple[np.ndarray, np.ndarray]
     n_host, n_truth = host_values.shape[0], truth_values.shape[0]
     for k, row in enumerate(np.round(host_values, digits)):
         places = positions.get(tuple(row), [])
-        # compare a run of samples that is whole on the host side: after k, or up to k
+        # compare a run of samples that is whole on the host side: after k, or up to k (at
+        # the end of the stream); a sample with neither is not matched
         ahead = (
             k + lookahead <= n_host and host_index[k + lookahead - 1] - host_index[k] < lookahead
         )
+        behind = k >= lookahead - 1 and host_index[k] - host_index[k - lookahead + 1] < lookahead
+        if not (ahead or behind):
+            continue
         lo = 0 if ahead else lookahead - 1
         for candidate in places[bisect.bisect_left(places, j) :]:
             if candidate - lo < 0 or candidate - lo + lookahead > n_truth or k - lo < 0:

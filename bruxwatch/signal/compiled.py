@@ -1,16 +1,20 @@
 """Optional compiled loops (Numba) for the per-sample stages whose cost is arithmetic, not
-Python: the filter's SOS cascade, the envelope's exact moving sum of squares, and the
-detection level (calibrated: comparisons and % MVC; adaptive: ratio to the background).
+Python: the float64 copy of a block with its check against the valid range, the filter's SOS
+cascade, ECG removal's QRS search and template subtraction beat by beat, the envelope's exact
+moving sum of squares, and the detection level (calibrated: comparisons and % MVC; adaptive:
+ratio to the background).
 
 Each loop does the same floating-point operations in the same order as the NumPy/SciPy code it
-stands in for, so its results are bit-identical (no fast-math, no fused multiply-add); the
-tests check that on random data and chunkings. Installed with the `fast` extra
+stands in for, NumPy's summation order included where it sums (`compiled_loops._pairwise_sum`),
+so its results are bit-identical (no fast-math, no fused multiply-add); the tests check that
+on random data and chunkings. Installed with the `fast` extra
 (`pip install 'bruxwatch[fast]'`); without Numba, or with `BRUXWATCH_COMPILED=0` in the
 environment, the NumPy/SciPy code runs and gives the same numbers more slowly.
 
-Loading costs about 0.25 s (Numba's import, and its on-disk cache of the loops) and about
-110 MB of memory, about what the loops save on one 8-hour night of 2 channels at 1 kHz (a
-one-night `bruxwatch analyze` took 3.4 s either way). So a process loads them once the jobs it
+Loading costs 0.25-0.4 s (Numba's import, and its on-disk cache of the loops) and about
+110 MB of memory, about what the loops save on one quiet 8-hour night of 2 channels at 1 kHz
+(a one-night `bruxwatch analyze` took 3.4 s either way; a night with ECG to remove gains
+about 0.8 s), and the recorder must stay within its memory. So a process loads them once the jobs it
 was given add up to `PAYS_OFF_VALUES` (`prepare`, which `analyze` calls for each recording):
 a live session, a short command or one night never imports Numba, and a process that scores
 several nights (a report, a re-scoring of a study) loads them at the second night and gains
