@@ -18,7 +18,7 @@ from bruxwatch.signal.calibration import Calibration
 from bruxwatch.signal.config import SignalConfig
 from bruxwatch.signal.events import Burst, BurstEnd, Episode, EpisodeEnd, Event, Gap
 from bruxwatch.signal.heart_rate import HeartRate, heart_rate
-from bruxwatch.signal.pipeline import Pipeline
+from bruxwatch.signal.pipeline import Pipeline, processing_delay
 from bruxwatch.signal.scoring import (
     BAD_CHANNEL_SHARE,
     ChannelQuality,
@@ -104,8 +104,13 @@ def analyze(
     config = config or SignalConfig()
     quality_block = max(1, round(config.quality.block_s * fs))
     step = max(1, n) if not block else _aligned(int(block), quality_block)
+    # ECG removal hands samples on `delay` late: the first block is longer by that much (modulo
+    # a quality block), so the blocks scored are whole quality blocks too.
+    shift = processing_delay(fs, kind, config) % quality_block
+    bounds = [0, *range(step + shift, n, step), n] if n > step + shift else [0, n][: 1 + (n > 0)]
     chunks = (
-        Chunk(first_index=start, samples=x[:, start : start + step]) for start in range(0, n, step)
+        Chunk(first_index=start, samples=x[:, start:end])
+        for start, end in zip(bounds[:-1], bounds[1:], strict=True)
     )
     return analyze_chunks(
         chunks,

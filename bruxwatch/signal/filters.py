@@ -118,8 +118,10 @@ class StreamingFilter:
             self._seeded[:] = True
         fast = compiled.kernels_for(x.shape[-1])
         if fast is not None:
-            y = np.array(x, dtype=np.float64, order="C")  # filtered in place
-            fast.sos_cascade(self.sos, y, self._state)
+            if x.dtype != np.float64 or x.strides[-1] != x.itemsize:
+                x = np.ascontiguousarray(x, dtype=np.float64)  # rows must be contiguous
+            y = np.empty(x.shape)
+            fast.sos_cascade(self.sos, x, y, self._state)
             return y
         if _KERNEL is not None:
             y = np.array(x, dtype=np.float64, order="C")
