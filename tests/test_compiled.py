@@ -12,10 +12,11 @@ import pytest
 
 from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Calibration, analyze, compiled
-from bruxwatch.signal.config import EcgConfig, FilterConfig
+from bruxwatch.signal.config import EcgConfig, FilterConfig, HeartConfig
 from bruxwatch.signal.ecg import EcgCanceller
 from bruxwatch.signal.envelope import ExactMovingSum, MovingRms
 from bruxwatch.signal.filters import StreamingFilter, design_sos
+from bruxwatch.signal.heart_rate import heart_rate
 
 pytest.importorskip("numba")
 
@@ -337,3 +338,26 @@ def test_the_environment_switch_keeps_numba_out():
 def test_without_numba_the_numpy_code_runs():
     code = "import sys\nsys.modules['numba'] = None\n" + SHORT_ANALYSIS
     assert _in_a_fresh_process(code).split() == ["False"] * 6
+
+
+@pytest.mark.parametrize("reference_beats", [1, 2, 4, 5, 8])
+def test_heart_rate_accepts_the_same_intervals(loaded, reference_beats):
+    """Beats with missed and false ones, unmatched shapes, pauses longer than the reference
+    span and changes of pace: both paths accept the same intervals in the same order."""
+    rng = np.random.default_rng(reference_beats)
+    fs = 1000.0
+    rr = rng.choice([0.8, 0.6, 1.1], size=9000, p=[0.6, 0.3, 0.1]) * rng.normal(1, 0.05, 9000)
+    rr[rng.random(9000) < 0.03] *= 2.0  # a beat missed
+    rr[rng.random(9000) < 0.03] *= 0.4  # a false beat
+    rr[rng.random(9000) < 0.002] += 40.0  # a pause: the reference goes stale
+    r_peaks = np.round(np.cumsum(rr) * fs).astype(np.int64)
+    matched = rng.random(r_peaks.size) > 0.05
+    config = HeartConfig(reference_beats=reference_beats, max_change=0.25)
+
+    def run():
+        return heart_rate(r_peaks.tolist(), matched.tolist(), fs, config)
+
+    fast, plain = _both_ways(run)
+    assert np.array_equal(fast.t_s, plain.t_s) and np.array_equal(fast.rr_s, plain.rr_s)
+    assert (fast.beats, fast.rejected) == (plain.beats, plain.rejected)
+    assert 1000 < fast.rr_s.size < r_peaks.size - 500  # some accepted, some rejected

@@ -7,8 +7,9 @@ overlapped: a worker thread band-passes the next block while this one scores the
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +31,9 @@ from bruxwatch.stream import Chunk, SignalKind, StreamInfo
 
 DEFAULT_BLOCK = 1 << 17
 """Samples per channel handed to the pipeline at a time by `analyze` (about 2 min at 1 kHz)."""
+
+FILTERED_AHEAD = 3
+"""Chunks the filtering worker may be ahead of the scoring (each held filtered meanwhile)."""
 
 
 @dataclass
@@ -139,21 +143,25 @@ def analyze_chunks(
     if total is not None:
         compiled.prepare(total * info.n_channels)
     events: list[Event] = []
-    stream = iter(chunks)
-    # Two-stage software pipeline: a worker filters chunk k+1 while this thread scores chunk k.
+    # Two-stage software pipeline: a worker filters the next chunks (in order, up to
+    # FILTERED_AHEAD of them) while this thread scores the current one. Running ahead by
+    # more than one lets either stage take longer on some chunks without the other waiting.
     with ThreadPoolExecutor(max_workers=1) as worker:
-        current = next(stream, None)
-        upcoming = worker.submit(pipeline.filter, current) if current is not None else None
-        while current is not None:
-            assert upcoming is not None
+        ahead: deque[tuple[Chunk, Future]] = deque()
+        stream = iter(chunks)
+        for chunk in stream:
+            ahead.append((chunk, worker.submit(pipeline.filter, chunk)))
+            if len(ahead) == FILTERED_AHEAD:
+                break
+        while ahead:
+            current, upcoming = ahead.popleft()
             stage = upcoming.result()
             following = next(stream, None)
             if following is not None:
-                upcoming = worker.submit(pipeline.filter, following)
+                ahead.append((following, worker.submit(pipeline.filter, following)))
             events += pipeline.score(current, stage).events
             if progress is not None:
                 progress(current.end_index, total or current.end_index)
-            current = following
     events += pipeline.finish()
     return scored(events, pipeline, pipeline.next_index, exclude_s)
 

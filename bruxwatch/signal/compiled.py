@@ -67,6 +67,7 @@ def load() -> bool:
                 summed_squares=compiled_loops.summed_squares,
                 find_beats=compiled_loops.find_beats,
                 subtract_beats=compiled_loops.subtract_beats,
+                accepted_intervals=compiled_loops.accepted_intervals,
             )
     return _enabled and _kernels is not None
 

@@ -476,3 +476,89 @@ def subtract_beats(  # pragma: no cover - compiled
             for i in range(width):
                 buffer[c, w0 + i] = buffer[c, w0 + i] - (scales[c] * mean[i] + shifts[c] * slope[i])
     return m
+
+
+@_jit("float64(float64[::1], int64)")
+def _median_of_few(values, n):  # pragma: no cover - compiled
+    """`ecg.median_of_few` of values[:n] (sorted in place): the middle one, or the mean of the
+    two middle ones."""
+    for i in range(1, n):  # insertion sort: n is a handful
+        v = values[i]
+        j = i - 1
+        while j >= 0 and values[j] > v:
+            values[j + 1] = values[j]
+            j -= 1
+        values[j + 1] = v
+    middle = n // 2
+    if n % 2:
+        return values[middle]
+    return (values[middle - 1] + values[middle]) / 2.0
+
+
+@_jit("int64(float64[::1], float64[::1], int64[::1], int64, float64, float64, int64[::1])")
+def accepted_intervals(  # pragma: no cover - compiled
+    r, rr_all, candidates, n_ref, span, max_change, accepted
+):
+    """`heart_rate.heart_rate`'s loop over the candidate intervals `candidates` (indices into
+    rr_all, ascending; interval k ends at beat time r[k + 1], s), decision for decision:
+    writes the indices of the accepted intervals, in the order they are accepted, to
+    `accepted` and returns how many. `recent` (the last n_ref accepted) and `run` (the
+    candidates awaiting a run) are rings, as the Python deques with maxlen are."""
+    recent_t = np.empty(n_ref)
+    recent_rr = np.empty(n_ref)
+    recent_first = 0
+    recent_count = 0
+    run_k = np.empty(n_ref, dtype=np.int64)
+    run_first = 0
+    run_count = 0
+    work = np.empty(n_ref)
+    count = 0
+    for j in range(candidates.shape[0]):
+        k = candidates[j]
+        rr = rr_all[k]
+        t = r[k + 1]
+        if recent_count == n_ref and t - recent_t[recent_first] <= span:
+            for i in range(n_ref):
+                work[i] = recent_rr[(recent_first + i) % n_ref]
+            reference = _median_of_few(work, n_ref)
+            if abs(rr - reference) > max_change * reference:
+                continue
+            taken_first = j  # the one interval, from candidates[j]
+            taken = 1
+            from_run = False
+        else:
+            if run_count and run_k[(run_first + run_count - 1) % n_ref] != k - 1:
+                run_count = 0
+            if run_count == n_ref:  # full: the oldest drops out
+                run_first = (run_first + 1) % n_ref
+                run_count -= 1
+            run_k[(run_first + run_count) % n_ref] = k
+            run_count += 1
+            if run_count < n_ref:
+                continue
+            for i in range(n_ref):
+                work[i] = rr_all[run_k[(run_first + i) % n_ref]]
+            middle = _median_of_few(work, n_ref)
+            consistent = True
+            for i in range(n_ref):
+                if abs(rr_all[run_k[(run_first + i) % n_ref]] - middle) > max_change * middle:
+                    consistent = False
+            if not consistent:
+                continue
+            taken_first = 0
+            taken = n_ref
+            from_run = True
+        for i in range(taken):
+            kk = run_k[(run_first + i) % n_ref] if from_run else candidates[taken_first]
+            if recent_count == n_ref:
+                recent_first = (recent_first + 1) % n_ref
+                recent_count -= 1
+            slot = (recent_first + recent_count) % n_ref
+            recent_t[slot] = r[kk + 1]
+            recent_rr[slot] = rr_all[kk]
+            recent_count += 1
+            accepted[count] = kk
+            count += 1
+        if from_run:
+            run_count = 0
+    return count

@@ -42,6 +42,7 @@ import numpy as np
 
 from bruxwatch.signal import compiled
 from bruxwatch.signal.config import EcgConfig
+from bruxwatch.signal.room import widened
 
 MIN_BEATS = 3
 """Beats averaged before a template is subtracted at all (fewer when the template holds
@@ -120,14 +121,26 @@ class EcgCanceller:
         self._candidate: int | None = None  # onset of a beat waiting for confirmation
         self._block_max: tuple[int, list[float]] = (0, [])  # (first block, its max d, ...)
 
-    def process(self, y: np.ndarray, first_index: int) -> tuple[np.ndarray, int]:
+    def process(self, y: np.ndarray, first_index: int, room: int = 0) -> tuple[np.ndarray, int]:
         """Feed filtered samples y (channels, n) from `first_index` on; returns the cleaned
-        samples that are ready and the index of the first of them (`delay` samples late)."""
-        if self._held.shape[1] == 0:
+        samples that are ready and the index of the first of them (`delay` samples late).
+
+        room: y is the tail of a wider array with this many columns before it, free to be
+        written, and y may be written too: when as many samples are held (as from the second
+        chunk on), they go there, and the wider array is the buffer (no joined copy).
+        """
+        held = self._held.shape[1]
+        if held == 0:
             self._start = first_index
         if self._scan is None:
             self._scan = first_index
-        buffer = np.concatenate((self._held, y), axis=1) if self._held.shape[1] else y.copy()
+        if room and held == room:
+            buffer = widened(y, held)
+            buffer[:, :held] = self._held
+        elif held:
+            buffer = np.concatenate((self._held, y), axis=1)
+        else:
+            buffer = y.copy()
         end = self._start + buffer.shape[1]
         lead = self.detect_on
         rows = buffer if lead is None else buffer[lead : lead + 1]

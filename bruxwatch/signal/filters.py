@@ -108,10 +108,11 @@ class StreamingFilter:
         self._zi_unit = sps.sosfilt_zi(self.sos)
         self._state = state
 
-    def process(self, x: np.ndarray) -> np.ndarray:
-        """Filter x (channels, n); returns float64 (channels, n)."""
+    def process(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Filter x (channels, n); returns float64 (channels, n): `out` when given (float64,
+        rows contiguous, which may lie apart, as in a view of a wider array)."""
         if x.shape[-1] == 0:
-            return np.zeros(x.shape, dtype=np.float64)
+            return np.zeros(x.shape, dtype=np.float64) if out is None else out
         fresh = ~self._seeded
         if fresh.any():
             self._state[fresh] = self._zi_unit[None, :, :] * x[fresh, 0][:, None, None]
@@ -120,13 +121,16 @@ class StreamingFilter:
         if fast is not None:
             if x.dtype != np.float64 or x.strides[-1] != x.itemsize:
                 x = np.ascontiguousarray(x, dtype=np.float64)  # rows must be contiguous
-            y = np.empty(x.shape)
+            y = np.empty(x.shape) if out is None else out
             fast.sos_cascade(self.sos, x, y, self._state)
             return y
         if _KERNEL is not None:
             y = np.array(x, dtype=np.float64, order="C")
             _KERNEL(self.sos, y, self._state)
+        else:
+            y, zi = sps.sosfilt(self.sos, x, axis=-1, zi=self._state.transpose(1, 0, 2))
+            self._state = np.ascontiguousarray(zi.transpose(1, 0, 2))
+        if out is None:
             return y
-        y, zi = sps.sosfilt(self.sos, x, axis=-1, zi=self._state.transpose(1, 0, 2))
-        self._state = np.ascontiguousarray(zi.transpose(1, 0, 2))
-        return y
+        out[...] = y
+        return out

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bruxwatch.signal import compiled
 from bruxwatch.signal.config import HeartConfig
 from bruxwatch.signal.ecg import median_of_few
 
@@ -107,6 +108,26 @@ def heart_rate(
     low, high = 60.0 / config.max_bpm, 60.0 / config.min_bpm
     rr_all = np.diff(r)
     candidate = ok[1:] & ok[:-1] & (rr_all >= low) & (rr_all <= high)
+    fast = compiled.kernels_for(r.size)
+    if fast is not None:  # the same decisions in one compiled loop
+        candidates = np.flatnonzero(candidate).astype(np.int64)
+        taken = np.empty(candidates.size, dtype=np.int64)
+        n = fast.accepted_intervals(
+            r,
+            rr_all,
+            candidates,
+            config.reference_beats,
+            REFERENCE_SPAN_S,
+            config.max_change,
+            taken,
+        )
+        taken = taken[:n]
+        return HeartRate(
+            r[taken + 1],
+            rr_all[taken],
+            beats=int(r.size),
+            rejected=max(0, int(r.size) - 1 - n),
+        )
     times: list[float] = []
     intervals: list[float] = []
     n_ref = config.reference_beats

@@ -97,6 +97,7 @@ class MainsTracker:
         self._absent: dict[int, int] = {}  # notched harmonic -> checks in a row without it
         self._seen: dict[tuple, int] = {}  # line not yet acted on -> checks in a row with it
         self._sides: dict[int, np.ndarray] = {}  # line's bin -> the bins around it
+        self._below_limit: dict[float, list[int]] = {}  # fundamental -> its harmonics notched
         # lines checked at once: (frequencies, others, their bins, their neighbourhoods)
         self._lines: tuple[list[float], list[float], np.ndarray, np.ndarray] | None = None
 
@@ -134,7 +135,8 @@ class MainsTracker:
                 break
             if self._have == self.window:
                 checks.append(check)
-                windows.append(np.concatenate(self._parts, axis=-1))
+                parts = self._parts  # np.stack below copies them: one needs no joining
+                windows.append(parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1))
             self.restart()
             self._next_check = self._following(check)
         if not checks:
@@ -163,9 +165,10 @@ class MainsTracker:
     def _strengths(self, windows: np.ndarray) -> list[dict[float, float]]:
         """Each window's `_line_ratios`, from windows (checks, channels, window) of raw
         samples."""
-        centred = windows - windows.mean(axis=-1, keepdims=True)
-        power = np.abs(np.fft.rfft(centred * self._taper, axis=-1)) ** 2  # (.., bins)
-        return self._line_ratios(power)
+        tapered = windows - windows.mean(axis=-1, keepdims=True)
+        tapered *= self._taper
+        power = np.abs(np.fft.rfft(tapered, axis=-1))
+        return self._line_ratios(np.square(power, out=power))  # (.., bins)
 
     def _decide(self, strengths: dict[float, float]) -> NotchPlan:
         """The plan after one check, given its lines' strengths (`_line_ratios`)."""
@@ -173,32 +176,47 @@ class MainsTracker:
         f0 = self.plan.mains_hz
         assert f0 is not None
         if self.auto_frequency:
-            strength = {f: strengths[f] for f in CANDIDATES_HZ}
-            best = max(strength, key=strength.__getitem__)
-            wins = best != f0 and strength[best] >= ratio and strength[best] > strength[f0]
+            best = CANDIDATES_HZ[0]  # the first of the strongest, as max() picks
+            for f in CANDIDATES_HZ[1:]:
+                if strengths[f] > strengths[best]:
+                    best = f
+            wins = best != f0 and strengths[best] >= ratio and strengths[best] > strengths[f0]
             if self._confirmed(("mains", best), wins):
                 f0 = best
                 self._absent.clear()
                 self._seen.clear()
         if not self.auto_harmonics:
             return self._fixed_at(f0)
-        limit = notch_limit(self.fs, self.high_hz, f0)
-        current = set(self.plan.harmonics) if f0 == self.plan.mains_hz else {1}
-        kept = {1}
-        for k in range(2, int(limit // f0) + 1):
-            if not k * f0 < limit:
-                continue
+        same = f0 == self.plan.mains_hz
+        current = self.plan.harmonics if same else (1,)
+        kept = [1]
+        for k in self._harmonics_below_limit(f0):
             line = strengths[k * f0]
             if k not in current:
-                if self._confirmed(("harmonic", k), line >= ratio):
-                    kept.add(k)
+                if line >= ratio:
+                    if self._confirmed(("harmonic", k), True):
+                        kept.append(k)
+                elif self._seen:  # not seen this time: its count starts again
+                    self._seen.pop(("harmonic", k), None)
                 continue
             self._absent[k] = self._absent.get(k, 0) + 1 if line < ratio / 3 else 0
             if self._absent[k] < ABSENT_CHECKS:
-                kept.add(k)
+                kept.append(k)
             else:
                 del self._absent[k]
-        return NotchPlan(f0, tuple(sorted(kept)))
+        harmonics = tuple(kept)  # ascending: k runs upwards
+        if same and harmonics == self.plan.harmonics:
+            return self.plan
+        return NotchPlan(f0, harmonics)
+
+    def _harmonics_below_limit(self, f0: float) -> range | list[int]:
+        """The multiples k >= 2 of f0 below its notch limit (kept per fundamental)."""
+        found = self._below_limit.get(f0)
+        if found is None:
+            limit = notch_limit(self.fs, self.high_hz, f0)
+            found = [k for k in range(2, int(limit // f0) + 1) if k * f0 < limit]
+            self._below_limit[f0] = found
+        return found
 
     def _fixed_at(self, f0: float) -> NotchPlan:
         """The fixed number of harmonics (`notch_harmonics`) of fundamental f0 that fit."""

@@ -24,6 +24,7 @@ from bruxwatch.signal.filters import StreamingFilter, band_edges, design_sos
 from bruxwatch.signal.hysteresis import Hysteresis
 from bruxwatch.signal.mains import CANDIDATES_HZ, MainsTracker, NotchPlan
 from bruxwatch.signal.quality import QualityMonitor
+from bruxwatch.signal.room import widened, with_room
 from bruxwatch.stream import ECG_CHANNEL, Chunk, StreamInfo
 
 
@@ -43,6 +44,8 @@ class Filtered:
     invalid: (channels, n) bool where the input was impossible (not finite, beyond the rails
         or `max_abs`) and held at the last valid value; None when every sample was valid.
     notches: (sample index, plan) where the mains notches changed inside the chunk.
+    room: columns free before `raw` and `filtered` in the arrays they are views of (0: none).
+        ECG removal puts the samples it held back there, instead of joining copies.
     """
 
     raw: np.ndarray
@@ -55,6 +58,7 @@ class Filtered:
     before_gap: Filtered | None = None
     restarted: bool = False
     cleaned: bool = False
+    room: int = 0
 
 
 @dataclass
@@ -193,7 +197,9 @@ class Pipeline:
         x = np.asarray(chunk.samples)
         if x.ndim != 2 or x.shape[0] != self.info.n_channels:
             raise ValueError(f"chunk must be (channels={self.info.n_channels}, n), got {x.shape}")
-        x, checked = self._float64(x)
+        room = 0 if self._ecg is None else self._ecg.delay  # what ECG removal holds back
+        x, checked = self._float64(x, room)
+        room = room if checked else 0  # the check found impossible samples: held in a copy
         first = chunk.first_index
         if self._filter_next is not None and first < self._filter_next:
             raise ValueError(f"chunk at sample {first} overlaps samples already processed")
@@ -208,6 +214,7 @@ class Pipeline:
         x, invalid = (x, None) if checked else self._held_valid(x)
         bridged = max(gap, 0)
         if bridged:
+            room = 0
             mains = self._mains.plan.mains_hz if self._mains is not None else None
             period = self.fs / mains if mains else None
             x = np.concatenate((self._recent.stand_in(bridged, period), x), axis=1)
@@ -220,8 +227,10 @@ class Pipeline:
         else:
             changes = self._mains.feed(x, start) if self._mains is not None else []
             if not changes:
-                filtered = self._filter.process(x)
+                out = with_room(x.shape, room) if room else None
+                filtered = self._filter.process(x, out)
             else:  # the notches change at exact samples: filter the pieces between
+                room = 0
                 pieces, pos = [], 0
                 for offset, plan in changes:
                     pieces.append(self._filter.process(x[:, pos:offset]))
@@ -242,6 +251,7 @@ class Pipeline:
             bridged_at=start,
             restarted=restarted,
             cleaned=self._ecg is None,
+            room=room,
         )
 
     def _cleaned(self, stage: Filtered) -> Filtered:
@@ -252,8 +262,10 @@ class Pipeline:
         if stage.restarted:
             before_gap = self._flush_held()
             self._ecg.reset()
-        filtered, start = self._ecg.process(stage.filtered, stage.first_index)
-        raw, invalid = self._delayed.process(stage.raw, stage.invalid, filtered.shape[1])
+        filtered, start = self._ecg.process(stage.filtered, stage.first_index, stage.room)
+        raw, invalid = self._delayed.process(
+            stage.raw, stage.invalid, filtered.shape[1], stage.room
+        )
         return dataclasses.replace(
             stage,
             raw=raw,
@@ -307,16 +319,16 @@ class Pipeline:
         self._filter.replace_sections(sos, carried)
         self._notched = wanted
 
-    def _float64(self, samples: np.ndarray) -> tuple[np.ndarray, bool]:
+    def _float64(self, samples: np.ndarray, room: int) -> tuple[np.ndarray, bool]:
         """The chunk as float64, and whether every sample is known to be possible (True: no
         need to check them again): with the compiled loops, a long float block is converted
-        and checked in one pass."""
+        and checked in one pass, into an array with `room` free columns before it."""
         fast = compiled.kernels_for(samples.shape[1])
         if fast is None or samples.dtype not in (np.float32, np.float64):
             return np.asarray(samples, dtype=np.float64), False
         if samples.strides[1] != samples.itemsize:
             samples = np.ascontiguousarray(samples)  # rows must be contiguous
-        x = np.empty(samples.shape)
+        x = with_room(samples.shape, room)
         low, high = self._valid_range
         return x, fast.checked_float64(samples, x, low, high)
 
@@ -592,14 +604,21 @@ class _DelayLine:
         self._invalid: np.ndarray | None = None
 
     def process(
-        self, raw: np.ndarray, invalid: np.ndarray | None, ready: int
+        self, raw: np.ndarray, invalid: np.ndarray | None, ready: int, room: int = 0
     ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The `ready` oldest samples of what is held and `raw` (channels, n); what is held
+        goes into the `room` free columns before `raw` when they are enough."""
         if self._raw is not None and self._raw.shape[1]:
+            held = self._raw.shape[1]
             if invalid is not None or self._invalid is not None:
                 invalid = np.concatenate(
                     (_mask(self._invalid, self._raw), _mask(invalid, raw)), axis=1
                 )
-            raw = np.concatenate((self._raw, raw), axis=1)
+            if held == room:
+                raw = widened(raw, held)
+                raw[:, :held] = self._raw
+            else:
+                raw = np.concatenate((self._raw, raw), axis=1)
         self._raw, out = raw[:, ready:], raw[:, :ready]
         if invalid is None:
             self._invalid = None
