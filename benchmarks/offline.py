@@ -4,7 +4,8 @@ Scores two simulated nights (8 h, 2 channels, 1 kHz by default) with `bruxwatch.
 called as a plain library function (no allocator tuning): first with the NumPy/SciPy code
 alone, then with the optional compiled loops (`bruxwatch.signal.compiled`, when Numba is
 installed: `pip install -e '.[fast]'`; the time to load them is printed), then again after
-`bruxwatch.memory.keep_freed_memory()`, as the bruxwatch command calls it:
+`bruxwatch.memory.keep_freed_memory()`, as the bruxwatch command calls it, and last as a plain
+call in a fresh interpreter, which loads the loops itself when the night pays for them:
 - quiet: the simulator's default night (mains 4 uV with its 2nd and 3rd harmonics, a 12-uV ECG
   that ECG removal mostly does not find);
 - bedroom: mains 40 uV with harmonics, an 80-uV ECG found and subtracted at every beat, the rest
@@ -23,7 +24,9 @@ BrainFlow; under 100 us per 10-ms chunk.
 from __future__ import annotations
 
 import argparse
+import json
 import resource
+import subprocess
 import sys
 import time
 
@@ -86,6 +89,34 @@ NIGHTS = {
     "bedroom": {"mains_uv": 40.0, "ecg_uv": 80.0, "rest_drift": 2.0},
 }
 CALIBRATION = Calibration(rest=(2.4, 2.4), mvc=(220.0, 220.0))
+
+
+PLAIN_CALLS = """
+import json, sys, time
+from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
+from bruxwatch.signal import Calibration, analyze
+hours, fs, extra = float(sys.argv[1]), float(sys.argv[2]), json.loads(sys.argv[3])
+config = SimulatorConfig(scenario="night", duration_s=hours * 3600, fs=fs, seed=1, **extra)
+x = Simulator(config).generate()
+calibration = Calibration(rest=(2.4, 2.4), mvc=(220.0, 220.0))
+for _ in range(3):
+    start = time.perf_counter()
+    analyze(x, fs, calibration=calibration)
+    print(time.perf_counter() - start)
+"""
+
+
+def plain_calls(hours: float, fs: float, extra: dict) -> list[float]:
+    """Seconds of three `analyze` calls in a fresh interpreter, as a program calls it: no
+    allocator tuning, no explicit loading (the first call loads the compiled loops itself,
+    when installed and the night is long enough to pay for them)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PLAIN_CALLS, str(hours), str(fs), json.dumps(extra)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [float(line) for line in done.stdout.split()]
 
 
 def score_seconds(x: np.ndarray, fs: float, repeat: int) -> dict[str, float]:
@@ -164,6 +195,16 @@ def main() -> int:
                     f"  analyze {name:10s} after keep_freed_memory: {seconds:7.3f} s  "
                     f"{seconds / bare:5.2f}x the bare pass"
                 )
+    pays_off = compiled.PAYS_OFF_VALUES / 1e6
+    print("\nanalyze as a plain call in a fresh process (calibrated; the first call loads")
+    print(f"the compiled loops itself once a job reaches {pays_off:.0f} M values):")
+    for (night, extra), row in zip(NIGHTS.items(), rows, strict=True):
+        first, *then = plain_calls(args.hours, args.fs, extra)
+        bare = row[1]
+        print(
+            f"  {night:8s} first call {first:6.3f} s ({first / bare:4.2f}x the bare pass), then "
+            + ", ".join(f"{t:.3f} s ({t / bare:4.2f}x)" for t in then)
+        )
     if rows[0][2] is None:
         print("\nbrainflow: not installed (pip install -e '.[bench]'); comparison skipped")
     print("targets: <= 1.5x the bare pass, >= 3x BrainFlow's speed")

@@ -1,8 +1,8 @@
 """Optional compiled loops (Numba) for the per-sample stages whose cost is arithmetic, not
 Python: the float64 copy of a block with its check against the valid range, the filter's SOS
 cascade, ECG removal's QRS search and template subtraction beat by beat, the envelope's exact
-moving sum of squares, and the detection level (calibrated: comparisons and % MVC; adaptive:
-ratio to the background).
+moving sum of squares, the detection level (calibrated: comparisons and % MVC; adaptive:
+ratio to the background), and the heart rate's rules for the RR intervals.
 
 Each loop does the same floating-point operations in the same order as the NumPy/SciPy code it
 stands in for, NumPy's summation order included where it sums (`compiled_loops._pairwise_sum`),
@@ -11,15 +11,15 @@ on random data and chunkings. Installed with the `fast` extra
 (`pip install 'bruxwatch[fast]'`); without Numba, or with `BRUXWATCH_COMPILED=0` in the
 environment, the NumPy/SciPy code runs and gives the same numbers more slowly.
 
-Loading costs 0.25-0.4 s (Numba's import, and its on-disk cache of the loops) and about
-110 MB of memory, about what the loops save on one quiet 8-hour night of 2 channels at 1 kHz
-(a one-night `bruxwatch analyze` took 3.4 s either way; a night with ECG to remove gains
-about 0.8 s), and the recorder must stay within its memory. So a process loads them once the jobs it
-was given add up to `PAYS_OFF_VALUES` (`prepare`, which `analyze` calls for each recording):
-a live session, a short command or one night never imports Numba, and a process that scores
-several nights (a report, a re-scoring of a study) loads them at the second night and gains
-on every night from there. Once loaded, they run for any block of at least `MIN_SAMPLES`
-samples per channel (a 10-ms live chunk gains nothing).
+Loading costs 0.25-0.4 s (Numba's import, and its on-disk cache of the loops; the first
+load after an install compiles them, about 7 s, once) and about 110 MB of memory. An 8-hour
+night of 2 channels at 1 kHz scores in about 0.62 s with the loops, against 1.0 s (quiet) to
+1.6 s (ECG to remove) without, so the loops pay for their loading within one night. A
+process loads them once the jobs it was given add up to `PAYS_OFF_VALUES` (`prepare`, which
+`analyze` calls for each recording): a live session (the recorder stays within its memory)
+or a short command never imports Numba; scoring a night (`bruxwatch analyze`, the morning's
+preparation after `record`, a report) loads them at its start. Once loaded, they run for any
+block of at least `MIN_SAMPLES` samples per channel (a 10-ms live chunk gains nothing).
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ from types import SimpleNamespace
 MIN_SAMPLES = 4096
 """Samples per channel from which a block goes through a compiled loop (once loaded)."""
 
-PAYS_OFF_VALUES = 60_000_000
+PAYS_OFF_VALUES = 40_000_000
 """Samples × channels a process must have been given (`prepare`) before it loads the loops:
-more than one 8-hour night of 2 channels at 1 kHz (57.6 M)."""
+about 5.5 hours of 2 channels at 1 kHz. From there the time they save exceeds their loading
+time even on a quiet night (0.4 s saved for 57.6 M values against 0.3 s to load)."""
 
 _SWITCH = "BRUXWATCH_COMPILED"
 
