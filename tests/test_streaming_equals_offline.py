@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bruxwatch.signal import Calibration, Pipeline, analyze
+from bruxwatch.signal.analysis import analyze_chunks, regrouped
 from bruxwatch.signal.events import EpisodeEnd
 from bruxwatch.stream import Chunk
 
@@ -78,3 +79,55 @@ def test_empty_recording_scores_to_nothing():
     for block in (None, 1000):
         result = analyze(np.zeros((2, 0), dtype=np.float32), 1000.0, block=block)
         assert result.episodes == [] and result.summary.hours == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 900), min_size=1, max_size=30),
+    gaps=st.lists(st.integers(0, 3), min_size=30, max_size=30),
+    step=st.integers(1, 500),
+    shift=st.integers(0, 499),
+)
+def test_regrouped_blocks_hold_the_same_samples_cut_at_fixed_indices(sizes, gaps, step, shift):
+    shift %= step
+    chunks, index = [], 5
+    for k, size in enumerate(sizes):
+        missing = 40 * gaps[k] if k else 0
+        index += missing
+        samples = np.arange(index, index + size, dtype=np.float32)[None, :].repeat(2, axis=0)
+        chunks.append(Chunk(index, samples, missing))
+        index += size
+    blocks = list(regrouped(chunks, step, shift))
+    joined = np.concatenate([b.samples for b in blocks], axis=1) if blocks else np.zeros((2, 0))
+    assert np.array_equal(joined, np.concatenate([c.samples for c in chunks], axis=1))
+    for b in blocks:
+        assert b.n > 0 and np.array_equal(b.samples[0], np.arange(b.first_index, b.end_index))
+        inside = np.arange(b.first_index + 1, b.end_index)  # no block boundary within
+        assert not np.any((inside - shift) % step == 0)
+    assert not blocks or blocks[0].missing_before == blocks[0].first_index - 5  # from 5 on
+    for before, after in zip(blocks[:-1], blocks[1:], strict=True):
+        gap = after.first_index - before.end_index
+        assert after.missing_before == gap  # the block after a gap says it, others 0
+        assert gap > 0 or (before.end_index - shift) % step == 0  # cut at gaps and there only
+
+
+def test_a_block_inside_one_chunk_is_a_view_of_it():
+    x = np.zeros((2, 1000), dtype=np.float32)
+    blocks = list(regrouped([Chunk(0, x)], 300, 70))
+    assert [(b.first_index, b.n) for b in blocks] == [
+        (0, 70),
+        (70, 300),
+        (370, 300),
+        (670, 300),
+        (970, 30),
+    ]
+    assert all(np.shares_memory(b.samples, x) for b in blocks)
+
+
+def test_a_stored_night_in_one_minute_blocks_scores_as_analyze(awake_recording):
+    sim, x = awake_recording
+    minute = int(60 * sim.fs)
+    chunks = [Chunk(a, x[:, a : a + minute]) for a in range(0, x.shape[1], minute)]
+    stored = analyze_chunks(chunks, sim.info, calibration=CALIBRATION, total=x.shape[1])
+    whole = analyze(x, sim.fs, calibration=CALIBRATION, block=None)
+    assert stored.events == whole.events and stored.episodes

@@ -8,7 +8,7 @@ overlapped: a worker thread band-passes the next block while this one scores the
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -105,17 +105,7 @@ def analyze(
         device="analysis",
         rails=rails,
     )
-    config = config or SignalConfig()
-    quality_block = max(1, round(config.quality.block_s * fs))
-    step = max(1, n) if not block else _aligned(int(block), quality_block)
-    # ECG removal hands samples on `delay` late: the first block is longer by that much (modulo
-    # a quality block), so the blocks scored are whole quality blocks too.
-    shift = processing_delay(fs, kind, config) % quality_block
-    bounds = [0, *range(step + shift, n, step), n] if n > step + shift else [0, n][: 1 + (n > 0)]
-    chunks = (
-        Chunk(first_index=start, samples=x[:, start:end])
-        for start, end in zip(bounds[:-1], bounds[1:], strict=True)
-    )
+    chunks = [Chunk(first_index=0, samples=x)] if n else []
     return analyze_chunks(
         chunks,
         info,
@@ -124,6 +114,7 @@ def analyze(
         progress=progress,
         total=n,
         exclude_s=exclude_s,
+        block=block,
     )
 
 
@@ -136,12 +127,25 @@ def analyze_chunks(
     progress: Callable[[int, int], None] | None = None,
     total: int | None = None,
     exclude_s: Sequence[tuple[float, float]] = (),
+    block: int | None = DEFAULT_BLOCK,
 ) -> Analysis:
     """Score a stream given as chunks in order (gaps as jumps in `first_index`), such as a
-    recording read back from the store. Same pipeline and result as `analyze`."""
-    pipeline = Pipeline(info, config or SignalConfig(), calibration)
+    recording read back from the store. Same pipeline and result as `analyze`.
+
+    block: samples per pipeline call: the chunks are cut and joined into blocks of about
+    that many (None: as they come), whatever their own size (a recorded night comes in
+    blocks of a minute).
+    """
+    config = config or SignalConfig()
+    pipeline = Pipeline(info, config, calibration)
     if total is not None:
         compiled.prepare(total * info.n_channels)
+    if block:
+        quality_block = max(1, round(config.quality.block_s * info.fs))
+        # ECG removal hands samples on `delay` late: the first block is longer by that much
+        # (modulo a quality block), so the blocks scored are whole quality blocks too.
+        delay = processing_delay(info.fs, info.kind, config)
+        chunks = regrouped(chunks, _aligned(int(block), quality_block), delay % quality_block)
     events: list[Event] = []
     # Two-stage software pipeline: a worker filters the next chunks (in order, up to
     # FILTERED_AHEAD of them) while this thread scores the current one. Running ahead by
@@ -164,6 +168,40 @@ def analyze_chunks(
                 progress(current.end_index, total or current.end_index)
     events += pipeline.finish()
     return scored(events, pipeline, pipeline.next_index, exclude_s)
+
+
+def regrouped(chunks: Iterable[Chunk], step: int, shift: int = 0) -> Iterator[Chunk]:
+    """The samples of `chunks` (in order) cut and joined into blocks that end at the stream
+    indices equal to `shift` modulo `step`, and where samples are missing: the same samples
+    at the same indices, in fewer, larger chunks or in smaller ones. A block that lies inside
+    one chunk is a view of it; joining pieces copies them."""
+    pieces: list[np.ndarray] = []
+    start = end = 0
+    missing = 0  # samples lost just before the block being gathered (empty chunks' too)
+
+    def joined() -> Chunk:
+        samples = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)
+        return Chunk(start, samples, missing)
+
+    for chunk in chunks:
+        if pieces and chunk.first_index != end:  # a gap: the block so far ends here
+            yield joined()
+            pieces, missing = [], 0
+        if not pieces:
+            start = end = chunk.first_index
+            missing += chunk.missing_before
+        taken = 0
+        while taken < chunk.n:
+            boundary = shift + ((end - shift) // step + 1) * step  # the next one after `end`
+            part = chunk.samples[:, taken : taken + boundary - end]
+            pieces.append(part)
+            taken += part.shape[1]
+            end += part.shape[1]
+            if end == boundary:
+                yield joined()
+                pieces, start, missing = [], end, 0
+    if pieces:
+        yield joined()
 
 
 def _aligned(block: int, quality_block: int) -> int:
