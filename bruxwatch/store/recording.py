@@ -10,7 +10,9 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -206,14 +208,19 @@ class Recording:
         row = self.db.execute("SELECT MAX(first_index + n) FROM blocks").fetchone()
         return int(row[0] or 0)
 
-    def chunks(self, max_samples: int = 1 << 17) -> Iterator[Chunk]:
-        """The samples as recorded, in order, with gaps as `missing_before`."""
+    def chunks(self, max_samples: int = 1 << 17, read_ahead: int = 0) -> Iterator[Chunk]:
+        """The samples as recorded, in order, with gaps as `missing_before`.
+
+        read_ahead: blocks decoded ahead in a thread of their own while the caller works on
+        the ones before (decompression lets other threads run): scoring a night reads it
+        in about the time it scores it, instead of one after the other. 0: none.
+        """
         n_channels = self.info.n_channels
-        expected = None
-        for first, n, data, codec in self.db.execute(
+        rows = self.db.execute(
             f"SELECT first_index, n, data, {self._codec} FROM blocks ORDER BY first_index"
-        ):
-            samples = decode_block(codec, data, n_channels, n)
+        )
+        expected = None
+        for first, n, samples in _decoded(rows, n_channels, read_ahead):
             missing = 0 if expected is None else first - expected
             for k in range(0, n, max_samples):
                 yield Chunk(first + k, samples[:, k : k + max_samples], missing if k == 0 else 0)
@@ -336,3 +343,25 @@ def write_copy(recording: Recording, path: Path, options: object) -> str:
     """`export --copy`: the night in one self-contained file (Recording.copy_to)."""
     recording.copy_to(path)
     return f"{path} (the whole night in one file)"
+
+
+def _decoded(
+    rows: Iterable[tuple[int, int, bytes, str | None]], n_channels: int, ahead: int
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(first index, n, samples) of stored block rows, in order; with `ahead` > 0 up to that
+    many blocks are decoded in a worker thread ahead of the one handed on (the rows are
+    still fetched in the caller's thread, which owns the SQLite connection)."""
+    if ahead <= 0:
+        for first, n, data, codec in rows:
+            yield first, n, decode_block(codec, data, n_channels, n)
+        return
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        pending: deque[tuple[int, int, Future[np.ndarray]]] = deque()
+        for first, n, data, codec in rows:
+            pending.append((first, n, worker.submit(decode_block, codec, data, n_channels, n)))
+            if len(pending) > ahead:
+                first, n, decoding = pending.popleft()
+                yield first, n, decoding.result()
+        while pending:
+            first, n, decoding = pending.popleft()
+            yield first, n, decoding.result()

@@ -35,6 +35,9 @@ from bruxwatch.store.night_schema import SessionInfo
 from bruxwatch.store.recording import Recording
 from bruxwatch.stream import ACCEL, ECG_CHANNEL, PPG, gapless_chunks
 
+READ_AHEAD = 4
+"""Stored blocks decoded ahead, in a thread of their own, while a night is scored."""
+
 
 @dataclass
 class ScoredNight:
@@ -152,7 +155,7 @@ def score_night(
     scoring = scoring or stored_scoring(recording, channels)
     config = scoring.config
     analysis = analyze_chunks(
-        recording.chunks(),
+        recording.chunks(read_ahead=READ_AHEAD),
         recording.info,
         calibration=scoring.calibration,
         config=config,
