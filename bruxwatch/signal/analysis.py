@@ -1,8 +1,9 @@
 """Whole-recording analysis: the streaming Pipeline fed a night at once.
 
-`analyze` hands the recording to the same `Pipeline` a live session uses, in blocks of about
-half a minute (cache-sized; the result is the same for any blocking), with its two stages
-overlapped: a worker thread band-passes the next block while this one scores the current one.
+`analyze` and `analyze_chunks` hand the recording to the same `Pipeline` a live session uses,
+in blocks of about 2 minutes (`regrouped`: cache-sized; the result is the same for any
+blocking), with its two stages overlapped: a worker thread band-passes the next blocks while
+this one scores the current one.
 """
 
 from __future__ import annotations
@@ -142,8 +143,8 @@ def analyze_chunks(
         compiled.prepare(total * info.n_channels)
     if block:
         quality_block = max(1, round(config.quality.block_s * info.fs))
-        # ECG removal hands samples on `delay` late: the first block is longer by that much
-        # (modulo a quality block), so the blocks scored are whole quality blocks too.
+        # ECG removal hands samples on `delay` late: blocks cut that much (modulo a quality
+        # block) after the quality blocks' edges reach scoring as whole quality blocks.
         delay = processing_delay(info.fs, info.kind, config)
         chunks = regrouped(chunks, _aligned(int(block), quality_block), delay % quality_block)
     events: list[Event] = []

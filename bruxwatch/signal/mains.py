@@ -209,7 +209,7 @@ class MainsTracker:
             return self.plan
         return NotchPlan(f0, harmonics)
 
-    def _harmonics_below_limit(self, f0: float) -> range | list[int]:
+    def _harmonics_below_limit(self, f0: float) -> list[int]:
         """The multiples k >= 2 of f0 below its notch limit (kept per fundamental)."""
         found = self._below_limit.get(f0)
         if found is None:
