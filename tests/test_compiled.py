@@ -12,11 +12,15 @@ import pytest
 
 from bruxwatch.emulated.simulator import Simulator, SimulatorConfig
 from bruxwatch.signal import Calibration, analyze, compiled
-from bruxwatch.signal.config import EcgConfig, FilterConfig, HeartConfig
+from bruxwatch.signal.analysis import regrouped
+from bruxwatch.signal.config import EcgConfig, FilterConfig, HeartConfig, SignalConfig
 from bruxwatch.signal.ecg import EcgCanceller
 from bruxwatch.signal.envelope import ExactMovingSum, MovingRms
+from bruxwatch.signal.events import EpisodeEnd, Gap
 from bruxwatch.signal.filters import StreamingFilter, design_sos
 from bruxwatch.signal.heart_rate import heart_rate
+from bruxwatch.signal.pipeline import Pipeline, processing_delay
+from bruxwatch.stream import Chunk
 
 pytest.importorskip("numba")
 
@@ -247,6 +251,60 @@ def test_a_channel_left_out_is_left_out_alike(loaded):
     assert fast.bad_intervals  # the flat lead was noticed
     assert fast.events == plain.events
     assert any(200 < e.start_s < 700 for e in fast.bursts)  # scored on the other channel
+
+
+def test_a_recorded_night_with_gaps_scores_alike(loaded):
+    """A stored night as the store hands it on: one-minute chunks, a short gap bridged, a long
+    one restarting the chain, and an impossible sample, cut into blocks as `analyze_chunks`
+    cuts them. Both paths give the same samples at every stage, sample for sample (the held
+    samples put in the room before each block included), and the same events and beats."""
+    sim = Simulator(
+        SimulatorConfig(
+            scenario="night", duration_s=1200.0, fs=1000.0, seed=2, mains_uv=40.0, ecg_uv=80.0
+        )
+    )
+    x = sim.generate()
+    x[0, 400_123] = np.nan  # held at the last valid sample, on both paths
+    minute = 60_000
+    chunks = []
+    for a in range(0, x.shape[1], minute):
+        part = x[:, a : a + minute]
+        if a == 4 * minute:
+            part = part[:, 20:]  # 20 ms lost: bridged
+        if a == 9 * minute:
+            part = part[:, 30_000:]  # 30 s lost: the chain starts again
+        first = a + minute - part.shape[1] if a in (4 * minute, 9 * minute) else a
+        chunks.append(Chunk(first, part))
+    calibration = Calibration(rest=(2.4, 2.4), mvc=(220.0, 220.0))
+    delay = processing_delay(sim.fs, "raw", SignalConfig())
+
+    def run():
+        pipeline = Pipeline(sim.info, calibration=calibration)
+        events, outputs, judged_raw = [], [], []
+        judge = pipeline.quality.process
+
+        def judged(raw, filtered, first, invalid=None):  # the raw input quality is given
+            judged_raw.append((first, raw.copy(), None if invalid is None else invalid.copy()))
+            return judge(raw, filtered, first, invalid)
+
+        pipeline.quality.process = judged
+        for chunk in regrouped(chunks, 50_000, delay):
+            out = pipeline.score(chunk, pipeline.filter(chunk))
+            events += out.events
+            outputs.append((out.first_index, out.filtered.copy(), out.envelope, out.level))
+        return events + pipeline.finish(), outputs + judged_raw, judged_raw, pipeline.r_peaks
+
+    (events, fast, raws, beats), (plain_events, plain, _, plain_beats) = _both_ways(run)
+    assert events == plain_events and beats == plain_beats and len(beats) > 300
+    assert any(isinstance(e, EpisodeEnd) for e in events)
+    assert any(isinstance(e, Gap) and e.bridged for e in events)
+    assert any(isinstance(e, Gap) and not e.bridged for e in events)
+    assert len(fast) == len(plain) > 40
+    for (first, *arrays), (plain_first, *plain_arrays) in zip(fast, plain, strict=True):
+        assert first == plain_first
+        for a, b in zip(arrays, plain_arrays, strict=True):
+            assert (a is None and b is None) or np.array_equal(a, b)
+    assert any(invalid is not None for _, _, invalid in raws)  # the NaN was held
 
 
 def test_calibrated_level_meets_its_definition_at_ties_and_left_out_channels(loaded):
