@@ -607,7 +607,8 @@ class _DelayLine:
         self, raw: np.ndarray, invalid: np.ndarray | None, ready: int, room: int = 0
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """The `ready` oldest samples of what is held and `raw` (channels, n); what is held
-        goes into the `room` free columns before `raw` when they are enough."""
+        goes into the `room` free columns before `raw` when it fills them exactly (as from
+        the second chunk on), so the array `raw` was cut from is used whole."""
         if self._raw is not None and self._raw.shape[1]:
             held = self._raw.shape[1]
             if invalid is not None or self._invalid is not None:
